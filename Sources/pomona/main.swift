@@ -1,1 +1,3 @@
-print("pomona")
+import PomonaCLI
+
+await PomonaCommand.main()

@@ -1,0 +1,171 @@
+import Foundation
+import Logging
+import NIOCore
+import PomonaCore
+import PomonaStore
+
+extension AgentService {
+    static let okBody = Array("{}".utf8)
+
+    // MARK: - Distributed write
+
+    /// `distributed/write`: ingests detail results into the host record and stores every other
+    /// result, answering only once everything is committed (so an acknowledged result is never lost).
+    public func distributedWrite(body: ByteBuffer, authorization: String?, now: Date = Date()) async throws(AgentError) -> [UInt8] {
+        struct Parsed {
+            var nodeKey: String?
+            var results: [(name: String, range: Range<Int>)] = []
+            var statuses: JSONValue?
+            var messages: JSONValue?
+            var stats: JSONValue?
+        }
+        var parsed = Parsed()
+        let bytes = Array(body.readableBytesView)
+        do {
+            try bytes.withUnsafeBufferPointer { buffer throws(JSONScanError) in
+                var scanner = JSONScanner(buffer)
+                guard scanner.peek() == UInt8(ascii: "{") else { throw scanner.fail("the body must be a JSON object") }
+                try scanner.forEachMember { (s: inout JSONScanner, key: String) throws(JSONScanError) in
+                    switch key {
+                    case "node_key":
+                        if s.peek() == UInt8(ascii: "\"") { parsed.nodeKey = try s.parseString() } else { try s.skipValue() }
+                    case "queries":
+                        if s.peek() == UInt8(ascii: "{") {
+                            try s.forEachMember { (q: inout JSONScanner, name: String) throws(JSONScanError) in
+                                parsed.results.append((name, try q.skipValue()))
+                            }
+                        } else {
+                            try s.skipValue()
+                        }
+                    case "statuses": parsed.statuses = try s.parseValue()
+                    case "messages": parsed.messages = try s.parseValue()
+                    case "stats": parsed.stats = try s.parseValue()
+                    default: try s.skipValue()
+                    }
+                }
+                try scanner.expectEnd()
+            }
+        } catch {
+            throw .badRequest(bytes.isEmpty ? "empty body: expected a JSON object" : "malformed JSON: \(error)")
+        }
+        let keyBody: JSONValue? = parsed.nodeKey.map { .object([("node_key", .string($0))]) }
+        let hostID = try authenticate(body: keyBody, authorization: authorization, now: now)
+
+        var writes: [StoreWrite] = []
+        var ingested = HostVitals()
+        var sawDetail = false
+        var observed: [DistributedResult] = []
+        for (name, range) in parsed.results {
+            let status = parsed.statuses?[name]?.intValue ?? 0
+            let message = parsed.messages?[name]?.textValue ?? ""
+            let raw = bytes[range]
+            if let detail = DetailQuery.named(distributedName: name) {
+                sawDetail = true
+                // A failed detail query (a table missing on this OS version) changes nothing.
+                guard status == 0, let value = try? JSONValue.parse(raw) else { continue }
+                guard let outcome = DetailQueryIngest.ingest(detail, rows: value.rows) else { continue }
+                if case .vitals(let v) = outcome { ingested.merge(v) }
+                writes.append(.detail(hostID: hostID, outcome: outcome, at: now))
+            } else {
+                // Rows are kept as the agent's own bytes; an agent sends "" instead of [] for no rows.
+                let isArray = raw.first(where: { $0 > 0x20 }) == UInt8(ascii: "[")
+                let rowCount = isArray ? AgentService.countElements(Array(raw)) : 0
+                let result = DistributedResult(
+                    hostID: hostID, name: name, status: status, message: message,
+                    rowsJSON: isArray ? String(decoding: raw, as: UTF8.self) : "[]", rowCount: rowCount,
+                    statsJSON: parsed.stats?[name].map { String(decoding: $0.encoded(), as: UTF8.self) }, receivedAt: now)
+                writes.append(.distributedResult(result))
+                observed.append(result)
+            }
+        }
+        if sawDetail { writes.append(.detailsRefreshed(hostID: hostID, at: now)) }
+        if !writes.isEmpty {
+            do {
+                try await writer.write(writes)
+            } catch {
+                logger.error("distributed results not stored", metadata: ["host_id": "\(hostID)", "error": "\(error)"])
+                // osquery keeps the results in memory and sends them again on its next write.
+                throw .unavailable("results could not be stored; the agent will resend them")
+            }
+        }
+        if sawDetail { registry.detailsIngested(hostID: hostID, vitals: ingested, at: now) }
+        for result in observed {
+            registry.completeQuery(name: result.name, hostID: hostID)
+            resultObserver?(result)
+        }
+        return AgentService.okBody
+    }
+
+    static func countElements(_ bytes: [UInt8]) -> Int {
+        var count = 0
+        _ = try? bytes.withUnsafeBufferPointer { buffer throws(JSONScanError) in
+            var scanner = JSONScanner(buffer)
+            try scanner.forEachElement { (s: inout JSONScanner) throws(JSONScanError) in
+                try s.skipValue()
+                count += 1
+            }
+        }
+        return count
+    }
+
+    // MARK: - Log
+
+    /// `log`: validates the envelope and that every `data` item is a JSON object, keeps each line
+    /// as the agent's bytes, and answers `{}` only after the sink made the batch durable.
+    public func log(body: ByteBuffer, contentEncoding: String?, authorization: String?, now: Date = Date()) async throws(AgentError) -> [UInt8] {
+        // Reject an unknown key before inflating or scanning a large body.
+        if let header = AgentService.nodeKey(body: nil, authorization: authorization),
+            registry.authenticate(AgentService.digest(header), now: now) == nil
+        {
+            throw .nodeInvalid()
+        }
+        let inflated = try AgentBody.inflate(body, contentEncoding: contentEncoding, maxInflated: limits.inflatedLog)
+        var nodeKey: String?
+        var logType: String?
+        var ranges: [Range<Int>] = []
+        var sawData = false
+        do {
+            try inflated.withUnsafeReadableBytes { raw throws(JSONScanError) in
+                var scanner = JSONScanner(raw.bindMemory(to: UInt8.self))
+                guard scanner.peek() == UInt8(ascii: "{") else { throw scanner.fail("the body must be a JSON object") }
+                try scanner.forEachMember { (s: inout JSONScanner, key: String) throws(JSONScanError) in
+                    switch key {
+                    case "node_key":
+                        if s.peek() == UInt8(ascii: "\"") { nodeKey = try s.parseString() } else { try s.skipValue() }
+                    case "log_type":
+                        guard s.peek() == UInt8(ascii: "\"") else { throw s.fail("log_type must be a string") }
+                        logType = try s.parseString()
+                    case "data":
+                        guard s.peek() == UInt8(ascii: "[") else { throw s.fail("data must be an array of objects") }
+                        sawData = true
+                        try s.forEachElement { (item: inout JSONScanner) throws(JSONScanError) in
+                            guard item.peek() == UInt8(ascii: "{") else { throw item.fail("every data item must be a JSON object") }
+                            ranges.append(try item.skipValue())
+                        }
+                    default: try s.skipValue()
+                    }
+                }
+                try scanner.expectEnd()
+            }
+        } catch {
+            throw .badRequest(inflated.readableBytes == 0 ? "empty body: expected a JSON object" : "malformed log body: \(error)")
+        }
+        let keyBody: JSONValue? = nodeKey.map { .object([("node_key", .string($0))]) }
+        let hostID = try authenticate(body: keyBody, authorization: authorization, now: now)
+        guard let logType else { throw .badRequest("missing log_type") }
+        guard let kind = LogBatch.Kind(rawValue: logType) else {
+            throw .badRequest("log_type must be \"result\" or \"status\", not \"\(logType)\"")
+        }
+        guard sawData else { throw .badRequest("missing data array") }
+        if ranges.isEmpty { return AgentService.okBody }  // osquery can post "data":[] (spec §4.5)
+        let base = inflated.readerIndex
+        let lines = ranges.map { inflated.getSlice(at: base + $0.lowerBound, length: $0.count)! }
+        do {
+            try await logSink.append(LogBatch(hostID: hostID, kind: kind, lines: lines, receivedAt: now))
+        } catch {
+            // An error body makes osquery keep the batch and resend it later (spec §4.6).
+            throw .unavailable("logs could not be stored durably (\(error)); the agent will resend them")
+        }
+        return AgentService.okBody
+    }
+}

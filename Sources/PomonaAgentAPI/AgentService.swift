@@ -1,0 +1,170 @@
+import Crypto
+import Foundation
+import Logging
+import NIOCore
+import PomonaCore
+import PomonaStore
+
+/// The osquery agent API as plain functions over bytes: what each endpoint does, with no HTTP.
+///
+/// Routes (``AgentRoutes``) only read bodies and write the bytes returned here, so every behaviour
+/// is testable without a socket. Hot paths (`distributed/read`, `config`) touch only memory: the
+/// ``HostRegistry`` and the compiled ``AgentConfigState``. Writes go through the ``StoreWriter``.
+public final class AgentService: Sendable {
+    public let store: Datastore
+    public let writer: StoreWriter
+    public let registry: HostRegistry
+    public let configState: AgentConfigState
+    public let logSink: any LogSink
+    public let limits: AgentBodyLimits
+    public let logger: Logger
+    /// Called with every non-detail distributed result (live-query campaigns hook in here).
+    public let resultObserver: (@Sendable (DistributedResult) -> Void)?
+
+    public init(
+        store: Datastore, writer: StoreWriter, registry: HostRegistry, configState: AgentConfigState, logSink: any LogSink,
+        limits: AgentBodyLimits = AgentBodyLimits(), logger: Logger, resultObserver: (@Sendable (DistributedResult) -> Void)? = nil
+    ) {
+        self.store = store
+        self.writer = writer
+        self.registry = registry
+        self.configState = configState
+        self.logSink = logSink
+        self.limits = limits
+        self.logger = logger
+        self.resultObserver = resultObserver
+    }
+
+    /// Loads every enrolled host into the registry (at start).
+    public func loadRegistry() throws {
+        for (state, digest) in try store.loadCheckInStates() { registry.register(state, digest: digest) }
+    }
+
+    // MARK: - Node keys
+
+    static func digest(_ nodeKey: String) -> NodeKeyDigest {
+        NodeKeyDigest(bytes: Array(SHA256.hash(data: Array(nodeKey.utf8))))!
+    }
+
+    /// A fresh 256-bit node key, URL-safe base64 without padding.
+    static func makeNodeKey() -> String {
+        var rng = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    /// The node key from the body, else from `Authorization: NodeKey <key>` (osquery ≥ 5.23).
+    static func nodeKey(body: JSONValue?, authorization: String?) -> String? {
+        if let key = body?["node_key"]?.stringValue, !key.isEmpty { return key }
+        guard let authorization else { return nil }
+        let parts = authorization.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "nodekey" else { return nil }
+        let key = parts[1].trimmingCharacters(in: .whitespaces)
+        return key.isEmpty ? nil : key
+    }
+
+    func authenticate(body: JSONValue?, authorization: String?, now: Date) throws(AgentError) -> Int64 {
+        guard let key = AgentService.nodeKey(body: body, authorization: authorization) else {
+            throw .nodeInvalid("missing node_key")
+        }
+        guard let hostID = registry.authenticate(AgentService.digest(key), now: now) else { throw .nodeInvalid() }
+        return hostID
+    }
+
+    /// Parses a whole body as one JSON object (small bodies; tolerant of invalid UTF-8).
+    static func parseObject(_ body: ByteBuffer) throws(AgentError) -> JSONValue {
+        let value: JSONValue
+        do {
+            value = try body.withUnsafeReadableBytes { raw throws(JSONScanError) -> JSONValue in
+                var scanner = JSONScanner(raw.bindMemory(to: UInt8.self))
+                let v = try scanner.parseValue()
+                try scanner.expectEnd()
+                return v
+            }
+        } catch {
+            throw .badRequest(body.readableBytes == 0 ? "empty body: expected a JSON object" : "malformed JSON: \(error)")
+        }
+        guard case .object = value else { throw .badRequest("the body must be a JSON object") }
+        return value
+    }
+
+    // MARK: - Enroll
+
+    /// `enroll`: checks the secret, creates or reuses the host, answers `{"node_key": …}`.
+    public func enroll(body: ByteBuffer, remoteIP: String, now: Date = Date()) async throws(AgentError) -> [UInt8] {
+        let request = try AgentService.parseObject(body)
+        guard let secretText = request["enroll_secret"]?.stringValue else { throw .enrollFailed("missing enroll_secret") }
+        guard let secret = configState.matchEnrollSecret(secretText.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            logger.warning("enroll refused: invalid enroll secret", metadata: ["remote": "\(remoteIP)"])
+            throw .enrollFailed("invalid enroll secret")
+        }
+        guard let identifier = request["host_identifier"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines),
+            !identifier.isEmpty
+        else { throw .enrollFailed("missing host_identifier") }
+        guard identifier.utf8.count <= 255 else { throw .enrollFailed("host_identifier longer than 255 bytes") }
+
+        let vitals = EnrollmentDetails.vitals(from: request["host_details"])
+        let nodeKey = AgentService.makeNodeKey()
+        let digest = AgentService.digest(nodeKey)
+        let outcome: EnrollmentOutcome
+        do {
+            outcome = try await Task.detached { [store] in
+                try store.enroll(
+                    EnrollmentRecord(
+                        osqueryHostID: identifier, nodeKeyDigest: digest, enrollSecretID: secret.id, vitals: vitals,
+                        remoteIP: remoteIP, now: now))
+            }.value
+        } catch {
+            logger.error("enroll failed to save", metadata: ["host_identifier": "\(identifier)", "error": "\(error)"])
+            throw .internalError("enrollment could not be saved; retry later")
+        }
+        registry.register(outcome.state, digest: digest)
+        if !outcome.duplicateUUIDHostIDs.isEmpty {
+            logger.warning(
+                "duplicate hardware UUID: several hosts share it (cloned machines?); consider --host_identifier=instance",
+                metadata: [
+                    "uuid": "\(vitals.uuid ?? "")", "host_id": "\(outcome.hostID)",
+                    "other_host_ids": "\(outcome.duplicateUUIDHostIDs)",
+                ])
+        }
+        logger.info(
+            outcome.reusedExistingHost ? "host re-enrolled" : "host enrolled",
+            metadata: ["host_id": "\(outcome.hostID)", "host_identifier": "\(identifier)", "secret": "\(secret.name)"])
+        var out = Array("{\"node_key\":".utf8)
+        JSONValue.encodeString(nodeKey, into: &out)
+        out.append(contentsOf: Array(",\"node_invalid\":false}".utf8))
+        return out
+    }
+
+    // MARK: - Config
+
+    /// `config`: the compiled config for the host's platform, from memory.
+    public func config(body: ByteBuffer, authorization: String?, now: Date = Date()) throws(AgentError) -> [UInt8] {
+        let request = try AgentService.parseObject(body)
+        let hostID = try authenticate(body: request, authorization: authorization, now: now)
+        let platform = registry.host(id: hostID)?.platform
+        guard let config = configState.config(for: platform) else {
+            // Never an empty body: osquery would apply it as an empty config and drop its schedule.
+            throw .unavailable("config not ready")
+        }
+        return config
+    }
+
+    // MARK: - Distributed read
+
+    static let emptyRead = Array("{\"queries\":{}}".utf8)
+
+    /// `distributed/read`: queued live queries and due detail queries, or the constant empty answer.
+    public func distributedRead(body: ByteBuffer, authorization: String?, now: Date = Date()) throws(AgentError) -> [UInt8] {
+        let request = try AgentService.parseObject(body)
+        guard let key = AgentService.nodeKey(body: request, authorization: authorization) else { throw .nodeInvalid("missing node_key") }
+        guard let (_, plan) = registry.checkIn(AgentService.digest(key), now: now) else { throw .nodeInvalid() }
+        if plan.isEmpty { return AgentService.emptyRead }
+        var queries: [(String, JSONValue)] = []
+        for (name, sql) in plan.queries { queries.append((name, .string(sql))) }
+        var members: [(String, JSONValue)] = [("queries", .object(queries))]
+        if let accelerate = plan.accelerate { members.append(("accelerate", .number(String(accelerate)))) }
+        return JSONValue.object(members).encoded()
+    }
+}

@@ -1,0 +1,17 @@
+import ArgumentParser
+
+/// `pomona`: the appliance and its tools in one binary.
+public struct PomonaCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "pomona",
+        abstract: "A single-binary osquery fleet server: agent API, SQLite store, log pipeline.",
+        version: PomonaVersion.current,
+        subcommands: [ServeCommand.self, AgentKitCommand.self, PacksCommand.self, EnrollSecretCommand.self, BaselineCommand.self],
+        defaultSubcommand: nil)
+
+    public init() {}
+}
+
+public enum PomonaVersion {
+    public static let current = "0.1.0"
+}

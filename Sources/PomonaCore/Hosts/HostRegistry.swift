@@ -1,0 +1,199 @@
+import Foundation
+import Synchronization
+
+/// The SHA-256 digest of a node key. Pomona never keeps node keys themselves: the database and the
+/// registry hold digests, so a leaked database file cannot be used to impersonate agents, and a
+/// lookup by digest does not leak key prefixes through timing.
+public struct NodeKeyDigest: Hashable, Sendable {
+    public let bytes: [UInt8]
+    public init?(bytes: [UInt8]) {
+        guard bytes.count == 32 else { return nil }
+        self.bytes = bytes
+    }
+    public init?(hex: String) {
+        var out: [UInt8] = []
+        var iterator = hex.utf8.makeIterator()
+        while let hi = iterator.next(), let lo = iterator.next() {
+            guard let h = JSONScanner.hexValue(hi), let l = JSONScanner.hexValue(lo) else { return nil }
+            out.append(UInt8(h << 4 | l))
+        }
+        self.init(bytes: out)
+    }
+    public var hex: String { bytes.map { String(format: "%02x", $0) }.joined() }
+}
+
+/// What the check-in path needs to know about one host, kept in memory.
+public struct HostCheckInState: Sendable, Equatable {
+    public let id: Int64
+    public var platform: OsqueryPlatform?
+    public var hostnameKnown: Bool
+    public var createdAt: Date
+    public var seenAt: Date?
+    /// When vitals were last ingested (`.distantPast` for a new host: refresh at once).
+    public var detailUpdatedAt: Date
+    /// When detail queries were last handed out, so a slow host is not sent them on every poll.
+    public var detailRequestedAt: Date?
+    public var refetchRequested: Bool
+    public var distributedInterval: Int?
+    public var configTLSRefresh: Int?
+
+    public init(
+        id: Int64, platform: OsqueryPlatform?, hostnameKnown: Bool, createdAt: Date, seenAt: Date?,
+        detailUpdatedAt: Date, refetchRequested: Bool, distributedInterval: Int? = nil, configTLSRefresh: Int? = nil
+    ) {
+        self.id = id
+        self.platform = platform
+        self.hostnameKnown = hostnameKnown
+        self.createdAt = createdAt
+        self.seenAt = seenAt
+        self.detailUpdatedAt = detailUpdatedAt
+        self.refetchRequested = refetchRequested
+        self.distributedInterval = distributedInterval
+        self.configTLSRefresh = configTLSRefresh
+    }
+}
+
+/// Node key → host, and the per-host work waiting for the next `distributed/read`.
+///
+/// Concurrency contract: every method is safe from any thread; state lives behind one `Mutex` and
+/// each call holds it for a few dictionary operations only (no IO, no allocation-heavy work), so the
+/// check-in path never waits on SQLite. The registry is rebuilt from the database at start; seen
+/// times are drained by the store writer, which persists them in batches.
+public final class HostRegistry: Sendable {
+    struct State {
+        var hostIDByDigest: [NodeKeyDigest: Int64] = [:]
+        var digestByHostID: [Int64: NodeKeyDigest] = [:]
+        var hosts: [Int64: HostCheckInState] = [:]
+        var seenSinceFlush: [Int64: Date] = [:]
+        /// name → sql, per host: live queries and other one-shot work.
+        var pendingQueries: [Int64: [String: String]] = [:]
+    }
+
+    private let state = Mutex(State())
+    public let planner: DistributedReadPlanner
+
+    public init(planner: DistributedReadPlanner = DistributedReadPlanner()) {
+        self.planner = planner
+    }
+
+    /// Adds or replaces a host under a new node-key digest (enrollment), dropping its old key.
+    public func register(_ host: HostCheckInState, digest: NodeKeyDigest) {
+        state.withLock { s in
+            if let old = s.digestByHostID[host.id] { s.hostIDByDigest[old] = nil }
+            s.hostIDByDigest[digest] = host.id
+            s.digestByHostID[host.id] = digest
+            s.hosts[host.id] = host
+        }
+    }
+
+    /// Forgets a host (deleted by an admin): its key answers `node_invalid` from now on.
+    public func remove(hostID: Int64) {
+        state.withLock { s in
+            if let digest = s.digestByHostID.removeValue(forKey: hostID) { s.hostIDByDigest[digest] = nil }
+            s.hosts[hostID] = nil
+            s.pendingQueries[hostID] = nil
+            s.seenSinceFlush[hostID] = nil
+        }
+    }
+
+    public var count: Int { state.withLock { $0.hosts.count } }
+
+    /// Authenticates a node key and records the host as seen now.
+    /// - Returns: the host id, or `nil` for a key Pomona does not know (answer `node_invalid`).
+    public func authenticate(_ digest: NodeKeyDigest, now: Date) -> Int64? {
+        state.withLock { s in
+            guard let id = s.hostIDByDigest[digest] else { return nil }
+            s.hosts[id]?.seenAt = now
+            s.seenSinceFlush[id] = now
+            return id
+        }
+    }
+
+    public func host(id: Int64) -> HostCheckInState? { state.withLock { $0.hosts[id] } }
+
+    /// Authenticates and decides what the host should run now (the whole `distributed/read`).
+    public func checkIn(_ digest: NodeKeyDigest, now: Date) -> (hostID: Int64, plan: DistributedReadPlan)? {
+        state.withLock { s in
+            guard let id = s.hostIDByDigest[digest], var host = s.hosts[id] else { return nil }
+            host.seenAt = now
+            s.seenSinceFlush[id] = now
+            let plan = planner.plan(host: host, pending: s.pendingQueries[id] ?? [:], now: now)
+            if plan.includesDetailQueries {
+                host.detailRequestedAt = now
+            }
+            s.hosts[id] = host
+            return (id, plan)
+        }
+    }
+
+    /// Queues a one-shot query for hosts; it is handed out on their next read until answered.
+    public func enqueue(name: String, sql: String, hostIDs: some Sequence<Int64>) {
+        state.withLock { s in
+            for id in hostIDs where s.hosts[id] != nil { s.pendingQueries[id, default: [:]][name] = sql }
+        }
+    }
+
+    /// Removes a one-shot query from a host (answered, or its campaign ended).
+    public func completeQuery(name: String, hostID: Int64) {
+        state.withLock { s in
+            s.pendingQueries[hostID]?[name] = nil
+            if s.pendingQueries[hostID]?.isEmpty == true { s.pendingQueries[hostID] = nil }
+        }
+    }
+
+    /// Records that vitals were ingested, and what they say about platform and intervals.
+    public func detailsIngested(hostID: Int64, vitals: HostVitals, at now: Date) {
+        state.withLock { s in
+            guard var host = s.hosts[hostID] else { return }
+            host.detailUpdatedAt = now
+            host.detailRequestedAt = nil
+            host.refetchRequested = false
+            if let family = vitals.platformFamily { host.platform = family }
+            if vitals.hostname != nil { host.hostnameKnown = true }
+            if let i = vitals.distributedInterval { host.distributedInterval = i }
+            if let r = vitals.configTLSRefresh { host.configTLSRefresh = r }
+            s.hosts[hostID] = host
+        }
+    }
+
+    /// Asks for every detail query on the host's next read (Fleet's "refetch").
+    public func requestRefetch(hostID: Int64) {
+        state.withLock { s in
+            s.hosts[hostID]?.refetchRequested = true
+            s.hosts[hostID]?.detailRequestedAt = nil
+        }
+    }
+
+    /// Takes the seen times recorded since the last call (the writer persists them in one batch).
+    public func drainSeen() -> [Int64: Date] {
+        state.withLock { s in
+            let seen = s.seenSinceFlush
+            s.seenSinceFlush = [:]
+            return seen
+        }
+    }
+
+    /// Puts seen times back after a failed flush so they are not lost.
+    public func restoreSeen(_ seen: [Int64: Date]) {
+        state.withLock { s in
+            for (id, date) in seen where s.hosts[id] != nil {
+                if let newer = s.seenSinceFlush[id], newer > date { continue }
+                s.seenSinceFlush[id] = date
+            }
+        }
+    }
+
+    /// Status counts computed from memory (for `/healthz`, metrics and the host summary).
+    public func statusCounts(now: Date) -> [HostStatus: Int] {
+        state.withLock { s in
+            var counts: [HostStatus: Int] = [:]
+            for host in s.hosts.values {
+                let status = HostStatus.of(
+                    seenAt: host.seenAt, createdAt: host.createdAt, distributedInterval: host.distributedInterval,
+                    configTLSRefresh: host.configTLSRefresh, now: now)
+                counts[status, default: 0] += 1
+            }
+            return counts
+        }
+    }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import Hummingbird
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOSSL
+import PomonaAgentAPI
+import PomonaCore
+import PomonaStore
+import ServiceLifecycle
+
+/// The addresses the listeners actually bound (ports may be ephemeral in tests).
+public struct ServerAddresses: Sendable {
+    public var agentPort: Int
+    public var adminPort: Int
+}
+
+/// The whole appliance in one process: database, registry, writer, log files, both listeners.
+///
+/// `init` does everything that can fail before serving (open and migrate the database, TLS
+/// material, first-start seeding), so configuration errors surface at start with a clear message.
+/// ``run(onReady:)`` serves until SIGTERM/SIGINT, then stops accepting, drains in-flight requests,
+/// flushes seen times and closes the log files and the database.
+public final class PomonaServer: Sendable {
+    public let configuration: ServerConfiguration
+    public let logger: Logger
+    public let store: Datastore
+    public let registry: HostRegistry
+    public let writer: StoreWriter
+    public let configState: AgentConfigState
+    public let logFiles: NDJSONLogFiles
+    public let agentService: AgentService
+    public let tlsFiles: TLSFiles
+    /// The enroll secret generated at this start, if there was none (printed for the operator).
+    public let generatedEnrollSecret: String?
+    let startedAt = Date()
+
+    public init(configuration: ServerConfiguration, logger: Logger) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        self.logger = logger
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        } catch {
+            throw ConfigurationError("cannot create data directory \(configuration.dataDirectory): \(error.localizedDescription)")
+        }
+        do {
+            store = try Datastore(path: configuration.databasePath)
+        } catch {
+            throw ConfigurationError("cannot open database \(configuration.databasePath): \(error)")
+        }
+        if let cert = configuration.tlsCertificatePath, let key = configuration.tlsPrivateKeyPath {
+            tlsFiles = TLSFiles(caCertificatePath: cert, certificateChainPath: cert, privateKeyPath: key)
+        } else {
+            tlsFiles = try CertificateAuthority.loadOrCreate(
+                directory: URL(fileURLWithPath: configuration.tlsDirectory), serverNames: configuration.serverNames)
+        }
+        generatedEnrollSecret = try PomonaServer.seed(store: store, configuration: configuration, logger: logger)
+
+        registry = HostRegistry(planner: DistributedReadPlanner(detailInterval: TimeInterval(configuration.detailUpdateInterval)))
+        writer = StoreWriter(store: store, logger: logger)
+        configState = AgentConfigState(store: store, logger: logger)
+        var logOptions = NDJSONLogFiles.Options()
+        logOptions.maxFileBytes = Int64(configuration.logMaxFileMB) << 20
+        logOptions.keepFiles = configuration.logKeepFiles
+        logOptions.sync = configuration.logSync
+        logFiles = try NDJSONLogFiles(directory: URL(fileURLWithPath: configuration.resolvedLogDirectory), options: logOptions, logger: logger)
+        agentService = AgentService(
+            store: store, writer: writer, registry: registry, configState: configState, logSink: logFiles, logger: logger)
+        try agentService.loadRegistry()
+        try configState.refresh(force: true)
+    }
+
+    /// First-start and every-start seeding: an enroll secret, the macOS baseline, default options.
+    static func seed(store: Datastore, configuration: ServerConfiguration, logger: Logger) throws -> String? {
+        var generated: String?
+        if let secret = configuration.enrollSecret?.trimmingCharacters(in: .whitespacesAndNewlines) {
+            _ = try store.addEnrollSecret(secret, name: "configured")
+        } else if try store.enrollSecrets().isEmpty {
+            let secret = EnrollSecretGenerator.make()
+            _ = try store.addEnrollSecret(secret, name: "generated at first start")
+            generated = secret
+        }
+        if configuration.installMacOSBaseline {
+            if try store.seedQueriesOnce(MacOSBaseline.queries, marker: MacOSBaseline.marker) {
+                logger.info("installed the macOS baseline schedule", metadata: ["queries": "\(MacOSBaseline.queries.count)"])
+            }
+        }
+        return generated
+    }
+
+    /// Serves until a shutdown signal; `onReady` is called once both listeners are bound.
+    public func run(onReady: @escaping @Sendable (ServerAddresses) async -> Void = { _ in }) async throws {
+        let tlsConfiguration = try TLSSetup.serverConfiguration(tlsFiles)
+        let bound = BoundPorts()
+
+        let agentRouter = Router(context: AgentRequestContext.self)
+        AgentRoutes.register(on: agentRouter, service: agentService)
+        HealthRoutes.register(on: agentRouter, server: self)
+        let agentApp = Application(
+            router: agentRouter, server: try .tls(.http1(), tlsConfiguration: tlsConfiguration),
+            configuration: .init(address: .hostname(configuration.agentAddress, port: configuration.agentPort), serverName: "pomona"),
+            onServerRunning: { channel in
+                if let ready = await bound.set(agent: channel.localAddress?.port ?? 0) { await onReady(ready) }
+            }, logger: logger)
+
+        let adminRouter = Router(context: AgentRequestContext.self)
+        HealthRoutes.register(on: adminRouter, server: self)
+        let adminApp = Application(
+            router: adminRouter, server: try .tls(.http1(), tlsConfiguration: tlsConfiguration),
+            configuration: .init(address: .hostname(configuration.adminAddress, port: configuration.adminPort), serverName: "pomona"),
+            onServerRunning: { channel in
+                if let ready = await bound.set(admin: channel.localAddress?.port ?? 0) { await onReady(ready) }
+            }, logger: logger)
+
+        let registry = self.registry
+        let writer = self.writer
+        let configState = self.configState
+        let logger = self.logger
+        let flushSeen: @Sendable () async throws -> Void = {
+            let seen = registry.drainSeen()
+            if seen.isEmpty { return }
+            do { try await writer.write(.seen(seen)) } catch {
+                registry.restoreSeen(seen)
+                throw error
+            }
+        }
+        let seenFlusher = PeriodicService(
+            name: "seen-time flush", interval: .seconds(2), logger: logger, tick: flushSeen,
+            onShutdown: { try? await flushSeen() })
+        let configRefresher = PeriodicService(
+            name: "config refresh", interval: .seconds(2), logger: logger, tick: { try configState.refresh() })
+
+        // Services stop in reverse order: listeners first (draining requests), then the upkeep.
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: seenFlusher), .init(service: configRefresher),
+                    .init(service: agentApp), .init(service: adminApp),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+        await logFiles.close()
+        try store.close()
+        logger.info("pomona stopped")
+    }
+}
+
+/// Collects the two bound ports and reports once both are known.
+actor BoundPorts {
+    var agent: Int?
+    var admin: Int?
+
+    func set(agent port: Int) -> ServerAddresses? {
+        agent = port
+        return ready()
+    }
+
+    func set(admin port: Int) -> ServerAddresses? {
+        admin = port
+        return ready()
+    }
+
+    private func ready() -> ServerAddresses? {
+        guard let agent, let admin else { return nil }
+        return ServerAddresses(agentPort: agent, adminPort: admin)
+    }
+}
+
+/// Random enroll secrets: 32 bytes, URL-safe base64.
+public enum EnrollSecretGenerator {
+    public static func make() -> String {
+        var rng = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+}

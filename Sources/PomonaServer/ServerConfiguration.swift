@@ -1,0 +1,177 @@
+import Foundation
+import Yams
+
+/// Everything `pomona serve` can be told, with embedded defaults: no file is needed to start.
+///
+/// Precedence, lowest first: the defaults here, the YAML file (`--config`), environment variables
+/// (`POMONA_*`), command-line options. Every key is documented in ``ServerConfiguration/documentation``.
+public struct ServerConfiguration: Sendable, Equatable {
+    public var dataDirectory = "./pomona-data"
+    public var agentAddress = "0.0.0.0"
+    public var agentPort = 8443
+    public var adminAddress = "127.0.0.1"
+    public var adminPort = 9443
+    /// Extra DNS names or IP addresses the generated server certificate must be valid for.
+    public var serverNames: [String] = []
+    /// Operator-supplied certificate chain and key (PEM). When set, nothing is generated.
+    public var tlsCertificatePath: String?
+    public var tlsPrivateKeyPath: String?
+    /// An enroll secret to make sure exists (in addition to any already stored).
+    public var enrollSecret: String?
+    /// Install the built-in macOS baseline schedule at first start.
+    public var installMacOSBaseline = true
+    /// Where result/status NDJSON files go (default `<data-dir>/logs`).
+    public var logDirectory: String?
+    public var logMaxFileMB = 512
+    public var logKeepFiles = 10
+    /// fdatasync log files before acknowledging a batch.
+    public var logSync = true
+    /// Seconds between host-vitals refreshes (Fleet's detail_update_interval).
+    public var detailUpdateInterval = 3600
+    public var logLevel = "info"
+
+    public init() {}
+
+    public var databasePath: String { (dataDirectory as NSString).appendingPathComponent("pomona.sqlite") }
+    public var tlsDirectory: String { (dataDirectory as NSString).appendingPathComponent("tls") }
+    public var resolvedLogDirectory: String { logDirectory ?? (dataDirectory as NSString).appendingPathComponent("logs") }
+
+    /// The keys of the YAML file, with their meaning (printed by `pomona serve --help`).
+    public static let documentation: [(key: String, env: String, help: String)] = [
+        ("data_dir", "POMONA_DATA_DIR", "data directory: database, TLS material, logs (default ./pomona-data)"),
+        ("agent_listener.address", "POMONA_AGENT_ADDRESS", "agent listener address (default 0.0.0.0)"),
+        ("agent_listener.port", "POMONA_AGENT_PORT", "agent listener port (default 8443)"),
+        ("admin_listener.address", "POMONA_ADMIN_ADDRESS", "admin listener address (default 127.0.0.1)"),
+        ("admin_listener.port", "POMONA_ADMIN_PORT", "admin listener port (default 9443)"),
+        ("tls.server_names", "POMONA_SERVER_NAMES", "extra names/IPs for the generated certificate (comma list in env)"),
+        ("tls.certificate", "POMONA_TLS_CERTIFICATE", "PEM certificate chain to use instead of the generated one"),
+        ("tls.private_key", "POMONA_TLS_PRIVATE_KEY", "PEM private key for tls.certificate"),
+        ("enroll_secret", "POMONA_ENROLL_SECRET", "an enroll secret to ensure exists (one is generated when none exists)"),
+        ("install_macos_baseline", "POMONA_INSTALL_MACOS_BASELINE", "install the macOS baseline schedule at first start (default true)"),
+        ("logs.directory", "POMONA_LOG_DIR", "directory of osquery_result.log / osquery_status.log (default <data_dir>/logs)"),
+        ("logs.max_file_mb", "POMONA_LOG_MAX_FILE_MB", "rotate a log file past this size (default 512)"),
+        ("logs.keep_files", "POMONA_LOG_KEEP_FILES", "rotated files kept per kind (default 10)"),
+        ("logs.fsync", "POMONA_LOG_FSYNC", "fdatasync before acknowledging logs (default true)"),
+        ("detail_update_interval", "POMONA_DETAIL_UPDATE_INTERVAL", "seconds between host-vitals refreshes (default 3600)"),
+        ("log_level", "POMONA_LOG_LEVEL", "trace, debug, info, notice, warning, error, critical (default info)"),
+    ]
+
+    // MARK: - Loading
+
+    /// Applies a YAML document. Unknown keys are errors, so a typo never silently does nothing.
+    public mutating func apply(yaml text: String, source: String) throws(ConfigurationError) {
+        let root: Any?
+        do { root = try Yams.load(yaml: text) } catch { throw .init("\(source): not valid YAML: \(error)") }
+        guard let root else { return }
+        guard let map = root as? [String: Any] else { throw .init("\(source): the top level must be a mapping") }
+        let known: Set<String> = [
+            "data_dir", "agent_listener", "admin_listener", "tls", "enroll_secret", "install_macos_baseline", "logs",
+            "detail_update_interval", "log_level",
+        ]
+        for key in map.keys where !known.contains(key) { throw .init("\(source): unknown key \"\(key)\"") }
+        func section(_ name: String, _ keys: Set<String>) throws(ConfigurationError) -> [String: Any] {
+            guard let value = map[name] else { return [:] }
+            guard let sub = value as? [String: Any] else { throw .init("\(source): \"\(name)\" must be a mapping") }
+            for key in sub.keys where !keys.contains(key) { throw .init("\(source): unknown key \"\(name).\(key)\"") }
+            return sub
+        }
+        if let v = map["data_dir"] { dataDirectory = try Self.string(v, "data_dir", source) }
+        let agent = try section("agent_listener", ["address", "port"])
+        if let v = agent["address"] { agentAddress = try Self.string(v, "agent_listener.address", source) }
+        if let v = agent["port"] { agentPort = try Self.port(v, "agent_listener.port", source) }
+        let admin = try section("admin_listener", ["address", "port"])
+        if let v = admin["address"] { adminAddress = try Self.string(v, "admin_listener.address", source) }
+        if let v = admin["port"] { adminPort = try Self.port(v, "admin_listener.port", source) }
+        let tls = try section("tls", ["server_names", "certificate", "private_key"])
+        if let v = tls["server_names"] {
+            guard let names = v as? [Any] else { throw .init("\(source): tls.server_names must be a list") }
+            serverNames = try names.map { (n: Any) throws(ConfigurationError) -> String in try Self.string(n, "tls.server_names", source) }
+        }
+        if let v = tls["certificate"] { tlsCertificatePath = try Self.string(v, "tls.certificate", source) }
+        if let v = tls["private_key"] { tlsPrivateKeyPath = try Self.string(v, "tls.private_key", source) }
+        if let v = map["enroll_secret"] { enrollSecret = try Self.string(v, "enroll_secret", source) }
+        if let v = map["install_macos_baseline"] { installMacOSBaseline = try Self.bool(v, "install_macos_baseline", source) }
+        let logs = try section("logs", ["directory", "max_file_mb", "keep_files", "fsync"])
+        if let v = logs["directory"] { logDirectory = try Self.string(v, "logs.directory", source) }
+        if let v = logs["max_file_mb"] { logMaxFileMB = try Self.int(v, "logs.max_file_mb", source, 1...1_000_000) }
+        if let v = logs["keep_files"] { logKeepFiles = try Self.int(v, "logs.keep_files", source, 1...1000) }
+        if let v = logs["fsync"] { logSync = try Self.bool(v, "logs.fsync", source) }
+        if let v = map["detail_update_interval"] { detailUpdateInterval = try Self.int(v, "detail_update_interval", source, 60...604_800) }
+        if let v = map["log_level"] { logLevel = try Self.logLevel(Self.string(v, "log_level", source), "log_level", source) }
+    }
+
+    /// Applies `POMONA_*` environment variables.
+    public mutating func apply(environment: [String: String]) throws(ConfigurationError) {
+        let source = "environment"
+        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        if let v = value("POMONA_DATA_DIR") { dataDirectory = v }
+        if let v = value("POMONA_AGENT_ADDRESS") { agentAddress = v }
+        if let v = value("POMONA_AGENT_PORT") { agentPort = try Self.port(v, "POMONA_AGENT_PORT", source) }
+        if let v = value("POMONA_ADMIN_ADDRESS") { adminAddress = v }
+        if let v = value("POMONA_ADMIN_PORT") { adminPort = try Self.port(v, "POMONA_ADMIN_PORT", source) }
+        if let v = value("POMONA_SERVER_NAMES") { serverNames = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        if let v = value("POMONA_TLS_CERTIFICATE") { tlsCertificatePath = v }
+        if let v = value("POMONA_TLS_PRIVATE_KEY") { tlsPrivateKeyPath = v }
+        if let v = value("POMONA_ENROLL_SECRET") { enrollSecret = v }
+        if let v = value("POMONA_INSTALL_MACOS_BASELINE") { installMacOSBaseline = try Self.bool(v, "POMONA_INSTALL_MACOS_BASELINE", source) }
+        if let v = value("POMONA_LOG_DIR") { logDirectory = v }
+        if let v = value("POMONA_LOG_MAX_FILE_MB") { logMaxFileMB = try Self.int(v, "POMONA_LOG_MAX_FILE_MB", source, 1...1_000_000) }
+        if let v = value("POMONA_LOG_KEEP_FILES") { logKeepFiles = try Self.int(v, "POMONA_LOG_KEEP_FILES", source, 1...1000) }
+        if let v = value("POMONA_LOG_FSYNC") { logSync = try Self.bool(v, "POMONA_LOG_FSYNC", source) }
+        if let v = value("POMONA_DETAIL_UPDATE_INTERVAL") {
+            detailUpdateInterval = try Self.int(v, "POMONA_DETAIL_UPDATE_INTERVAL", source, 60...604_800)
+        }
+        if let v = value("POMONA_LOG_LEVEL") { logLevel = try Self.logLevel(v, "POMONA_LOG_LEVEL", source) }
+    }
+
+    /// Checks what only makes sense together.
+    public func validate() throws(ConfigurationError) {
+        if (tlsCertificatePath == nil) != (tlsPrivateKeyPath == nil) {
+            throw .init("tls.certificate and tls.private_key must be given together")
+        }
+        if agentPort != 0 && agentPort == adminPort && agentAddress == adminAddress {
+            throw .init("the agent and admin listeners cannot share \(agentAddress):\(agentPort)")
+        }
+        if let secret = enrollSecret, secret.trimmingCharacters(in: .whitespacesAndNewlines).count < 16 {
+            throw .init("enroll_secret must be at least 16 characters (it is the only thing that admits a host)")
+        }
+    }
+
+    static func string(_ v: Any, _ key: String, _ source: String) throws(ConfigurationError) -> String {
+        if let s = v as? String { return s }
+        if let i = v as? Int { return String(i) }
+        throw .init("\(source): \(key) must be a string")
+    }
+
+    static func int(_ v: Any, _ key: String, _ source: String, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        guard let i = (v as? Int) ?? (v as? String).flatMap({ Int($0) }) else { throw .init("\(source): \(key) must be an integer") }
+        guard range.contains(i) else { throw .init("\(source): \(key) must be in \(range.lowerBound)...\(range.upperBound), not \(i)") }
+        return i
+    }
+
+    static func port(_ v: Any, _ key: String, _ source: String) throws(ConfigurationError) -> Int {
+        try int(v, key, source, 0...65535)
+    }
+
+    static func bool(_ v: Any, _ key: String, _ source: String) throws(ConfigurationError) -> Bool {
+        if let b = v as? Bool { return b }
+        switch (v as? String)?.lowercased() {
+        case "true", "yes", "1", "on": return true
+        case "false", "no", "0", "off": return false
+        default: throw .init("\(source): \(key) must be true or false")
+        }
+    }
+
+    static func logLevel(_ s: String, _ key: String, _ source: String) throws(ConfigurationError) -> String {
+        let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+        guard levels.contains(s.lowercased()) else { throw .init("\(source): \(key) must be one of \(levels.joined(separator: ", "))") }
+        return s.lowercased()
+    }
+}
+
+/// A configuration problem, naming the file or variable and the key.
+public struct ConfigurationError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
