@@ -7,7 +7,8 @@ import Synchronization
 ///
 /// For each platform the checker builds, on first use, an in-memory SQLite database with one empty
 /// ordinary table per osquery table available there (every column, hidden ones included, declared
-/// with osquery's type names so affinities match), the SQL functions and collations osquery adds to
+/// with osquery's type names so affinities match; osquery's table and column aliases too, see
+/// `OsquerySchemaAliases`), the SQL functions and collations osquery adds to
 /// SQLite (as no-op stubs), and double-quoted string literals allowed as in osquery's SQLite. A query
 /// is then *prepared* — never executed — against each target platform's database, so SQLite itself
 /// names the unknown table or column.
@@ -82,7 +83,16 @@ public final class OsquerySchemaChecker: QuerySyntaxChecking {
         for scope in scopes {
             try check(statement: statement, in: scope)
         }
+        // SQLite counts ATTACH, DETACH and BEGIN as read-only (they do not change the database
+        // file), so the keyword is checked too, after compiling so a typo (`SELEC`) is reported as
+        // a syntax error. osquery's authorizer never allows ATTACH.
+        if !Self.readingKeywords.contains(SQLStatementSplitter.leadingKeyword(statement)) {
+            throw .notReadOnly()
+        }
     }
+
+    /// Statements a scheduled query may start with.
+    private static let readingKeywords: Set<String> = ["SELECT", "WITH", "VALUES", "PRAGMA"]
 
     /// Builds the schema databases for these platforms now rather than on the first check, so the
     /// first admin request does not pay for it.
@@ -116,7 +126,8 @@ public final class OsquerySchemaChecker: QuerySyntaxChecking {
         if let name = message.suffix(after: "no such table: ") {
             // SQLite names a schema-qualified table as written (`main.apps`); the catalog knows `apps`.
             let bare = name.split(separator: ".").last.map(String.init) ?? name
-            if let platform, let table = catalog.table(named: bare), !table.platforms.isEmpty {
+            let target = OsquerySchemaAliases.tables[bare.lowercased()] ?? bare
+            if let platform, let table = catalog.table(named: target), !table.platforms.isEmpty {
                 return .tableNotOnPlatform(bare, platform: platform, availableOn: table.platforms)
             }
             return .unknownTable(bare, platform: platform)
@@ -152,16 +163,30 @@ public final class OsquerySchemaChecker: QuerySyntaxChecking {
             }
         try queue.inDatabase { db in
             OsquerySQLExtensions.register(in: db)
+            var created: Set<String> = []
             for table in tables where !table.columns.isEmpty {
                 try db.execute(sql: Self.createTableSQL(for: table))
+                created.insert(table.name)
+            }
+            // Table aliases are views, as in osquery, and exist where their table exists.
+            for (alias, table) in OsquerySchemaAliases.tables.sorted(by: { $0.key < $1.key })
+            where created.contains(table) && !created.contains(alias) {
+                try db.execute(
+                    sql: "CREATE VIEW \(alias.quotedDatabaseIdentifier) AS SELECT * FROM \(table.quotedDatabaseIdentifier)")
             }
         }
         return queue
     }
 
-    /// `CREATE TABLE "name" ("col" TYPE, …)` for one osquery table.
+    /// `CREATE TABLE "name" ("col" TYPE, …)` for one osquery table, column aliases included.
     static func createTableSQL(for table: OsqueryTableCatalog.Table) -> String {
-        let columns = table.columns.map { "\($0.name.quotedDatabaseIdentifier) \($0.type.sqlDeclaration)" }
+        var columns = table.columns.map { "\($0.name.quotedDatabaseIdentifier) \($0.type.sqlDeclaration)" }
+        let known = Set(table.columns.map { $0.name.lowercased() })
+        for (alias, original) in (OsquerySchemaAliases.columns[table.name] ?? [:]).sorted(by: { $0.key < $1.key })
+        where !known.contains(alias) {
+            let type = table.column(named: original)?.type ?? .text
+            columns.append("\(alias.quotedDatabaseIdentifier) \(type.sqlDeclaration)")
+        }
         return "CREATE TABLE \(table.name.quotedDatabaseIdentifier) (\(columns.joined(separator: ", ")))"
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Finds where the first SQL statement of a text ends, the way SQLite's tokenizer would.
 ///
 /// GRDB's statement cursor stops at the first empty statement (`SELECT 1; ; SELECT 2` yields only
@@ -80,6 +82,25 @@ enum SQLStatementSplitter {
         }
         _ = closePiece(at: scalars.count)
         return result
+    }
+}
+
+extension SQLStatementSplitter {
+    /// The first keyword of a statement, upper-cased (`SELECT`, `WITH`, `PRAGMA`, …), skipping
+    /// whitespace, comments and opening parentheses; `""` when the statement starts otherwise.
+    static func leadingKeyword(_ sql: String) -> String {
+        var rest = Substring(sql)
+        while true {
+            let trimmed = rest.drop { $0.isWhitespace || $0 == "(" }
+            if trimmed.hasPrefix("--") {
+                rest = trimmed.drop { $0 != "\n" }
+            } else if trimmed.hasPrefix("/*") {
+                guard let end = trimmed.range(of: "*/") else { return "" }
+                rest = trimmed[end.upperBound...]
+            } else {
+                return String(trimmed.prefix { $0.isASCII && $0.isLetter }).uppercased()
+            }
+        }
     }
 }
 
