@@ -96,6 +96,7 @@ let package = Package(
         .testTarget(
             name: "PomonaCoreTests",
             dependencies: ["PomonaCore"],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
