@@ -29,7 +29,6 @@ let package = Package(
     targets: [
         .target(
             name: "PomonaCore",
-            resources: [.copy("Resources/osquery-tables.json")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -49,9 +49,9 @@ public enum OsqueryPackImporter {
         guard let text = String(data: data, encoding: .utf8) else {
             throw .pack(packName, "the file is not UTF-8 text")
         }
-        let root: JSONValue
+        let root: PackFileValue
         do {
-            root = try JSONDecoder().decode(JSONValue.self, from: Data(stripConfigComments(text).utf8))
+            root = try JSONDecoder().decode(PackFileValue.self, from: Data(stripConfigComments(text).utf8))
         } catch {
             throw .pack(packName, "not valid JSON: \(describe(error))")
         }
@@ -135,7 +135,7 @@ public enum OsqueryPackImporter {
 
     // MARK: - Queries
 
-    private static func parseQuery(named name: String, fields: [String: JSONValue]) throws(OsqueryPackImportError)
+    private static func parseQuery(named name: String, fields: [String: PackFileValue]) throws(OsqueryPackImportError)
         -> ScheduledQuery
     {
         guard let sqlValue = fields["query"] else { throw .query(name, field: "query", "\"query\" is missing") }
@@ -179,7 +179,7 @@ public enum OsqueryPackImporter {
         return nil
     }
 
-    private static func interval(_ value: JSONValue?, query: String) throws(OsqueryPackImportError) -> Int {
+    private static func interval(_ value: PackFileValue?, query: String) throws(OsqueryPackImportError) -> Int {
         guard let value else { return defaultInterval }
         let seconds: Int64
         switch value {
@@ -203,7 +203,7 @@ public enum OsqueryPackImporter {
     /// strings → false; number → non-zero; null → false. Arrays and objects are refused here
     /// (osquery reads them as false, which is never what the author meant).
     private static func bool(
-        _ value: JSONValue?, default defaultValue: Bool, field: String, query: String
+        _ value: PackFileValue?, default defaultValue: Bool, field: String, query: String
     ) throws(OsqueryPackImportError) -> Bool {
         switch value {
         case nil: return defaultValue
@@ -220,7 +220,7 @@ public enum OsqueryPackImporter {
     // MARK: - Fields shared by packs and queries
 
     private static func optionalString(
-        _ value: JSONValue?, field: String, query: String? = nil, pack: String? = nil
+        _ value: PackFileValue?, field: String, query: String? = nil, pack: String? = nil
     ) throws(OsqueryPackImportError) -> String? {
         switch value {
         case nil, .null?: return nil
@@ -234,7 +234,7 @@ public enum OsqueryPackImporter {
 
     /// A minimum osquery version: a string, or a number written out (`2.1` → "2.1").
     private static func version(
-        _ value: JSONValue?, error: (String) -> OsqueryPackImportError
+        _ value: PackFileValue?, error: (String) -> OsqueryPackImportError
     ) throws(OsqueryPackImportError) -> String? {
         switch value {
         case nil, .null?: return nil
@@ -249,7 +249,7 @@ public enum OsqueryPackImporter {
 
     /// A shard percentage: 1…100, or `nil` for 0/missing (osquery applies no sharding then).
     private static func shard(
-        _ value: JSONValue?, error: (String) -> OsqueryPackImportError
+        _ value: PackFileValue?, error: (String) -> OsqueryPackImportError
     ) throws(OsqueryPackImportError) -> Int? {
         let number: Int64
         switch value {
@@ -265,7 +265,7 @@ public enum OsqueryPackImporter {
         return Int(number)
     }
 
-    private static func discovery(_ value: JSONValue?, pack: String) throws(OsqueryPackImportError) -> [String] {
+    private static func discovery(_ value: PackFileValue?, pack: String) throws(OsqueryPackImportError) -> [String] {
         switch value {
         case nil, .null?: return []
         case .array(let items)?:

@@ -23,10 +23,10 @@ public struct OsqueryTableCatalog: Sendable {
     /// Index into `tables` by lower-cased name (SQLite table names are case-insensitive).
     private let indexByName: [String: Int]
 
-    /// The catalog bundled with Pomona (`Resources/osquery-tables.json`), decoded on first use.
+    /// The catalog compiled into Pomona (from `osquery-tables.json`), decoded on first use.
     ///
-    /// A missing or corrupt resource is a packaging error, not a runtime condition; it stops the
-    /// process with a message that names the file. Use ``loadBundled()`` to handle it yourself.
+    /// Corrupt embedded facts are a build error, not a runtime condition; they stop the process
+    /// with a message. Use ``loadBundled()`` to handle it yourself.
     public static let shared: OsqueryTableCatalog = {
         do {
             return try loadBundled()
@@ -35,14 +35,11 @@ public struct OsqueryTableCatalog: Sendable {
         }
     }()
 
-    /// Decodes the catalog bundled as a resource of PomonaCore.
+    /// Decodes the catalog embedded in PomonaCore (``embeddedJSON``).
     ///
-    /// - Throws: `CocoaError(.fileNoSuchFile)` when the resource is missing, or a decoding error.
+    /// - Throws: a decoding error.
     public static func loadBundled() throws -> OsqueryTableCatalog {
-        guard let url = Bundle.module.url(forResource: "osquery-tables", withExtension: "json") else {
-            throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "osquery-tables.json"])
-        }
-        return try OsqueryTableCatalog(jsonData: Data(contentsOf: url))
+        try OsqueryTableCatalog(jsonData: Data(embeddedJSON.utf8))
     }
 
     /// Decodes a catalog in the `osquery-tables.json` format.

@@ -34,6 +34,8 @@ public final class PomonaServer: Sendable {
     /// The enroll secret generated at this start, if there was none (printed for the operator).
     public let generatedEnrollSecret: String?
     let startedAt = Date()
+    /// Tags the built-in macOS baseline queries (removable with `pomona baseline remove`).
+    public static let baselineMarker = "builtin:macos-baseline"
 
     public init(configuration: ServerConfiguration, logger: Logger) throws {
         try configuration.validate()
@@ -83,7 +85,7 @@ public final class PomonaServer: Sendable {
             generated = secret
         }
         if configuration.installMacOSBaseline {
-            if try store.seedQueriesOnce(MacOSBaseline.queries, marker: MacOSBaseline.marker) {
+            if try store.seedQueriesOnce(MacOSBaseline.queries, marker: PomonaServer.baselineMarker) {
                 logger.info("installed the macOS baseline schedule", metadata: ["queries": "\(MacOSBaseline.queries.count)"])
             }
         }

@@ -5,15 +5,15 @@ import Foundation
 /// osquery's config fields accept several JSON types (`"interval": 3600` and `"interval": "3600"`),
 /// and the meaning depends on the type, so the importer must see exactly what the file says.
 /// `JSONSerialization` would hand back `NSNumber`s, in which `true` and `1` look alike on Linux.
-enum JSONValue: Equatable, Sendable, Decodable {
+enum PackFileValue: Equatable, Sendable, Decodable {
     case null
     case bool(Bool)
     case integer(Int64)
     /// A number that is not an integer in Int64's range (`1.5`, `1e30`).
     case number(Double)
     case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
+    case array([PackFileValue])
+    case object([String: PackFileValue])
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
@@ -29,10 +29,10 @@ enum JSONValue: Equatable, Sendable, Decodable {
             self = .number(value)
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
+        } else if let value = try? container.decode([PackFileValue].self) {
             self = .array(value)
         } else {
-            self = .object(try container.decode([String: JSONValue].self))
+            self = .object(try container.decode([String: PackFileValue].self))
         }
     }
 
