@@ -1,5 +1,7 @@
 import Foundation
 import PomonaServer
+// Transitive (via X509): PEM parsing initialisers live in SwiftASN1.
+import SwiftASN1
 import Testing
 import X509
 

@@ -41,7 +41,6 @@ struct TLSHandshakeTests {
         async throws -> Bool
     {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        defer { try? group.syncShutdownGracefully() }
 
         let serverContext = try NIOSSLContext(configuration: try files.makeServerConfiguration())
         let server = try await ServerBootstrap(group: group)
@@ -52,7 +51,6 @@ struct TLSHandshakeTests {
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
-        defer { try? server.close().wait() }
 
         var clientConfiguration = TLSConfiguration.makeClientConfiguration()
         clientConfiguration.trustRoots = .file(files.caCertificatePath!.path)
@@ -70,13 +68,17 @@ struct TLSHandshakeTests {
                 }
             }
             .connect(to: server.localAddress!).get()
-        defer { try? client.close().wait() }
+        let succeeded: Bool
         do {
             try await promise.futureResult.get()
-            return true
+            succeeded = true
         } catch {
-            return false
+            succeeded = false
         }
+        try? await client.close().get()
+        try? await server.close().get()
+        try await group.shutdownGracefully()
+        return succeeded
     }
 
     @Test func acceptsLocalhostAndLoopbackIP() async throws {

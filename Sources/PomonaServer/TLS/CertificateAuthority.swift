@@ -203,7 +203,10 @@ public enum CertificateAuthority {
         else {
             return false
         }
-        let covered = Set(((try? leaf.extensions.subjectAlternativeNames) ?? nil).map { $0.compactMap(ServerName.init) } ?? [])
+        guard let sans = try? leaf.extensions.subjectAlternativeNames else {
+            return false
+        }
+        let covered = Set(sans.compactMap { ServerName($0) })
         return names.allSatisfy(covered.contains)
     }
 

@@ -8,6 +8,17 @@ import Musl
 import Darwin
 #endif
 
+/// `write(2)`, named so it does not collide with ``SecureFile/write(_:to:mode:)``.
+private func posixWrite(_ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    Glibc.write(fd, pointer, count)
+    #elseif canImport(Musl)
+    Musl.write(fd, pointer, count)
+    #else
+    Darwin.write(fd, pointer, count)
+    #endif
+}
+
 /// Small file helpers for key material: atomic writes with an exact mode, and reads that fail
 /// with a ``TLSMaterialError`` naming the path.
 ///
@@ -77,7 +88,7 @@ enum SecureFile {
         var written = 0
         while written < bytes.count {
             let result = bytes.withUnsafeBytes { buffer in
-                Foundation.write(fd, buffer.baseAddress! + written, buffer.count - written)
+                posixWrite(fd, buffer.baseAddress! + written, buffer.count - written)
             }
             if result < 0 {
                 if errno == EINTR { continue }
