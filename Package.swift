@@ -112,6 +112,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "PomonaServerTests",
+            dependencies: [
+                "PomonaServer",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "PomonaEndToEndTests",
             dependencies: [
                 "PomonaServer", "PomonaSimulator", "PomonaStore",
