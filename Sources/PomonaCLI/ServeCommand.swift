@@ -85,7 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
                 metadata: [
                     "agent": "https://\(configuration.agentAddress):\(addresses.agentPort)",
                     "admin": "https://\(configuration.adminAddress):\(addresses.adminPort)",
-                    "ca": "\(server.tlsFiles.caCertificatePath)",
+                    "ca": "\(server.tlsFiles.caCertificatePath?.path ?? "operator-supplied")",
                 ])
         }
     }

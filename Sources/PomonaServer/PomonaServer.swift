@@ -53,7 +53,8 @@ public final class PomonaServer: Sendable {
             throw ConfigurationError("cannot open database \(configuration.databasePath): \(error)")
         }
         if let cert = configuration.tlsCertificatePath, let key = configuration.tlsPrivateKeyPath {
-            tlsFiles = TLSFiles(caCertificatePath: cert, certificateChainPath: cert, privateKeyPath: key)
+            tlsFiles = try TLSFiles.operatorSupplied(
+                certificateChainPath: URL(fileURLWithPath: cert), privateKeyPath: URL(fileURLWithPath: key))
         } else {
             tlsFiles = try CertificateAuthority.loadOrCreate(
                 directory: URL(fileURLWithPath: configuration.tlsDirectory), serverNames: configuration.serverNames)
@@ -94,7 +95,7 @@ public final class PomonaServer: Sendable {
 
     /// Serves until a shutdown signal; `onReady` is called once both listeners are bound.
     public func run(onReady: @escaping @Sendable (ServerAddresses) async -> Void = { _ in }) async throws {
-        let tlsConfiguration = try TLSSetup.serverConfiguration(tlsFiles)
+        let tlsConfiguration = try tlsFiles.makeServerConfiguration()
         let bound = BoundPorts()
 
         let agentRouter = Router(context: AgentRequestContext.self)
