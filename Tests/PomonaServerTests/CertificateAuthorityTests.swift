@@ -8,11 +8,11 @@ import X509
 @Suite("CertificateAuthority")
 struct CertificateAuthorityTests {
     /// Verifies `server.pem` against `ca.pem` alone, as an agent pinning the CA would.
-    func verify(_ files: TLSFiles, hostname: String?, ip: String?, at time: Date = Date()) async throws -> Bool {
+    func verify(_ files: TLSFiles, hostname: String?, ip: String?) async throws -> Bool {
         let roots = try certificates(files.caCertificatePath!)
         let chain = try certificates(files.certificateChainPath)
         var verifier = Verifier(rootCertificates: CertificateStore(roots)) {
-            RFC5280Policy(fixedExpiryValidationTime: time)
+            RFC5280Policy()
             ServerIdentityPolicy(serverHostname: hostname, serverIP: ip)
         }
         let result = await verifier.validate(leaf: chain[0], intermediates: CertificateStore(chain.dropFirst()))

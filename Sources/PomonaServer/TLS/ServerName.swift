@@ -69,7 +69,7 @@ enum ServerName: Hashable, Sendable, CustomStringConvertible {
             let ok = bytes.withUnsafeBytes { raw in
                 inet_ntop(family, raw.baseAddress, &buffer, socklen_t(buffer.count)) != nil
             }
-            return ok ? String(cString: buffer) : bytes.map(String.init).joined(separator: ".")
+            return ok ? Self.string(fromNulTerminated: buffer) : bytes.map(String.init).joined(separator: ".")
         }
     }
 
@@ -97,12 +97,17 @@ enum ServerName: Hashable, Sendable, CustomStringConvertible {
         }
         var buffer = [CChar](repeating: 0, count: 256)
         if gethostname(&buffer, buffer.count - 1) == 0 {
-            let posixName = String(cString: buffer)
+            let posixName = Self.string(fromNulTerminated: buffer)
             if !posixName.isEmpty, posixName.lowercased() != foundationName.lowercased() {
                 result.append(posixName)
             }
         }
         return result
+    }
+
+    private static func string(fromNulTerminated buffer: [CChar]) -> String {
+        let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     private static func ipBytes(_ text: String) -> [UInt8]? {
