@@ -33,7 +33,7 @@ public enum AgentResponseJudgement: Sendable, Equatable {
     case failure(Failure)
 
     /// Why a response counted as a failure.
-    public enum Failure: Sendable, Equatable, CustomStringConvertible {
+    public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
         /// Connect, TLS, timeout or HTTP framing failed; there is no body to judge.
         case transport(String)
         /// The body is not exactly one JSON value.

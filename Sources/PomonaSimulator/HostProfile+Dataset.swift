@@ -1,4 +1,5 @@
 import Foundation
+import PomonaCore
 
 /// A tiny fake dataset so a simulated host can answer the queries a Fleet-style server sends.
 ///

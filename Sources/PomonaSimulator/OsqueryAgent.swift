@@ -265,10 +265,9 @@ public actor OsqueryAgent {
         var input = ByteBuffer(data: data)
         let compressor = CompressionAlgorithm.gzip(configuration: .init(compressionLevel: .bestCompression)).compressor
         do {
-            try compressor.startStream()
-            defer { try? compressor.finishStream() }
             var output = ByteBufferAllocator().buffer(capacity: compressor.maxSize(from: input))
-            try compressor.streamDeflate(from: &input, to: &output, flush: .finish)
+            // deflate() = startStream, one streamDeflate(.finish), finishStream: a complete gzip member.
+            try compressor.deflate(from: &input, to: &output)
             return Data(buffer: output)
         } catch {
             return nil
