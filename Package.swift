@@ -114,7 +114,7 @@ let package = Package(
         .testTarget(
             name: "PomonaSimulatorTests",
             dependencies: [
-                "PomonaSimulator",
+                "PomonaSimulator", "PomonaCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

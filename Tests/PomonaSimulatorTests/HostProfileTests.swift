@@ -83,7 +83,7 @@ struct HostProfileTests {
         #expect(host.hostIdentifier(.specified("")) == host.hostname)
     }
 
-    static let detailQueries: [(name: String, sql: String)] = [
+    static let fleetDetailQueries: [(name: String, sql: String)] = [
         ("fleet_detail_query_os_version", "SELECT * FROM os_version LIMIT 1"),
         ("fleet_detail_query_osquery_info", "select * from osquery_info limit 1"),
         ("fleet_detail_query_system_info", "SELECT * FROM system_info LIMIT 1"),
@@ -98,7 +98,7 @@ struct HostProfileTests {
         ("fleet_detail_query_osquery_flags", "SELECT name, value FROM osquery_flags WHERE name IN ('distributed_interval')"),
     ]
 
-    @Test("Fleet detail queries get rows of strings", arguments: detailQueries)
+    @Test("Fleet detail queries get rows of strings", arguments: fleetDetailQueries)
     func detailQueries(_ query: (name: String, sql: String)) {
         for platform in OsqueryPlatform.allCases {
             let answer = HostProfile(seed: 2, index: 0, platform: platform).answer(name: query.name, sql: query.sql)

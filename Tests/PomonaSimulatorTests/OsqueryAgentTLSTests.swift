@@ -1,5 +1,7 @@
 import AsyncHTTPClient
 import Foundation
+import NIOHTTP1
+import PomonaCore
 import Synchronization
 import Testing
 
@@ -95,7 +97,7 @@ struct OsqueryAgentTLSTests {
             #expect(String(decoding: first.raw, as: UTF8.self).hasPrefix(#"{"options""#))
 
             // The server forgets k1: config → node_invalid → 1 s → enroll → config with k2.
-            state.values.withLock { $0.validKeys.remove("k1") }
+            _ = state.values.withLock { $0.validKeys.remove("k1") }
             let second = try await agent.fetchConfig()
             #expect(second.attempts == 2)
             #expect(await agent.nodeKey == "k2")
@@ -162,7 +164,8 @@ struct OsqueryAgentTLSTests {
 
     @Test func ipAddressSANIsVerified() async throws {
         try await withAgent(host: "127.0.0.1") { agent, _, _, _ in
-            #expect(try await agent.enroll().nodeKey == "k1")
+            let enrolled = try await agent.enroll()
+            #expect(enrolled.nodeKey == "k1")
         }
     }
 
