@@ -265,9 +265,11 @@ public actor OsqueryAgent {
         var input = ByteBuffer(data: data)
         let compressor = CompressionAlgorithm.gzip(configuration: .init(compressionLevel: .bestCompression)).compressor
         do {
+            // zlib's deflateBound (maxSize) needs a started stream, so start it first and always end it.
+            try compressor.startStream()
+            defer { try? compressor.finishStream() }
             var output = ByteBufferAllocator().buffer(capacity: compressor.maxSize(from: input))
-            // deflate() = startStream, one streamDeflate(.finish), finishStream: a complete gzip member.
-            try compressor.deflate(from: &input, to: &output)
+            try compressor.streamDeflate(from: &input, to: &output, flush: .finish)
             return Data(buffer: output)
         } catch {
             return nil
