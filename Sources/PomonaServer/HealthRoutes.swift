@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import PomonaAgentAPI
 import PomonaCore
+import PomonaStore
 
 /// `GET /healthz`: liveness for load balancers and systemd watchdogs, answered from memory.
 /// `?check=db` also runs a read against SQLite.

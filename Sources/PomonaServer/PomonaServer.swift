@@ -8,6 +8,7 @@ import PomonaAgentAPI
 import PomonaCore
 import PomonaStore
 import ServiceLifecycle
+import UnixSignals
 
 /// The addresses the listeners actually bound (ports may be ephemeral in tests).
 public struct ServerAddresses: Sendable {
