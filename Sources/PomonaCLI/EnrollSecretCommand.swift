@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PomonaServer
+import PomonaCore
 import PomonaStore
 
 struct EnrollSecretCommand: ParsableCommand {

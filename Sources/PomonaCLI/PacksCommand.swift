@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PomonaCore
+import PomonaServer
 import PomonaStore
 
 struct PacksCommand: ParsableCommand {

@@ -79,12 +79,14 @@ struct ServeCommand: AsyncParsableCommand {
 
                 """)
         }
+        let readyLogger = logger
+        let ready = configuration
         try await server.run { addresses in
-            logger.notice(
+            readyLogger.notice(
                 "pomona ready",
                 metadata: [
-                    "agent": "https://\(configuration.agentAddress):\(addresses.agentPort)",
-                    "admin": "https://\(configuration.adminAddress):\(addresses.adminPort)",
+                    "agent": "https://\(ready.agentAddress):\(addresses.agentPort)",
+                    "admin": "https://\(ready.adminAddress):\(addresses.adminPort)",
                     "ca": "\(server.tlsFiles.caCertificatePath?.path ?? "operator-supplied")",
                 ])
         }
