@@ -1,6 +1,7 @@
 import ArgumentParser
 
 /// `pomona`: the appliance and its tools in one binary.
+@available(macOS 10.15, *)
 public struct PomonaCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "pomona",

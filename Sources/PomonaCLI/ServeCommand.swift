@@ -2,6 +2,9 @@ import ArgumentParser
 import Foundation
 import Logging
 import PomonaServer
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Options shared by every command that opens the data directory or reads the config file.
 struct ServerOptions: ParsableArguments {
@@ -78,6 +81,7 @@ struct ServeCommand: AsyncParsableCommand {
                     pomona agent-kit --data-dir \(configuration.dataDirectory) --out ./agent-kit --server-address <this-host>:\(configuration.agentPort)
 
                 """)
+            fflush(stdout)
         }
         let readyLogger = logger
         let ready = configuration

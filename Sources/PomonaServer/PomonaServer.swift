@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Hummingbird
 import HummingbirdTLS
 import Logging
@@ -43,6 +46,8 @@ public final class PomonaServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         let fm = FileManager.default
+        // The data directory holds enroll secrets, the CA key and host data: owner-only by default.
+        umask(0o077)
         do {
             try fm.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
         } catch {

@@ -1,4 +1,0 @@
-import ArgumentParser
-import PomonaCLI
-
-await PomonaCommand.main()
