@@ -147,7 +147,10 @@ let package = Package(
         .testTarget(
             name: "PomonaEndToEndTests",
             dependencies: [
-                "PomonaServer", "PomonaSimulator", "PomonaStore",
+                "PomonaServer", "PomonaSimulator", "PomonaStore", "PomonaAgentAPI", "PomonaCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -81,7 +81,7 @@ struct ServeCommand: AsyncParsableCommand {
                     pomona agent-kit --data-dir \(configuration.dataDirectory) --out ./agent-kit --server-address <this-host>:\(configuration.agentPort)
 
                 """)
-            fflush(stdout)
+            fflush(nil)  // flush every output stream (naming `stdout` is not concurrency-safe in Swift 6)
         }
         let readyLogger = logger
         let ready = configuration

@@ -11,6 +11,7 @@ import PomonaAgentAPI
 import PomonaCore
 import PomonaStore
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 /// The addresses the listeners actually bound (ports may be ephemeral in tests).
@@ -38,6 +39,8 @@ public final class PomonaServer: Sendable {
     /// The enroll secret generated at this start, if there was none (printed for the operator).
     public let generatedEnrollSecret: String?
     let startedAt = Date()
+    /// The running service group, so ``shutdown()`` can stop it like SIGTERM does.
+    private let group = Mutex<ServiceGroup?>(nil)
     /// Tags the built-in macOS baseline queries (removable with `pomona baseline remove`).
     public static let baselineMarker = "builtin:macos-baseline"
 
@@ -150,10 +153,18 @@ public final class PomonaServer: Sendable {
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
+        self.group.withLock { $0 = group }
         try await group.run()
         await logFiles.close()
         try store.close()
         logger.info("pomona stopped")
+    }
+}
+
+extension PomonaServer {
+    /// Starts the same graceful shutdown as SIGTERM: stop accepting, drain, flush, close.
+    public func shutdown() async {
+        if let group = group.withLock({ $0 }) { await group.triggerGracefulShutdown() }
     }
 }
 

@@ -17,6 +17,7 @@ extension Datastore {
             try db.execute(
                 sql: "INSERT INTO enroll_secrets (secret, name, created_at) VALUES (?, ?, ?) ON CONFLICT(secret) DO UPDATE SET revoked_at = NULL",
                 arguments: [secret, name, now.storeValue])
+            try Datastore.bumpGeneration(db)
             return try Datastore.fetchSecret(db, secret: secret)!
         }
     }
@@ -24,7 +25,9 @@ extension Datastore {
     public func revokeEnrollSecret(_ secret: String, now: Date = Date()) throws -> Bool {
         try pool.write { db in
             try db.execute(sql: "UPDATE enroll_secrets SET revoked_at = ? WHERE secret = ? AND revoked_at IS NULL", arguments: [now.storeValue, secret])
-            return db.changesCount > 0
+            let revoked = db.changesCount > 0
+            if revoked { try Datastore.bumpGeneration(db) }
+            return revoked
         }
     }
 
