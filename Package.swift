@@ -105,7 +105,11 @@ let package = Package(
         ),
         .testTarget(
             name: "PomonaStoreTests",
-            dependencies: ["PomonaStore", "PomonaCore"],
+            dependencies: [
+                "PomonaStore", "PomonaCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

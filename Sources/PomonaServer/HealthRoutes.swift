@@ -11,6 +11,10 @@ enum HealthRoutes {
         router.get("/healthz") { request, _ in
             var members: [(String, JSONValue)] = [("status", .string("ok"))]
             members.append(("hosts", .number(String(server.registry.count))))
+            let counts = server.registry.statusCounts(now: Date())
+            for status in HostStatus.allCases {
+                members.append(("\(status.rawValue)_hosts", .number(String(counts[status] ?? 0))))
+            }
             members.append(("uptime_seconds", .number(String(Int(Date().timeIntervalSince(server.startedAt))))))
             if request.uri.queryParameters.get("check") == "db" {
                 do {

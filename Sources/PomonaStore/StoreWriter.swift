@@ -49,7 +49,8 @@ public struct DistributedResult: Sendable {
 public actor StoreWriter {
     let store: Datastore
     let logger: Logger
-    private var pending: [(StoreWrite, CheckedContinuation<Void, any Error>)] = []
+    /// Each entry is applied as a unit: all its writes or none.
+    private var pending: [([StoreWrite], CheckedContinuation<Void, any Error>)] = []
     private var flushing = false
     public private(set) var transactions = 0
     public private(set) var writes = 0
@@ -64,20 +65,19 @@ public actor StoreWriter {
 
     /// Queues a write and waits until it is committed.
     public func write(_ write: StoreWrite) async throws {
+        try await self.write([write])
+    }
+
+    /// Queues writes that commit together or not at all (e.g. all results of one request), and
+    /// waits until they are committed.
+    public func write(_ writes: [StoreWrite]) async throws {
+        if writes.isEmpty { return }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            pending.append((write, continuation))
+            pending.append((writes, continuation))
             if !flushing {
                 flushing = true
                 Task { await self.drain() }
             }
-        }
-    }
-
-    /// Queues several writes that must commit together (e.g. all detail results of one request).
-    public func write(_ batch: [StoreWrite]) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for item in batch { group.addTask { try await self.write(item) } }
-            try await group.waitForAll()
         }
     }
 
@@ -87,16 +87,20 @@ public actor StoreWriter {
             pending = []
             do {
                 try await store.pool.write { db in
-                    for (item, _) in batch { try Self.apply(item, db) }
+                    for (items, _) in batch {
+                        for item in items { try Self.apply(item, db) }
+                    }
                 }
                 transactions += 1
                 writes += batch.count
                 for (_, continuation) in batch { continuation.resume() }
             } catch {
-                // Retry one by one so only the faulty write fails.
-                for (item, continuation) in batch {
+                // Retry one unit at a time so only the faulty one fails.
+                for (items, continuation) in batch {
                     do {
-                        try await store.pool.write { db in try Self.apply(item, db) }
+                        try await store.pool.write { db in
+                            for item in items { try Self.apply(item, db) }
+                        }
                         transactions += 1
                         writes += 1
                         continuation.resume()
