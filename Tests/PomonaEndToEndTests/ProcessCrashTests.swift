@@ -1,0 +1,146 @@
+import AsyncHTTPClient
+import Foundation
+import NIOHTTP1
+import PomonaCore
+import PomonaSimulator
+import PomonaStore
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `pomona` binary as a separate process, so it can be killed with SIGKILL.
+final class PomonaProcess: Sendable {
+    let process: Process
+    let port: Int
+    let dataDirectory: URL
+
+    /// The binary SwiftPM built next to the test bundle.
+    static var binary: URL {
+        // The test runner lives in the products directory (Linux) or inside a bundle there (macOS).
+        let products = Bundle.main.bundleURL
+        let candidates = [products.appendingPathComponent("pomona"), products.deletingLastPathComponent().appendingPathComponent("pomona")]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
+    }
+
+    /// A TCP port that was free a moment ago (the server binds it right after).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw POSIXError(.EADDRINUSE) }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    init(dataDirectory: URL, port: Int? = nil) throws {
+        self.dataDirectory = dataDirectory
+        self.port = try port ?? Self.freePort()
+        let adminPort = try Self.freePort()
+        process = Process()
+        process.executableURL = Self.binary
+        process.arguments = [
+            "serve", "--data-dir", dataDirectory.path, "--agent-listen", "127.0.0.1:\(self.port)",
+            "--admin-listen", "127.0.0.1:\(adminPort)", "--log-level", "warning",
+        ]
+        var environment = ProcessInfo.processInfo.environment
+        environment["POMONA_ENROLL_SECRET"] = RunningServer.secret
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    var caPEM: String { get throws { try String(contentsOf: dataDirectory.appendingPathComponent("tls/ca.pem"), encoding: .utf8) } }
+
+    func waitUntilReady(client: HTTPClient) async throws {
+        for _ in 0..<200 {
+            if let ca = try? caPEM,
+                let response = try? await RawAgentRequest.get(client: client, url: "https://localhost:\(port)/healthz", caPEM: ca),
+                response.status == .ok
+            {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw CancellationError()
+    }
+
+    func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func terminate() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
+
+@Suite(.serialized) struct ProcessCrashTests {
+    /// Logs acknowledged with `{}` must survive SIGKILL: the server answers only after fdatasync.
+    @Test func acknowledgedLogsSurviveKill9() async throws {
+        #expect(FileManager.default.isExecutableFile(atPath: PomonaProcess.binary.path), "pomona binary at \(PomonaProcess.binary.path)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pomona-kill-\(UUID().uuidString)")
+        let server = try PomonaProcess(dataDirectory: directory)
+        let acknowledged = AcknowledgedLines()
+        try await withAgentClient { client in
+            try await server.waitUntilReady(client: client)
+            var configuration = try OsqueryAgentConfiguration(baseURL: "https://localhost:\(server.port)", caPEM: server.caPEM, enrollSecret: RunningServer.secret)
+            configuration.enrollMaxAttempts = 1
+            configuration.sleep = { _ in }
+            let agents = (0..<4).map { OsqueryAgent(profile: HostProfile(seed: 9, index: $0, platform: .linux), configuration: configuration, httpClient: client) }
+            for agent in agents { _ = try await agent.enroll() }
+
+            // Four agents post batches as fast as they can; SIGKILL lands in the middle.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (a, agent) in agents.enumerated() {
+                    group.addTask {
+                        for batch in 0..<10_000 {
+                            let marks = (0..<20).map { "a\(a)-b\(batch)-l\($0)" }
+                            let lines = marks.map { PomonaSimulator.JSONValue.object(["name": .string("crash_test"), "mark": .string($0)]) }
+                            let result = await agent.sendLogs(type: .result, lines: lines)
+                            if !result.delivered { return }  // the server is gone
+                            acknowledged.lines.withLock { $0.formUnion(marks) }
+                        }
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: .milliseconds(1500))
+                    server.kill9()
+                }
+                try await group.waitForAll()
+            }
+        }
+        let acked = acknowledged.lines.withLock { $0 }
+        #expect(acked.count > 100, "the kill should land after some batches were acknowledged")
+
+        // Every acknowledged line is in the file, whole (no torn lines), after the crash.
+        let text = try String(contentsOf: directory.appendingPathComponent("logs/osquery_result.log"), encoding: .utf8)
+        var written = Set<String>()
+        for line in text.split(separator: "\n") {
+            let value = try PomonaSimulator.JSONValue.parse(Array(line.utf8))
+            if let mark = value["mark"]?.stringValue { written.insert(mark) }
+        }
+        #expect(acked.subtracting(written).isEmpty, "lost \(acked.subtracting(written).count) acknowledged lines")
+
+        // The database is intact and the hosts are still known after a restart.
+        let restarted = try PomonaProcess(dataDirectory: directory)
+        defer { restarted.terminate() }
+        try await withAgentClient { client in try await restarted.waitUntilReady(client: client) }
+        #expect(try Datastore(path: directory.appendingPathComponent("pomona.sqlite").path).integrityCheck() == "ok")
+        #expect(try Datastore(path: directory.appendingPathComponent("pomona.sqlite").path).hostCount() == 4)
+    }
+}
+
+/// Lines the server acknowledged, shared by the agents' tasks.
+final class AcknowledgedLines: Sendable {
+    let lines = Mutex<Set<String>>([])
+}
