@@ -39,3 +39,15 @@ struct SchemaValidationOfShippedQueriesTests {
         #expect(result.validPack.queries.count == result.pack.queries.count - result.problems.count)
     }
 }
+
+/// Pomona's own detail queries must run on every platform they are sent to.
+@Suite struct DetailQueryValidationTests {
+    @Test(arguments: DetailQuery.all.map(\.name))
+    func detailQueryIsValidOnItsPlatforms(_ name: String) throws {
+        let query = try #require(DetailQuery.all.first { $0.name == name })
+        let checker = OsquerySchemaChecker()
+        for platform in query.platforms {
+            #expect(throws: Never.self, "\(name) on \(platform)") { try checker.check(sql: query.sql, platforms: [platform]) }
+        }
+    }
+}
