@@ -50,9 +50,9 @@ public enum AgentRoutes {
                 }
             }
             router.post("\(prefix)/log") { request, _ in
-                await respond(request, limit: limits.log, service: service) { (body: ByteBuffer) async throws(AgentError) -> [UInt8] in
-                    try await service.log(
-                        body: body, contentEncoding: request.headers[.contentEncoding], authorization: request.headers[.authorization])
+                await respond(request, limit: limits.log, inflatedLimit: limits.inflatedLog, service: service) {
+                    (body: ByteBuffer) async throws(AgentError) -> [UInt8] in
+                    try await service.log(body: body, contentEncoding: nil, authorization: request.headers[.authorization])
                 }
             }
             router.post("\(prefix)/carve/begin") { request, _ in
@@ -68,18 +68,21 @@ public enum AgentRoutes {
         }
     }
 
-    /// Reads the body within `limit`, runs `work`, and maps the outcome to a response.
+    /// Reads the body within `limit`, inflates it if it is gzip (osquery compresses only logs, but
+    /// proxies and other clients may compress anything; the inflated size is capped too), runs
+    /// `work`, and maps the outcome to a response.
     static func respond(
-        _ request: Request, limit: Int, service: AgentService,
+        _ request: Request, limit: Int, inflatedLimit: Int? = nil, service: AgentService,
         _ work: (ByteBuffer) async throws(AgentError) -> [UInt8]
     ) async -> Response {
-        let body: ByteBuffer
+        let raw: ByteBuffer
         do {
-            body = try await request.body.collect(upTo: limit)
+            raw = try await request.body.collect(upTo: limit)
         } catch {
             return errorResponse(.tooLarge("request body exceeds \(limit) bytes"))
         }
         do {
+            let body = try AgentBody.inflate(raw, contentEncoding: request.headers[.contentEncoding], maxInflated: inflatedLimit ?? limit)
             return jsonResponse(.ok, try await work(body))
         } catch {
             if error.code == .internalError || error.code == .unavailable {
