@@ -26,11 +26,11 @@ extension AgentService {
         var rng = SystemRandomNumberGenerator()
         let sessionID = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
         do {
-            _ = try await Task.detached { [store] in
+            _ = try await blocking { [store] in
                 try store.beginCarve(
                     hostID: hostID, sessionID: sessionID, carveID: carveID, requestID: requestID, blockCount: blockCount,
                     blockSize: blockSize, carveSize: carveSize, now: now)
-            }.value
+            }
         } catch {
             throw .internalError("carve could not be started")
         }
@@ -52,13 +52,13 @@ extension AgentService {
         }
         if let key = AgentService.nodeKey(body: nil, authorization: authorization) {
             let hostID = registry.authenticate(AgentService.digest(key), now: now)
-            let session = try? store.carveSession(sessionID: sessionID)
+            let session = try? await blocking { [store] in try store.carveSession(sessionID: sessionID) }
             if hostID == nil || (session?.hostID != nil && session?.hostID != hostID) { throw .nodeInvalid() }
         }
         do {
-            let session = try await Task.detached { [store] in
+            let session = try await blocking { [store] in
                 try store.storeCarveBlock(sessionID: sessionID, blockID: blockID, data: data, now: now)
-            }.value
+            }
             if session.completedAt != nil, blockID == session.blockCount - 1 {
                 logger.info("carve complete", metadata: ["carve_id": "\(session.carveID)", "bytes": "\(session.carveSize)"])
             }

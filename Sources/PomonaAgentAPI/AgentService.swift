@@ -109,12 +109,12 @@ public final class AgentService: Sendable {
         let digest = AgentService.digest(nodeKey)
         let outcome: EnrollmentOutcome
         do {
-            outcome = try await Task.detached { [store] in
+            outcome = try await blocking { [store] in
                 try store.enroll(
                     EnrollmentRecord(
                         osqueryHostID: identifier, nodeKeyDigest: digest, enrollSecretID: secret.id, vitals: vitals,
                         remoteIP: remoteIP, now: now))
-            }.value
+            }
         } catch {
             logger.error("enroll failed to save", metadata: ["host_identifier": "\(identifier)", "error": "\(error)"])
             throw .internalError("enrollment could not be saved; retry later")
