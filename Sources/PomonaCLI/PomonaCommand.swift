@@ -7,7 +7,7 @@ public struct PomonaCommand: AsyncParsableCommand {
         commandName: "pomona",
         abstract: "A single-binary osquery fleet server: agent API, SQLite store, log pipeline.",
         version: PomonaVersion.current,
-        subcommands: [ServeCommand.self, AgentKitCommand.self, PacksCommand.self, EnrollSecretCommand.self, BaselineCommand.self],
+        subcommands: [ServeCommand.self, AgentKitCommand.self, PacksCommand.self, EnrollSecretCommand.self, BaselineCommand.self, SimulateCommand.self],
         defaultSubcommand: nil)
 
     public init() {}

@@ -1,0 +1,118 @@
+import Foundation
+
+/// What a ``FleetSimulation`` run did: host outcomes, work done, and per-endpoint latency.
+public struct FleetSimulationReport: Sendable, Equatable {
+    /// Counters the host loops keep.
+    public struct Counts: Sendable, Equatable {
+        /// Hosts that reached their start time before the deadline.
+        public var started = 0
+        /// Hosts whose first enrollment succeeded.
+        public var enrolled = 0
+        /// Hosts that gave up enrolling (every attempt failed).
+        public var enrollFailures = 0
+        /// Enroll requests after a host's first enrollment (re-enrollment after `node_invalid`).
+        public var reEnrollRequests = 0
+        /// Started hosts that played "slow".
+        public var slow = 0
+        /// Started hosts that played "dead" (enrolled, then silent).
+        public var dead = 0
+        /// Successful config fetches (first and refreshes).
+        public var configFetches = 0
+        /// Config fetches that failed after their retries.
+        public var configFailures = 0
+        /// Distributed loops that completed (read, and write when anything ran).
+        public var distributedRuns = 0
+        /// Distributed loops whose read or write failed after retries.
+        public var distributedFailures = 0
+        /// Queries answered and written.
+        public var distributedAnswered = 0
+        /// Result lines the hosts produced.
+        public var resultGenerated = 0
+        /// Status lines the hosts produced.
+        public var statusGenerated = 0
+        /// Result lines POSTed, resends included.
+        public var resultSent = 0
+        /// Status lines POSTed, resends included.
+        public var statusSent = 0
+        /// Result lines the server acknowledged.
+        public var resultAcknowledged = 0
+        /// Status lines the server acknowledged.
+        public var statusAcknowledged = 0
+        /// Log POSTs that failed (their lines stay buffered and are resent).
+        public var logBatchFailures = 0
+
+        public init() {}
+    }
+
+    /// Hosts in the simulation.
+    public var hosts: Int
+    /// The counters at the end.
+    public var counts: Counts
+    /// Latency and errors per endpoint (endpoints never used are absent).
+    public var endpoints: [AgentRequestKind: LatencyRecorder.Summary]
+    /// Wall-clock time of the run.
+    public var elapsed: Duration
+    /// Whether the run was cancelled before its deadline.
+    public var cancelled: Bool
+
+    /// Creates a report.
+    public init(hosts: Int, counts: Counts, endpoints: [AgentRequestKind: LatencyRecorder.Summary], elapsed: Duration, cancelled: Bool) {
+        self.hosts = hosts
+        self.counts = counts
+        self.endpoints = endpoints
+        self.elapsed = elapsed
+        self.cancelled = cancelled
+    }
+
+    /// Requests made, every endpoint.
+    public var totalRequests: Int { endpoints.values.reduce(0) { $0 + $1.count } }
+    /// Requests judged failures, every endpoint.
+    public var totalErrors: Int { endpoints.values.reduce(0) { $0 + $1.errors } }
+    /// Result and status lines acknowledged.
+    public var logLinesAcknowledged: Int { counts.resultAcknowledged + counts.statusAcknowledged }
+    /// Result and status lines POSTed, resends included.
+    public var logLinesSent: Int { counts.resultSent + counts.statusSent }
+    /// Errors by endpoint (only endpoints with errors).
+    public var errorsByEndpoint: [AgentRequestKind: Int] {
+        endpoints.filter { $0.value.errors > 0 }.mapValues(\.errors)
+    }
+
+    /// A plain-text table: per endpoint count, errors, p50/p90/p99/max (ms) and requests/s, then
+    /// totals and what the hosts did.
+    public func formatted() -> String {
+        let seconds = max(elapsed.seconds, 0.001)
+        func ms(_ duration: Duration) -> String { String(format: "%.1f", duration.milliseconds) }
+        func rate(_ count: Int) -> String { String(format: "%.1f", Double(count) / seconds) }
+        var rows: [[String]] = [["endpoint", "count", "errors", "p50 ms", "p90 ms", "p99 ms", "max ms", "req/s"]]
+        for kind in AgentRequestKind.allCases {
+            guard let summary = endpoints[kind] else { continue }
+            rows.append([
+                kind.rawValue, String(summary.count), String(summary.errors), ms(summary.p50), ms(summary.p90), ms(summary.p99),
+                ms(summary.max), rate(summary.count),
+            ])
+        }
+        rows.append(["total", String(totalRequests), String(totalErrors), "", "", "", "", rate(totalRequests)])
+        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        var lines = rows.map { row in
+            row.enumerated().map { column, text in
+                let padding = String(repeating: " ", count: widths[column] - text.count)
+                return column == 0 ? text + padding : padding + text
+            }.joined(separator: "  ")
+        }
+        let c = counts
+        lines.append("")
+        lines.append(
+            "hosts: \(hosts) (started \(c.started), enrolled \(c.enrolled), enroll failures \(c.enrollFailures), "
+                + "re-enroll requests \(c.reEnrollRequests), slow \(c.slow), dead \(c.dead))")
+        lines.append("elapsed: \(String(format: "%.1f", seconds)) s" + (cancelled ? " (cancelled)" : ""))
+        lines.append("config: \(c.configFetches) fetches, \(c.configFailures) failed")
+        lines.append(
+            "distributed: \(c.distributedRuns) loops, \(c.distributedAnswered) queries answered, \(c.distributedFailures) failed")
+        lines.append(
+            "result lines: \(c.resultGenerated) generated, \(c.resultSent) sent, \(c.resultAcknowledged) acknowledged")
+        lines.append(
+            "status lines: \(c.statusGenerated) generated, \(c.statusSent) sent, \(c.statusAcknowledged) acknowledged")
+        lines.append("log batches failed (retained and resent): \(c.logBatchFailures)")
+        return lines.joined(separator: "\n")
+    }
+}

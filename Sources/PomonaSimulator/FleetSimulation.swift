@@ -1,0 +1,134 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import PomonaCore
+
+/// A fleet of emulated osqueryd hosts run against one server, to see how it holds up before a rollout.
+///
+/// Every host is its own loop, as a real agent is: it waits for its start time (hosts come online
+/// spread over ``Options/startSpread``), enrolls, fetches its config, and then runs three loops at
+/// once until the end of ``Options/duration``: the distributed loop (read → answer → write, every
+/// ``Options/distributedInterval``, or every ``Options/acceleratedDistributedInterval`` while the
+/// server asked for accelerated check-ins), the config refresh loop and the logger loop (one result
+/// POST and, when there are status lines, one status POST per period; a failed batch stays at the
+/// head of the agent's buffer and is sent again, spec §4.6).
+///
+/// Concurrency contract: ``run(progressInterval:progress:)`` owns everything it creates: one shared
+/// `HTTPClient` (its connection pool sized by ``Options/connections``), one ``LatencyRecorder`` and
+/// one task per host loop inside a task group. The run stops cooperatively at the deadline: no new
+/// request starts after it, requests in flight finish (so the end of a run records no spurious
+/// errors). Cancelling the calling task stops every loop at once; the report then covers what ran.
+///
+/// ```swift
+/// var options = FleetSimulation.Options(baseURL: "https://fleet.example.com:8443", caPEM: ca, enrollSecret: secret)
+/// options.hosts = 500
+/// options.duration = .seconds(120)
+/// let report = try await FleetSimulation(options: options).run()
+/// print(report.formatted())
+/// ```
+public struct FleetSimulation: Sendable {
+    /// What to simulate.
+    public var options: Options
+
+    /// Creates a simulation; nothing runs until ``run(progressInterval:progress:)``.
+    public init(options: Options) {
+        self.options = options
+    }
+
+    /// A snapshot of a running simulation, for progress output.
+    public struct Progress: Sendable, Equatable, CustomStringConvertible {
+        /// Wall-clock time since the run started.
+        public var elapsed: Duration
+        /// Hosts whose first enrollment succeeded so far.
+        public var enrolledHosts: Int
+        /// Hosts in the simulation.
+        public var hosts: Int
+        /// Requests made so far, every endpoint.
+        public var requests: Int
+        /// Requests judged failures so far.
+        public var errors: Int
+
+        public var description: String {
+            "\(Int(elapsed.seconds.rounded())) s: \(enrolledHosts)/\(hosts) hosts enrolled, \(requests) requests, \(errors) errors"
+        }
+    }
+
+    /// Runs the fleet until ``Options/duration`` has passed (or the task is cancelled) and reports.
+    ///
+    /// - Parameters:
+    ///   - progressInterval: How often `progress` is called (wall clock).
+    ///   - progress: Called with a snapshot every `progressInterval`, from a task of the run.
+    /// - Returns: What happened, per endpoint and in total.
+    /// - Throws: ``FleetSimulationError`` when the options are invalid or the CA does not parse.
+    public func run(
+        progressInterval: Duration = .seconds(10),
+        progress: (@Sendable (Progress) -> Void)? = nil
+    ) async throws -> FleetSimulationReport {
+        try options.validate()
+        var agentConfiguration: OsqueryAgentConfiguration
+        do {
+            agentConfiguration = try OsqueryAgentConfiguration(baseURL: options.baseURL, caPEM: options.caPEM, enrollSecret: options.enrollSecret)
+        } catch {
+            throw FleetSimulationError("the CA certificate does not parse as PEM: \(error)")
+        }
+        agentConfiguration.identifierMode = options.identifierMode
+        let speedup = options.speedup
+        // Retry back-offs (enroll n², helper i²) are agent intervals too, so they shrink with the speed-up.
+        agentConfiguration.sleep = { try await Task.sleep(for: $0 / speedup) }
+
+        let client = Self.makeHTTPClient(connections: options.effectiveConnections)
+        let fleet = FleetRun(options: options, agentConfiguration: agentConfiguration, client: client)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await fleet.runHosts() }
+            if let progress {
+                group.addTask {
+                    while (try? await Task.sleep(for: progressInterval)) != nil {
+                        progress(fleet.progress())
+                    }
+                }
+            }
+            // The host loops finish first (the progress task only ends when cancelled), or the
+            // caller cancelled us; either way stop whatever still runs.
+            _ = await group.next()
+            group.cancelAll()
+        }
+        let elapsed = fleet.clock.now - fleet.start
+        try? await client.shutdown()
+        return fleet.report(elapsed: elapsed, cancelled: Task.isCancelled)
+    }
+
+    /// An `HTTPClient` like ``OsqueryAgent/makeHTTPClient(eventLoopGroup:)`` (HTTP/1.1 only, redirects
+    /// followed, no automatic decompression) whose pool may open `connections` keep-alive
+    /// connections to the server.
+    static func makeHTTPClient(connections: Int) -> HTTPClient {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .follow(max: 10, allowCycles: true),
+            decompression: .disabled
+        )
+        configuration.httpVersion = .http1Only
+        configuration.connectionPool = HTTPClient.Configuration.ConnectionPool(
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
+        return HTTPClient(eventLoopGroupProvider: .shared(HTTPClient.defaultEventLoopGroup), configuration: configuration)
+    }
+}
+
+/// Why a ``FleetSimulation`` could not start.
+public struct FleetSimulationError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What is wrong, for a person.
+    public var message: String
+
+    /// Creates an error with a message.
+    public init(_ message: String) { self.message = message }
+
+    public var description: String { message }
+}
+
+extension Duration {
+    /// The duration in (fractional) seconds.
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+
+    /// The duration in (fractional) milliseconds.
+    var milliseconds: Double { seconds * 1000 }
+}

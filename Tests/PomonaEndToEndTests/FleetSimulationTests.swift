@@ -1,0 +1,74 @@
+import Foundation
+import PomonaCore
+import PomonaServer
+import PomonaSimulator
+import PomonaStore
+import Synchronization
+import Testing
+
+/// `pomona simulate`'s engine against the real server: a small, fast fleet must run without a hitch.
+@Suite(.serialized) struct FleetSimulationTests {
+    @Test func smallAcceleratedFleetEnrollsOnceChecksInAndLogsDurably() async throws {
+        let running = try await RunningServer.start()
+        var options = FleetSimulation.Options(baseURL: running.baseURL, caPEM: try running.caPEM, enrollSecret: RunningServer.secret)
+        options.hosts = 30
+        options.speedup = 50  // distributed every 0.2 s (0.1 s accelerated), config 1.2 s, logger 0.2 s
+        options.startSpread = .milliseconds(500)
+        options.duration = .seconds(3)
+        options.seed = 7
+        options.resultLinesPerPeriod = 8
+        options.snapshotEveryPeriods = 3
+        options.statusEveryPeriods = 4
+        let progressCalls = ProgressCount()
+        let report = try await FleetSimulation(options: options).run(progressInterval: .seconds(1)) { _ in progressCalls.add() }
+        let hostCount = try running.server.store.hostCount()
+        await running.stop()
+
+        let counts = report.counts
+        #expect(counts.started == 30)
+        #expect(counts.enrolled == 30)
+        #expect(counts.enrollFailures == 0)
+        #expect(counts.reEnrollRequests == 0, "no host was told node_invalid")
+        #expect(report.endpoints[.enroll]?.count == 30, "every host enrolled exactly once")
+        #expect(report.totalErrors == 0, "errors by endpoint: \(report.errorsByEndpoint)")
+        #expect(counts.configFetches >= 30 && counts.configFailures == 0)
+        #expect((report.endpoints[.distributedRead]?.count ?? 0) >= 30)
+        #expect(counts.distributedRuns >= 30 && counts.distributedFailures == 0)
+        #expect(counts.distributedAnswered > 0, "the server's detail queries were answered")
+        #expect(counts.resultAcknowledged > 0 && counts.statusAcknowledged > 0)
+        #expect(counts.logBatchFailures == 0)
+        #expect(progressCalls.value >= 2)
+        #expect(hostCount == 30)
+
+        // Every acknowledged line is on disk, once.
+        let logs = running.dataDirectory.appendingPathComponent("logs")
+        let resultLines = try String(contentsOf: logs.appendingPathComponent("osquery_result.log"), encoding: .utf8)
+            .split(separator: "\n").count
+        let statusLines = try String(contentsOf: logs.appendingPathComponent("osquery_status.log"), encoding: .utf8)
+            .split(separator: "\n").count
+        #expect(resultLines == counts.resultAcknowledged)
+        #expect(statusLines == counts.statusAcknowledged)
+
+        let table = report.formatted()
+        #expect(table.contains("distributed_read"))
+        #expect(table.contains("total"))
+    }
+
+    @Test func platformMixIsExactAndParsed() throws {
+        let mix = try PlatformMix(parsing: "darwin=70, linux=20,windows=10")
+        let platforms = mix.platforms(count: 30)
+        #expect(platforms.filter { $0 == .darwin }.count == 21)
+        #expect(platforms.filter { $0 == .linux }.count == 6)
+        #expect(platforms.filter { $0 == .windows }.count == 3)
+        #expect(throws: FleetSimulationError.self) { try PlatformMix(parsing: "beos=10") }
+        #expect(throws: FleetSimulationError.self) { try PlatformMix(parsing: "darwin=0") }
+        #expect(throws: FleetSimulationError.self) { try PlatformMix(parsing: "darwin=5,darwin=6") }
+    }
+}
+
+/// Counts progress callbacks from the simulation's task.
+private final class ProgressCount: Sendable {
+    private let count = Mutex(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
+}
