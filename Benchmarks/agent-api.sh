@@ -34,5 +34,7 @@ export NODE_KEY=$(tail -n 1 "$work/keys")
 echo "idle distributed/read, TLS keep-alive, wrk -t2 -c$connections -d${seconds}s (client and server share the cores):"
 wrk -t2 -c"$connections" -d"${seconds}s" -s Benchmarks/checkin.lua https://127.0.0.1:18443/api/osquery/distributed/read | \
   grep -E "requests/s|latency p|errors"
-echo "server RSS after the check-in run: $(rss)"
+echo "the same with one connection (latency of a single agent's check-in):"
+wrk -t1 -c1 -d10s -s Benchmarks/checkin.lua https://127.0.0.1:18443/api/osquery/distributed/read | grep -E "requests/s|latency p"
+echo "server RSS after the check-in runs: $(rss)"
 echo "server CPU seconds (user+system): $(awk '{printf "%.1f", ($14+$15)/100}' /proc/$server/stat)"
