@@ -1,6 +1,10 @@
 import ArgumentParser
+import Dispatch
 import Foundation
 import PomonaSimulator
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `pomona simulate`: a fleet of emulated osqueryd hosts against a running Pomona.
 struct SimulateCommand: AsyncParsableCommand {
@@ -108,11 +112,25 @@ struct SimulateCommand: AsyncParsableCommand {
 
         Self.standardError(
             "simulating \(hosts) hosts (\(options.platformMix)) against \(server) for \(duration) s, speed-up \(speedup)")
+        let simulation = FleetSimulation(options: options)
+        let task = Task {
+            try await simulation.run { progress in Self.standardError(progress.description) }
+        }
+        // Ctrl-C stops the hosts and still prints the report of what ran.
+        signal(SIGINT, SIG_IGN)
+        let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        interrupt.setEventHandler {
+            Self.standardError("interrupted: stopping the hosts")
+            task.cancel()
+        }
+        interrupt.resume()
+        defer {
+            interrupt.cancel()
+            signal(SIGINT, SIG_DFL)
+        }
         let report: FleetSimulationReport
         do {
-            report = try await FleetSimulation(options: options).run { progress in
-                Self.standardError(progress.description)
-            }
+            report = try await task.value
         } catch let error as FleetSimulationError {
             throw ValidationError(error.message)
         }

@@ -19,13 +19,19 @@ final class FleetRun: Sendable {
     let start: ContinuousClock.Instant
     let deadline: ContinuousClock.Instant
 
-    init(options: FleetSimulation.Options, agentConfiguration: OsqueryAgentConfiguration, client: HTTPClient) {
+    init(
+        options: FleetSimulation.Options,
+        agentConfiguration: OsqueryAgentConfiguration,
+        client: HTTPClient,
+        start: ContinuousClock.Instant,
+        deadline: ContinuousClock.Instant
+    ) {
         self.options = options
         self.agentConfiguration = agentConfiguration
         self.client = client
         platforms = options.platformMix.platforms(count: options.hosts)
-        start = clock.now
-        deadline = start + options.duration
+        self.start = start
+        self.deadline = deadline
     }
 
     /// What a host does besides behaving: when it starts and which failure it plays.

@@ -17,7 +17,8 @@ import PomonaCore
 /// `HTTPClient` (its connection pool sized by ``Options/connections``), one ``LatencyRecorder`` and
 /// one task per host loop inside a task group. The run stops cooperatively at the deadline: no new
 /// request starts after it, requests in flight finish (so the end of a run records no spurious
-/// errors). Cancelling the calling task stops every loop at once; the report then covers what ran.
+/// errors; after 20 s more, whatever still runs is cancelled). Cancelling the calling task stops
+/// every loop at once; the report then covers what ran.
 ///
 /// ```swift
 /// var options = FleetSimulation.Options(baseURL: "https://fleet.example.com:8443", caPEM: ca, enrollSecret: secret)
@@ -73,13 +74,23 @@ public struct FleetSimulation: Sendable {
         }
         agentConfiguration.identifierMode = options.identifierMode
         let speedup = options.speedup
-        // Retry back-offs (enroll n², helper i²) are agent intervals too, so they shrink with the speed-up.
-        agentConfiguration.sleep = { try await Task.sleep(for: $0 / speedup) }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let deadline = start + options.duration
+        // Retry back-offs (enroll n², helper i²) are agent intervals too, so they shrink with the
+        // speed-up, and none waits past the end of the run.
+        agentConfiguration.sleep = { duration in
+            try await clock.sleep(until: min(clock.now + duration / speedup, deadline), tolerance: nil)
+        }
 
         let client = Self.makeHTTPClient(connections: options.effectiveConnections)
-        let fleet = FleetRun(options: options, agentConfiguration: agentConfiguration, client: client)
+        let fleet = FleetRun(
+            options: options, agentConfiguration: agentConfiguration, client: client, start: start, deadline: deadline)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await fleet.runHosts() }
+            // Requests in flight at the deadline may take up to the agent's 16 s timeout; an agent
+            // still retrying after that (a server that stopped answering) is cut off.
+            group.addTask { try? await clock.sleep(until: deadline + Self.drainTime, tolerance: nil) }
             if let progress {
                 group.addTask {
                     while (try? await Task.sleep(for: progressInterval)) != nil {
@@ -87,15 +98,18 @@ public struct FleetSimulation: Sendable {
                     }
                 }
             }
-            // The host loops finish first (the progress task only ends when cancelled), or the
-            // caller cancelled us; either way stop whatever still runs.
+            // The host loops finish first (the progress task only ends when cancelled), or the drain
+            // time ran out, or the caller cancelled us; in every case stop whatever still runs.
             _ = await group.next()
             group.cancelAll()
         }
-        let elapsed = fleet.clock.now - fleet.start
+        let elapsed = clock.now - start
         try? await client.shutdown()
         return fleet.report(elapsed: elapsed, cancelled: Task.isCancelled)
     }
+
+    /// How long after the deadline requests in flight may still finish before the run cancels them.
+    static let drainTime: Duration = .seconds(20)
 
     /// An `HTTPClient` like ``OsqueryAgent/makeHTTPClient(eventLoopGroup:)`` (HTTP/1.1 only, redirects
     /// followed, no automatic decompression) whose pool may open `connections` keep-alive

@@ -54,6 +54,29 @@ import Testing
         #expect(table.contains("total"))
     }
 
+    @Test func slowAndDeadHostsAreInjected() async throws {
+        let running = try await RunningServer.start()
+        var options = FleetSimulation.Options(baseURL: running.baseURL, caPEM: try running.caPEM, enrollSecret: RunningServer.secret)
+        options.hosts = 20
+        options.speedup = 50
+        options.configInterval = .seconds(3600)  // no refresh within the run: one fetch per live host
+        options.duration = .seconds(2)
+        options.slowFraction = 0.3
+        options.slowDelay = .milliseconds(100)
+        options.deadFraction = 0.3
+        options.seed = 11
+        let report = try await FleetSimulation(options: options).run()
+        let hostCount = try running.server.store.hostCount()
+        await running.stop()
+
+        let counts = report.counts
+        #expect(counts.enrolled == 20 && hostCount == 20, "dead hosts enroll too")
+        #expect(counts.dead > 0 && counts.slow > 0)
+        #expect(counts.configFetches == 20 - counts.dead, "a dead host goes silent after enrolling")
+        #expect(report.endpoints[.config]?.count == 20 - counts.dead)
+        #expect(report.totalErrors == 0)
+    }
+
     @Test func platformMixIsExactAndParsed() throws {
         let mix = try PlatformMix(parsing: "darwin=70, linux=20,windows=10")
         let platforms = mix.platforms(count: 30)
