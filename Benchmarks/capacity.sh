@@ -40,7 +40,8 @@ echo "binary: $binary"
 echo "simulating $hosts hosts for ${seconds}s (start spread ${spread}s), Fleet's default intervals"
 echo "server RSS at start: $(rss) MiB"
 cpu_before=$(cpu)
-"$binary" simulate --server https://localhost:18543 --ca "$work/data/tls/ca.pem" --enroll-secret "$secret" \
+TIMEFORMAT='simulator process: %R s wall, %U s user, %S s system CPU'
+time "$binary" simulate --server https://localhost:18543 --ca "$work/data/tls/ca.pem" --enroll-secret "$secret" \
   --hosts "$hosts" --duration "$seconds" --start-spread "$spread" --seed 1
 cpu_after=$(cpu)
 
