@@ -14,7 +14,7 @@ import Testing
         options.hosts = 30
         options.speedup = 50  // distributed every 0.2 s (0.1 s accelerated), config 1.2 s, logger 0.2 s
         options.startSpread = .milliseconds(500)
-        options.duration = .seconds(3)
+        options.duration = .seconds(4)
         options.seed = 7
         options.resultLinesPerPeriod = 8
         options.snapshotEveryPeriods = 3
@@ -60,7 +60,7 @@ import Testing
         options.hosts = 20
         options.speedup = 50
         options.configInterval = .seconds(3600)  // no refresh within the run: one fetch per live host
-        options.duration = .seconds(2)
+        options.duration = .seconds(3)
         options.slowFraction = 0.3
         options.slowDelay = .milliseconds(100)
         options.deadFraction = 0.3
