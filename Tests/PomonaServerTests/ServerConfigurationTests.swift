@@ -1,0 +1,62 @@
+import Testing
+
+@testable import PomonaServer
+
+@Suite struct ServerConfigurationTests {
+    @Test func embeddedDefaultsNeedNoFile() throws {
+        let c = ServerConfiguration()
+        #expect(c.agentAddress == "0.0.0.0" && c.agentPort == 8443)
+        #expect(c.adminAddress == "127.0.0.1" && c.adminPort == 9443)
+        #expect(c.databasePath.hasSuffix("pomona-data/pomona.sqlite"))
+        try c.validate()
+    }
+
+    @Test func yamlThenEnvironmentOverride() throws {
+        var c = ServerConfiguration()
+        try c.apply(
+            yaml: """
+                data_dir: /var/lib/pomona
+                agent_listener: { address: 10.0.0.5, port: 443 }
+                tls: { server_names: [fleet.example.com, 10.0.0.5] }
+                logs: { fsync: false, max_file_mb: 64 }
+                log_level: debug
+                """, source: "pomona.yml")
+        try c.apply(environment: ["POMONA_AGENT_PORT": "8443", "POMONA_SERVER_NAMES": "a.example, b.example"])
+        #expect(c.dataDirectory == "/var/lib/pomona")
+        #expect(c.agentAddress == "10.0.0.5")
+        #expect(c.agentPort == 8443, "the environment wins over the file")
+        #expect(c.serverNames == ["a.example", "b.example"])
+        #expect(c.logSync == false && c.logMaxFileMB == 64 && c.logLevel == "debug")
+    }
+
+    @Test(arguments: [
+        ("agent_listner: {port: 1}", "unknown key \"agent_listner\""),
+        ("logs: {fsnc: true}", "unknown key \"logs.fsnc\""),
+        ("agent_listener: {port: 70000}", "agent_listener.port must be in 0...65535"),
+        ("logs: {fsync: maybe}", "logs.fsync must be true or false"),
+        ("log_level: loud", "log_level must be one of"),
+        ("- a\n- b", "the top level must be a mapping"),
+        ("a: [", "not valid YAML"),
+    ])
+    func badFilesNameTheKey(_ yaml: String, _ expected: String) {
+        var c = ServerConfiguration()
+        #expect {
+            try c.apply(yaml: yaml, source: "pomona.yml")
+        } throws: { error in
+            "\(error)".contains(expected) && "\(error)".contains("pomona.yml")
+        }
+    }
+
+    @Test func inconsistentSettingsAreRejected() {
+        var c = ServerConfiguration()
+        c.tlsCertificatePath = "/etc/cert.pem"
+        #expect(throws: ConfigurationError.self) { try c.validate() }
+        c = ServerConfiguration()
+        c.enrollSecret = "short"
+        #expect(throws: ConfigurationError.self) { try c.validate() }
+        c = ServerConfiguration()
+        c.adminAddress = c.agentAddress
+        c.adminPort = c.agentPort
+        #expect(throws: ConfigurationError.self) { try c.validate() }
+    }
+}
