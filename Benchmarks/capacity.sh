@@ -12,30 +12,13 @@ cd "$(dirname "$0")/.."
 hosts=${1:-2000}
 seconds=${2:-120}
 spread=${3:-30}
-binary=${POMONA_BINARY:-.build/release/pomona}
-if [ -z "${POMONA_BINARY:-}" ] && [ ! -x "$binary" ]; then swift build -c release --product pomona; fi
-[ -x "$binary" ] || { echo "no pomona binary at $binary" >&2; exit 1; }
 awk -v s="$spread" -v d="$seconds" 'BEGIN { exit !(s < d) }' || { echo "START_SPREAD must be below SECONDS" >&2; exit 1; }
-
-work=$(mktemp -d)
-trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT
-secret=benchmark-enroll-secret-0123456789
-POMONA_ENROLL_SECRET=$secret "$binary" serve --data-dir "$work/data" --agent-listen 127.0.0.1:18543 \
-  --admin-listen 127.0.0.1:19543 --log-level warning > "$work/server.log" 2>&1 &
-server=$!
-for _ in $(seq 1 300); do
-  curl -sk https://127.0.0.1:18543/healthz >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -sk https://127.0.0.1:18543/healthz >/dev/null 2>&1 || { echo "server did not start:" >&2; cat "$work/server.log" >&2; exit 1; }
-
-ticks=$(getconf CLK_TCK)
-# utime + stime of the server (fields 14 and 15; the command name "pomona" has no spaces).
-cpu() { awk -v t="$ticks" '{printf "%.2f", ($14+$15)/t}' /proc/$server/stat; }
-rss() { awk '/VmRSS/ {printf "%.1f", $2/1024}' /proc/$server/status; }
-hwm() { awk '/VmHWM/ {printf "%.1f", $2/1024}' /proc/$server/status; }
-
-echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); $(uname -sr)"
+AGENT_PORT=18543
+source Benchmarks/server.sh
+cpu() { cpu_seconds; }
+rss() { rss_mib; }
+hwm() { peak_rss_mib; }
+machine
 echo "binary: $binary"
 echo "simulating $hosts hosts for ${seconds}s (start spread ${spread}s), Fleet's default intervals"
 echo "server RSS at start: $(rss) MiB"
