@@ -147,6 +147,15 @@ extension Datastore {
                 CREATE INDEX activities_created ON activities(created_at);
                 """)
         }
+        migrator.registerMigration("v2: one result per host and query name") { db in
+            // osquery re-sends a distributed write whose response it did not get, and a query name
+            // that is reused replaces the older result on the agent too: the last one wins.
+            try db.execute(sql: """
+                DELETE FROM distributed_results WHERE id NOT IN (SELECT MAX(id) FROM distributed_results GROUP BY name, host_id);
+                DROP INDEX distributed_results_name;
+                CREATE UNIQUE INDEX distributed_results_name_host ON distributed_results(name, host_id);
+                """)
+        }
         return migrator
     }
 }

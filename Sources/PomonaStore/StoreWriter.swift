@@ -11,7 +11,8 @@ public enum StoreWrite: Sendable {
     case detail(hostID: Int64, outcome: DetailQueryIngest.Outcome, at: Date)
     /// Marks vitals as refreshed (after all detail results of one write were applied).
     case detailsRefreshed(hostID: Int64, at: Date)
-    /// Any other distributed query result, kept for the admin API.
+    /// Any other distributed query result, kept for the admin API (one per host and name: a
+    /// resent or reused name replaces the older result).
     case distributedResult(DistributedResult)
 }
 
@@ -159,6 +160,8 @@ public actor StoreWriter {
                 sql: """
                     INSERT INTO distributed_results (host_id, name, status, message, rows, row_count, stats, received_at)
                     SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM hosts WHERE id = ?)
+                    ON CONFLICT(name, host_id) DO UPDATE SET status = excluded.status, message = excluded.message,
+                    rows = excluded.rows, row_count = excluded.row_count, stats = excluded.stats, received_at = excluded.received_at
                     """,
                 arguments: [r.hostID, r.name, r.status, r.message, r.rowsJSON, r.rowCount, r.statsJSON, r.receivedAt.storeValue, r.hostID])
         }

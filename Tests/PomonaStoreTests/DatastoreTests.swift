@@ -137,3 +137,19 @@ func enrollment(_ identifier: String, key: UInt8, uuid: String? = nil) -> Enroll
         #expect(try store.host(id: id)?.seenAt == Date(timeIntervalSince1970: 2000))
     }
 }
+
+@Suite struct DistributedResultTests {
+    @Test func aResentResultReplacesTheOlderOne() async throws {
+        let store = try makeTemporaryStore()
+        let id = try store.enroll(enrollment("h", key: 1)).hostID
+        let writer = StoreWriter(store: store, logger: Logger(label: "test"))
+        func result(_ rows: String, _ count: Int) -> StoreWrite {
+            .distributedResult(DistributedResult(hostID: id, name: "fleet_distributed_query_7", status: 0, message: "", rowsJSON: rows, rowCount: count, statsJSON: nil, receivedAt: Date()))
+        }
+        try await writer.write(result(#"[{"a":"1"}]"#, 1))
+        try await writer.write(result(#"[{"a":"1"},{"a":"2"}]"#, 2))
+        let stored = try store.distributedResults(name: "fleet_distributed_query_7")
+        #expect(stored.count == 1)
+        #expect(stored.first?.rowCount == 2)
+    }
+}
