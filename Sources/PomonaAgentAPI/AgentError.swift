@@ -1,3 +1,5 @@
+import PomonaCore
+
 /// A failure answered to osqueryd.
 ///
 /// osquery ignores HTTP status codes and judges only the body (protocol spec §6.6): an empty body
@@ -41,7 +43,7 @@ public struct AgentError: Error, Equatable, Sendable, CustomStringConvertible {
     public var body: [UInt8] {
         var out: [UInt8] = []
         out.append(contentsOf: Array("{\"error\":".utf8))
-        PomonaCoreJSON.encodeString(message, into: &out)
+        JSONValue.encodeString(message, into: &out)
         if code == .nodeInvalid || code == .enrollFailed {
             out.append(contentsOf: Array(",\"node_invalid\":true".utf8))
         }
@@ -49,7 +51,3 @@ public struct AgentError: Error, Equatable, Sendable, CustomStringConvertible {
         return out
     }
 }
-
-import PomonaCore
-
-typealias PomonaCoreJSON = JSONValue
