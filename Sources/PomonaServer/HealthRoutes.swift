@@ -6,16 +6,17 @@ import PomonaStore
 
 /// `GET /healthz`: liveness for load balancers and systemd watchdogs, answered from memory.
 /// `?check=db` also runs a read against SQLite.
+///
+/// The agent listener faces the network, so there it says only whether the server is up; host
+/// counts are for the admin listener (`detailed`), which is bound to localhost by default.
 enum HealthRoutes {
-    static func register(on router: Router<AgentRequestContext>, server: PomonaServer) {
+    static func register(on router: Router<AgentRequestContext>, server: PomonaServer, detailed: Bool) {
         router.get("/healthz") { request, _ in
             var members: [(String, JSONValue)] = [("status", .string("ok"))]
-            members.append(("hosts", .number(String(server.registry.count))))
-            let counts = server.registry.statusCounts(now: Date())
-            for status in HostStatus.allCases {
-                members.append(("\(status.rawValue)_hosts", .number(String(counts[status] ?? 0))))
+            if detailed {
+                members.append(contentsOf: details(server))
             }
-            members.append(("uptime_seconds", .number(String(Int(Date().timeIntervalSince(server.startedAt))))))
+
             if request.uri.queryParameters.get("check") == "db" {
                 do {
                     _ = try server.store.hostCount()
@@ -26,5 +27,16 @@ enum HealthRoutes {
             }
             return AgentRoutes.jsonResponse(.ok, JSONValue.object(members).encoded())
         }
+    }
+
+    /// Host counts by status and uptime, from memory.
+    static func details(_ server: PomonaServer) -> [(String, JSONValue)] {
+        var members: [(String, JSONValue)] = [("hosts", .number(String(server.registry.count)))]
+        let counts = server.registry.statusCounts(now: Date())
+        for status in HostStatus.allCases {
+            members.append(("\(status.rawValue)_hosts", .number(String(counts[status] ?? 0))))
+        }
+        members.append(("uptime_seconds", .number(String(Int(Date().timeIntervalSince(server.startedAt))))))
+        return members
     }
 }

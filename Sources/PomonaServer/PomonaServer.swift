@@ -109,7 +109,7 @@ public final class PomonaServer: Sendable {
 
         let agentRouter = Router(context: AgentRequestContext.self)
         AgentRoutes.register(on: agentRouter, service: agentService)
-        HealthRoutes.register(on: agentRouter, server: self)
+        HealthRoutes.register(on: agentRouter, server: self, detailed: false)
         let agentApp = Application(
             router: agentRouter, server: try .tls(.http1(), tlsConfiguration: tlsConfiguration),
             configuration: .init(address: .hostname(configuration.agentAddress, port: configuration.agentPort), serverName: "pomona"),
@@ -118,7 +118,7 @@ public final class PomonaServer: Sendable {
             }, logger: logger)
 
         let adminRouter = Router(context: AgentRequestContext.self)
-        HealthRoutes.register(on: adminRouter, server: self)
+        HealthRoutes.register(on: adminRouter, server: self, detailed: true)
         let adminApp = Application(
             router: adminRouter, server: try .tls(.http1(), tlsConfiguration: tlsConfiguration),
             configuration: .init(address: .hostname(configuration.adminAddress, port: configuration.adminPort), serverName: "pomona"),

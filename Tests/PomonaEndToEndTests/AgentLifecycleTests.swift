@@ -176,6 +176,9 @@ import Testing
             let health = try await RawAgentRequest.get(client: client, url: base + "/healthz?check=db", caPEM: ca)
             #expect(health.status == .ok)
             #expect(health.body.contains(#""db":"ok""#))
+            #expect(!health.body.contains("hosts"), "the network-facing listener does not disclose host counts")
+            let admin = try await RawAgentRequest.get(client: client, url: "https://localhost:\(running.addresses.adminPort)/healthz", caPEM: ca)
+            #expect(admin.body.contains(#""hosts":0"#) && admin.body.contains("online_hosts"))
         }
     }
 }
