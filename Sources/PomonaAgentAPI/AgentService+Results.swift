@@ -20,10 +20,11 @@ extension AgentService {
             var stats: JSONValue?
         }
         var parsed = Parsed()
-        let bytes = Array(body.readableBytesView)
+        // Scan the request in place (no copy of a body that can be tens of MB); each result is
+        // sliced out of it afterwards by its byte range.
         do {
-            try bytes.withUnsafeBufferPointer { buffer throws(JSONScanError) in
-                var scanner = JSONScanner(buffer)
+            try body.withUnsafeReadableBytes { raw throws(JSONScanError) in
+                var scanner = JSONScanner(raw.bindMemory(to: UInt8.self))
                 guard scanner.peek() == UInt8(ascii: "{") else { throw scanner.fail("the body must be a JSON object") }
                 try scanner.forEachMember { (s: inout JSONScanner, key: String) throws(JSONScanError) in
                     switch key {
@@ -46,7 +47,7 @@ extension AgentService {
                 try scanner.expectEnd()
             }
         } catch {
-            throw .badRequest(bytes.isEmpty ? "empty body: expected a JSON object" : "malformed JSON: \(error)")
+            throw .badRequest(body.readableBytes == 0 ? "empty body: expected a JSON object" : "malformed JSON: \(error)")
         }
         let keyBody: JSONValue? = parsed.nodeKey.map { .object([("node_key", .string($0))]) }
         let hostID = try authenticate(body: keyBody, authorization: authorization, now: now)
@@ -58,7 +59,7 @@ extension AgentService {
         for (name, range) in parsed.results {
             let status = parsed.statuses?[name]?.intValue ?? 0
             let message = parsed.messages?[name]?.textValue ?? ""
-            let raw = bytes[range]
+            let raw = body.getBytes(at: body.readerIndex + range.lowerBound, length: range.count) ?? []
             if let detail = DetailQuery.named(distributedName: name) {
                 sawDetail = true
                 // A failed detail query (a table missing on this OS version) changes nothing.
@@ -69,7 +70,7 @@ extension AgentService {
             } else {
                 // Rows are kept as the agent's own bytes; an agent sends "" instead of [] for no rows.
                 let isArray = raw.first(where: { $0 > 0x20 }) == UInt8(ascii: "[")
-                let rowCount = isArray ? AgentService.countElements(Array(raw)) : 0
+                let rowCount = isArray ? AgentService.countElements(raw) : 0
                 let result = DistributedResult(
                     hostID: hostID, name: name, status: status, message: message,
                     rowsJSON: isArray ? String(decoding: raw, as: UTF8.self) : "[]", rowCount: rowCount,
