@@ -156,6 +156,10 @@ extension Datastore {
                 CREATE UNIQUE INDEX distributed_results_name_host ON distributed_results(name, host_id);
                 """)
         }
+        // Later areas own their migrations in their own files; the order here is the order
+        // they run in, so only ever append.
+        registerAdminMigrations(&migrator)      // Datastore+AdminSchema.swift: users, sessions, tokens
+        registerFleetMigrations(&migrator)      // Datastore+FleetSchema.swift: labels, policies, campaigns
         return migrator
     }
 }

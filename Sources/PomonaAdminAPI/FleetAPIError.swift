@@ -1,0 +1,60 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import PomonaCore
+
+/// Fleet's error envelope: `{"message": "...", "errors": [{"name": "field", "reason": "..."}]}`.
+public struct FleetAPIError: Error, HTTPResponseError, Sendable {
+    public struct FieldError: Sendable, Equatable {
+        public var name: String
+        public var reason: String
+        public init(name: String, reason: String) {
+            self.name = name
+            self.reason = reason
+        }
+    }
+
+    public var status: HTTPResponse.Status
+    public var message: String
+    public var errors: [FieldError]
+
+    public init(status: HTTPResponse.Status, message: String, errors: [FieldError] = []) {
+        self.status = status
+        self.message = message
+        self.errors = errors
+    }
+
+    public static let unauthenticated = FleetAPIError(
+        status: .unauthorized, message: "Authentication required",
+        errors: [.init(name: "base", reason: "Authentication required")])
+    public static let forbidden = FleetAPIError(
+        status: .forbidden, message: "Permission Denied",
+        errors: [.init(name: "base", reason: "forbidden")])
+
+    /// 422 naming the offending field, Fleet's answer to invalid input.
+    public static func invalid(_ field: String, _ reason: String) -> FleetAPIError {
+        FleetAPIError(status: .unprocessableContent, message: "Validation Failed", errors: [.init(name: field, reason: reason)])
+    }
+
+    public static func notFound(_ what: String) -> FleetAPIError {
+        FleetAPIError(status: .notFound, message: "Resource Not Found", errors: [.init(name: "base", reason: "\(what) was not found in the datastore")])
+    }
+
+    public static func badRequest(_ reason: String) -> FleetAPIError {
+        FleetAPIError(status: .badRequest, message: "Bad request", errors: [.init(name: "base", reason: reason)])
+    }
+
+    public var body: JSONValue {
+        .object([
+            ("message", .string(message)),
+            ("errors", .array(errors.map { .object([("name", .string($0.name)), ("reason", .string($0.reason))]) })),
+        ])
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body.encoded())))
+    }
+}
