@@ -39,12 +39,26 @@ public struct OutputSendResult: Sendable, Equatable {
     public var retryReason: String?
     /// A hint from the receiver (`Retry-After`), in seconds.
     public var retryAfter: Double?
+    /// The retry is caused by configuration (bad token, disabled token, wrong URL, 401/403), not by
+    /// load: nothing will get through until an operator acts. The loop should keep spooling, back off
+    /// to its maximum and raise an alert rather than dead-letter.
+    public var configurationProblem: Bool
+    /// How many of the delivered events the receiver already had (Elasticsearch 409 on `create`
+    /// with our stable `_id`): delivered, but worth counting as duplicates avoided.
+    public var duplicates: Int
+    /// How many of the delivered events were cut to fit the receiver's size limit (syslog over
+    /// UDP, `max_message_bytes`): delivered, but not whole.
+    public var truncated: Int
 
-    public init(rejected: [Int: String] = [:], retry: [Int] = [], retryReason: String? = nil, retryAfter: Double? = nil) {
+    public init(rejected: [Int: String] = [:], retry: [Int] = [], retryReason: String? = nil, retryAfter: Double? = nil,
+                configurationProblem: Bool = false, duplicates: Int = 0, truncated: Int = 0) {
         self.rejected = rejected
         self.retry = retry
         self.retryReason = retryReason
         self.retryAfter = retryAfter
+        self.configurationProblem = configurationProblem
+        self.duplicates = duplicates
+        self.truncated = truncated
     }
 
     public static let delivered = OutputSendResult()
