@@ -10,6 +10,9 @@ public struct FleetSimulationReport: Sendable, Equatable {
         public var enrolled = 0
         /// Hosts that gave up enrolling (every attempt failed).
         public var enrollFailures = 0
+        /// Seconds from the start of the run until the last first-enrollment succeeded (the
+        /// enrollment storm's "time to done").
+        public var lastEnrolledAfter: Double = 0
         /// Enroll requests after a host's first enrollment (re-enrollment after `node_invalid`).
         public var reEnrollRequests = 0
         /// Started hosts that played "slow".
@@ -105,6 +108,7 @@ public struct FleetSimulationReport: Sendable, Equatable {
             "hosts: \(hosts) (started \(c.started), enrolled \(c.enrolled), enroll failures \(c.enrollFailures), "
                 + "re-enroll requests \(c.reEnrollRequests), slow \(c.slow), dead \(c.dead))")
         lines.append("elapsed: \(String(format: "%.1f", seconds)) s" + (cancelled ? " (cancelled)" : ""))
+        lines.append("last host enrolled after: \(String(format: "%.1f", c.lastEnrolledAfter)) s")
         lines.append("config: \(c.configFetches) fetches, \(c.configFailures) failed")
         lines.append(
             "distributed: \(c.distributedRuns) loops, \(c.distributedAnswered) queries answered, \(c.distributedFailures) failed")

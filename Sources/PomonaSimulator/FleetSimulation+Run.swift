@@ -72,7 +72,8 @@ final class FleetRun: Sendable {
         let firstAttempts: Int
         do {
             firstAttempts = try await agent.enroll().attempts
-            counters.update { $0.enrolled += 1 }
+            let after = (clock.now - start).seconds
+            counters.update { $0.enrolled += 1; $0.lastEnrolledAfter = max($0.lastEnrolledAfter, after) }
         } catch {
             counters.update { $0.enrollFailures += 1 }
             return
