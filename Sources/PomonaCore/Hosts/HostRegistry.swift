@@ -36,6 +36,13 @@ public struct HostCheckInState: Sendable, Equatable {
     public var refetchRequested: Bool
     public var distributedInterval: Int?
     public var configTLSRefresh: Int?
+    /// When the host last answered label queries (`.distantPast`: never, so they are due).
+    public var labelsUpdatedAt: Date = .distantPast
+    /// When label queries were last handed out, so they are not resent on every poll.
+    public var labelsRequestedAt: Date?
+    /// When the host last answered policy queries.
+    public var policiesUpdatedAt: Date = .distantPast
+    public var policiesRequestedAt: Date?
 
     public init(
         id: Int64, platform: OsqueryPlatform?, hostnameKnown: Bool, createdAt: Date, seenAt: Date?,
@@ -67,13 +74,61 @@ public final class HostRegistry: Sendable {
         var seenSinceFlush: [Int64: Date] = [:]
         /// name → sql, per host: live queries and other one-shot work.
         var pendingQueries: [Int64: [String: String]] = [:]
+        /// Dynamic-label and policy queries, compiled per platform (replaced when they change).
+        var evaluations = HostEvaluationQueries.empty
     }
 
     private let state = Mutex(State())
     public let planner: DistributedReadPlanner
+    /// Live-query campaigns in flight (their per-host work sits in the pending queries here).
+    public let liveQueries: LiveQueryHub
 
-    public init(planner: DistributedReadPlanner = DistributedReadPlanner()) {
+    public init(planner: DistributedReadPlanner = DistributedReadPlanner(), liveQueries: LiveQueryHub = LiveQueryHub()) {
         self.planner = planner
+        self.liveQueries = liveQueries
+    }
+
+    /// Replaces the label and policy queries hosts are asked to run (after any change to them).
+    public func setEvaluationQueries(_ queries: HostEvaluationQueries) {
+        state.withLock { $0.evaluations = queries }
+    }
+
+    public var evaluationQueries: HostEvaluationQueries { state.withLock { $0.evaluations } }
+
+    /// Restores when hosts last answered label and policy queries (at start, from the database).
+    public func restoreEvaluationTimes(_ times: [Int64: (labels: Date?, policies: Date?)]) {
+        state.withLock { s in
+            for (id, t) in times {
+                if let l = t.labels { s.hosts[id]?.labelsUpdatedAt = l }
+                if let p = t.policies { s.hosts[id]?.policiesUpdatedAt = p }
+            }
+        }
+    }
+
+    /// Records that a host answered its label queries (any of them: like Fleet, one answer counts).
+    public func labelsEvaluated(hostID: Int64, at now: Date) {
+        state.withLock { s in
+            s.hosts[hostID]?.labelsUpdatedAt = now
+            s.hosts[hostID]?.labelsRequestedAt = nil
+        }
+    }
+
+    /// Records that a host answered its policy queries.
+    public func policiesEvaluated(hostID: Int64, at now: Date) {
+        state.withLock { s in
+            s.hosts[hostID]?.policiesUpdatedAt = now
+            s.hosts[hostID]?.policiesRequestedAt = nil
+        }
+    }
+
+    /// Asks for the label and policy queries on the host's next read (Fleet's refetch does too).
+    public func requestEvaluations(hostID: Int64) {
+        state.withLock { s in
+            s.hosts[hostID]?.labelsUpdatedAt = .distantPast
+            s.hosts[hostID]?.labelsRequestedAt = nil
+            s.hosts[hostID]?.policiesUpdatedAt = .distantPast
+            s.hosts[hostID]?.policiesRequestedAt = nil
+        }
     }
 
     /// Adds or replaces a host under a new node-key digest (enrollment), dropping its old key.
@@ -117,10 +172,12 @@ public final class HostRegistry: Sendable {
             guard let id = s.hostIDByDigest[digest], var host = s.hosts[id] else { return nil }
             host.seenAt = now
             s.seenSinceFlush[id] = now
-            let plan = planner.plan(host: host, pending: s.pendingQueries[id] ?? [:], now: now)
+            let plan = planner.plan(host: host, pending: s.pendingQueries[id] ?? [:], evaluations: s.evaluations, now: now)
             if plan.includesDetailQueries {
                 host.detailRequestedAt = now
             }
+            if plan.includesLabelQueries { host.labelsRequestedAt = now }
+            if plan.includesPolicyQueries { host.policiesRequestedAt = now }
             s.hosts[id] = host
             return (id, plan)
         }
@@ -132,6 +189,34 @@ public final class HostRegistry: Sendable {
             for id in hostIDs where s.hosts[id] != nil { s.pendingQueries[id, default: [:]][name] = sql }
         }
     }
+
+    /// Removes a one-shot query from many hosts (its campaign ended).
+    public func cancelQuery(name: String, hostIDs: some Sequence<Int64>) {
+        state.withLock { s in
+            for id in hostIDs {
+                s.pendingQueries[id]?[name] = nil
+                if s.pendingQueries[id]?.isEmpty == true { s.pendingQueries[id] = nil }
+            }
+        }
+    }
+
+    /// The hosts among `ids` that are online now, by Fleet's status rule.
+    public func onlineHosts(among ids: some Sequence<Int64>, now: Date) -> Set<Int64> {
+        state.withLock { s in
+            var online = Set<Int64>()
+            for id in ids {
+                guard let host = s.hosts[id] else { continue }
+                let status = HostStatus.of(
+                    seenAt: host.seenAt, createdAt: host.createdAt, distributedInterval: host.distributedInterval,
+                    configTLSRefresh: host.configTLSRefresh, now: now)
+                if status == .online { online.insert(id) }
+            }
+            return online
+        }
+    }
+
+    /// Every registered host id (the "all hosts" live-query target).
+    public var allHostIDs: [Int64] { state.withLock { Array($0.hosts.keys) } }
 
     /// Removes a one-shot query from a host (answered, or its campaign ended).
     public func completeQuery(name: String, hostID: Int64) {

@@ -1,0 +1,185 @@
+import Foundation
+import Synchronization
+
+/// Live-query campaigns in flight: who they target, who answered, and who is listening.
+///
+/// Concurrency contract: safe from any thread. One small lock guards only the id → campaign map;
+/// each campaign has its own lock, so results for different campaigns never contend (200 campaigns
+/// at once cost check-ins nothing: the per-host work is a dictionary entry in ``HostRegistry``).
+/// Events are handed to subscribers' `AsyncStream`s inside the campaign's lock, which keeps them in
+/// order (every result before `done`); nothing is encoded under a lock.
+public final class LiveQueryHub: Sendable {
+    /// One running campaign.
+    final class Campaign: Sendable {
+        struct State {
+            var responded = Set<Int64>()
+            var totals: LiveQueryTotals
+            var buffered: [LiveQueryHostResult] = []
+            var subscribers: [Int: AsyncStream<LiveQueryEvent>.Continuation] = [:]
+            var nextSubscriber = 0
+            var ended: (LiveQueryTotals, LiveQueryEndReason)?
+        }
+
+        let id: Int64
+        let name: String
+        let sql: String
+        let targets: Set<Int64>
+        let online: Set<Int64>
+        let deadline: Date
+        let maxBuffered: Int
+        let state: Mutex<State>
+
+        init(id: Int64, sql: String, targets: Set<Int64>, online: Set<Int64>, deadline: Date, maxBuffered: Int) {
+            self.id = id
+            self.name = LiveQueryName.name(campaignID: id)
+            self.sql = sql
+            self.targets = targets
+            self.online = online
+            self.deadline = deadline
+            self.maxBuffered = maxBuffered
+            self.state = Mutex(State(totals: LiveQueryTotals(targeted: targets.count, online: online.count)))
+        }
+    }
+
+    /// A campaign's progress as the API reports it.
+    public struct Snapshot: Sendable, Equatable {
+        public var id: Int64
+        public var sql: String
+        public var totals: LiveQueryTotals
+        public var deadline: Date
+        public var pendingHostIDs: Set<Int64>
+    }
+
+    private let campaigns = Mutex<[Int64: Campaign]>([:])
+    private let settingsBox: Mutex<LiveQuerySettings>
+    private let hook = Mutex<(@Sendable (LiveQueryHostResult, String) -> Void)?>(nil)
+
+    public init(settings: LiveQuerySettings = LiveQuerySettings()) {
+        settingsBox = Mutex(settings)
+    }
+
+    public var settings: LiveQuerySettings {
+        get { settingsBox.withLock { $0 } }
+        set { settingsBox.withLock { $0 = newValue } }
+    }
+
+    /// PIPELINE HOOK: called with every live-query result and the campaign's SQL, after it was
+    /// stored. The server wires this to the pipeline to send results as sourcetype `osquery:live`
+    /// when that is enabled; it must not block (hand the result off and return).
+    public func setResultHook(_ body: (@Sendable (LiveQueryHostResult, _ sql: String) -> Void)?) {
+        hook.withLock { $0 = body }
+    }
+
+    public var activeCount: Int { campaigns.withLock { $0.count } }
+
+    /// Starts a campaign and queues its query for every target's next `distributed/read`.
+    ///
+    /// - Returns: `false` when the campaign id is already running.
+    @discardableResult
+    public func start(
+        id: Int64, sql: String, targets: Set<Int64>, online: Set<Int64>, deadline: Date, registry: HostRegistry
+    ) -> Bool {
+        let campaign = Campaign(id: id, sql: sql, targets: targets, online: online.intersection(targets), deadline: deadline, maxBuffered: settings.maxBufferedResults)
+        let inserted = campaigns.withLock { map -> Bool in
+            if map[id] != nil { return false }
+            map[id] = campaign
+            return true
+        }
+        if inserted { registry.enqueue(name: campaign.name, sql: sql, hostIDs: targets) }
+        return inserted
+    }
+
+    /// Takes one host's answer. Ignored (returns `false`) for a campaign that is not running, a host
+    /// it does not target, or a host that already answered (osquery resends a write it did not see
+    /// acknowledged). Ends the campaign when this was the last target.
+    @discardableResult
+    public func deliver(_ result: LiveQueryHostResult) -> Bool {
+        guard let campaign = campaigns.withLock({ $0[result.campaignID] }) else { return false }
+        guard campaign.targets.contains(result.hostID) else { return false }
+        let finished: Bool? = campaign.state.withLock { s in
+            guard s.ended == nil, !s.responded.contains(result.hostID) else { return nil }
+            s.responded.insert(result.hostID)
+            s.totals.responded += 1
+            if campaign.online.contains(result.hostID) { s.totals.respondedOnline += 1 }
+            if result.error != nil { s.totals.failed += 1 }
+            s.totals.rows += result.rowCount
+            if s.buffered.count < campaign.maxBuffered { s.buffered.append(result) }
+            let event = LiveQueryEvent.result(result, s.totals)
+            for continuation in s.subscribers.values { continuation.yield(event) }
+            guard s.responded.count == campaign.targets.count else { return false }
+            Self.end(&s, reason: .allResponded)
+            return true
+        }
+        guard let finished else { return false }
+        if finished { campaigns.withLock { _ = $0.removeValue(forKey: campaign.id) } }
+        if let hook = hook.withLock({ $0 }) { hook(result, campaign.sql) }
+        return true
+    }
+
+    /// Ends a campaign early (its deadline passed, or a user stopped it): hosts that have not
+    /// answered stop getting the query, subscribers get `done`.
+    /// - Returns: the final totals, or `nil` when it was not running.
+    @discardableResult
+    public func finish(id: Int64, reason: LiveQueryEndReason, registry: HostRegistry) -> LiveQueryTotals? {
+        guard let campaign = campaigns.withLock({ $0.removeValue(forKey: id) }) else { return nil }
+        let (totals, waiting): (LiveQueryTotals, Set<Int64>) = campaign.state.withLock { s in
+            if s.ended == nil { Self.end(&s, reason: reason) }
+            return (s.totals, campaign.targets.subtracting(s.responded))
+        }
+        registry.cancelQuery(name: campaign.name, hostIDs: waiting)
+        return totals
+    }
+
+    private static func end(_ s: inout Campaign.State, reason: LiveQueryEndReason) {
+        s.ended = (s.totals, reason)
+        for continuation in s.subscribers.values {
+            continuation.yield(.done(s.totals, reason))
+            continuation.finish()
+        }
+        s.subscribers = [:]
+        s.buffered = []
+    }
+
+    /// Events of a running campaign: the results so far, then each new one, then `done`.
+    /// - Returns: `nil` when the campaign is not running (finished ones are in the database).
+    public func subscribe(id: Int64) -> AsyncStream<LiveQueryEvent>? {
+        guard let campaign = campaigns.withLock({ $0[id] }) else { return nil }
+        let (stream, continuation) = AsyncStream.makeStream(of: LiveQueryEvent.self)
+        let registered: Int? = campaign.state.withLock { s in
+            if let (totals, reason) = s.ended {
+                continuation.yield(.done(totals, reason))
+                continuation.finish()
+                return nil
+            }
+            var running = LiveQueryTotals(targeted: s.totals.targeted, online: s.totals.online)
+            for result in s.buffered {
+                running.responded += 1
+                if campaign.online.contains(result.hostID) { running.respondedOnline += 1 }
+                if result.error != nil { running.failed += 1 }
+                running.rows += result.rowCount
+                continuation.yield(.result(result, running))
+            }
+            let key = s.nextSubscriber
+            s.nextSubscriber += 1
+            s.subscribers[key] = continuation
+            return key
+        }
+        if let registered {
+            continuation.onTermination = { [weak campaign] _ in
+                campaign?.state.withLock { _ = $0.subscribers.removeValue(forKey: registered) }
+            }
+        }
+        return stream
+    }
+
+    /// Progress of a running campaign, or `nil`.
+    public func snapshot(id: Int64) -> Snapshot? {
+        guard let campaign = campaigns.withLock({ $0[id] }) else { return nil }
+        return campaign.state.withLock { s in
+            Snapshot(id: id, sql: campaign.sql, totals: s.totals, deadline: campaign.deadline, pendingHostIDs: campaign.targets.subtracting(s.responded))
+        }
+    }
+
+    /// Ids of the running campaigns.
+    public var runningIDs: [Int64] { campaigns.withLock { Array($0.keys) } }
+}
