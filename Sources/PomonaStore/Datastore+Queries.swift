@@ -127,8 +127,13 @@ extension Datastore {
         }
     }
 
+    /// The global queries agents are served: those with automations enabled (Fleet's "send to
+    /// the log destination", Pomona's "in the schedule"); the config compiler skips interval 0.
+    /// Saved-only queries (for live queries) are listed by ``savedQueries()``.
     public func queries() throws -> [ScheduledQuery] {
-        try pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM queries ORDER BY name").map(Datastore.scheduledQuery) }
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM queries WHERE automations_enabled = 1 ORDER BY name").map(Datastore.scheduledQuery)
+        }
     }
 
     static func scheduledQuery(_ row: Row) -> ScheduledQuery {

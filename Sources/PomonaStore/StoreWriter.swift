@@ -14,6 +14,8 @@ public enum StoreWrite: Sendable {
     /// Any other distributed query result, kept for the admin API (one per host and name: a
     /// resent or reused name replaces the older result).
     case distributedResult(DistributedResult)
+    /// Label membership, policy pass/fail and live-query results (Datastore+Campaigns.swift).
+    case fleet(FleetResultWrite)
 }
 
 /// The result of one non-detail distributed query from one host.
@@ -155,6 +157,7 @@ public actor StoreWriter {
         case .detailsRefreshed(let hostID, let at):
             try db.execute(
                 sql: "UPDATE hosts SET detail_updated_at = ?, refetch_requested = 0 WHERE id = ?", arguments: [at.storeValue, hostID])
+        case .fleet(let write): try write.apply(db)
         case .distributedResult(let r):
             try db.execute(
                 sql: """
