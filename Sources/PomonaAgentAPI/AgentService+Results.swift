@@ -56,6 +56,10 @@ extension AgentService {
         var ingested = HostVitals()
         var sawDetail = false
         var observed: [DistributedResult] = []
+        var labelAnswers: [(labelID: Int64, member: Bool)] = []
+        var sawLabel = false
+        var policyAnswers: [(policyID: Int64, passes: Bool?)] = []
+        var liveResults: [LiveQueryHostResult] = []
         for (name, range) in parsed.results {
             let status = parsed.statuses?[name]?.intValue ?? 0
             let message = parsed.messages?[name]?.textValue ?? ""
@@ -67,6 +71,22 @@ extension AgentService {
                 guard let outcome = DetailQueryIngest.ingest(detail, rows: value.rows) else { continue }
                 if case .vitals(let v) = outcome { ingested.merge(v) }
                 writes.append(.detail(hostID: hostID, outcome: outcome, at: now))
+            } else if let labelID = HostEvaluationQueries.labelID(distributedName: name) {
+                // Member iff ≥1 row; a failed label query leaves membership as it was.
+                sawLabel = true
+                if status == 0 { labelAnswers.append((labelID, AgentService.rowCount(raw) > 0)) }
+            } else if let policyID = HostEvaluationQueries.policyID(distributedName: name) {
+                let outcome = HostEvaluationOutcome(status: status, rowCount: status == 0 ? AgentService.rowCount(raw) : 0)
+                policyAnswers.append((policyID, outcome.boolValue))
+            } else if let campaignID = LiveQueryName.campaignID(distributedName: name) {
+                let isArray = raw.first(where: { $0 > 0x20 }) == UInt8(ascii: "[")
+                let result = LiveQueryHostResult(
+                    campaignID: campaignID, hostID: hostID, rowsJSON: isArray ? String(decoding: raw, as: UTF8.self) : "[]",
+                    rowCount: isArray ? AgentService.countElements(raw) : 0,
+                    error: status == 0 ? nil : (message.isEmpty ? "query failed with status \(status)" : message),
+                    statsJSON: parsed.stats?[name].map { String(decoding: $0.encoded(), as: UTF8.self) }, receivedAt: now)
+                writes.append(.fleet(.campaignResult(result)))
+                liveResults.append(result)
             } else {
                 // Rows are kept as the agent's own bytes; an agent sends "" instead of [] for no rows.
                 let isArray = raw.first(where: { $0 > 0x20 }) == UInt8(ascii: "[")
@@ -80,6 +100,8 @@ extension AgentService {
             }
         }
         if sawDetail { writes.append(.detailsRefreshed(hostID: hostID, at: now)) }
+        if sawLabel { writes.append(.fleet(.labels(hostID: hostID, members: labelAnswers, at: now))) }
+        if !policyAnswers.isEmpty { writes.append(.fleet(.policies(hostID: hostID, results: policyAnswers, at: now))) }
         if !writes.isEmpty {
             do {
                 try await writer.write(writes)
@@ -90,11 +112,22 @@ extension AgentService {
             }
         }
         if sawDetail { registry.detailsIngested(hostID: hostID, vitals: ingested, at: now) }
+        if sawLabel { registry.labelsEvaluated(hostID: hostID, at: now) }
+        if !policyAnswers.isEmpty { registry.policiesEvaluated(hostID: hostID, at: now) }
+        for result in liveResults {
+            registry.completeQuery(name: LiveQueryName.name(campaignID: result.campaignID), hostID: hostID)
+            registry.liveQueries.deliver(result)
+        }
         for result in observed {
             registry.completeQuery(name: result.name, hostID: hostID)
             resultObserver?(result)
         }
         return AgentService.okBody
+    }
+
+    /// Rows in a result: the elements of an array, 0 for anything else (osquery sends "" for none).
+    static func rowCount(_ raw: [UInt8]) -> Int {
+        raw.first(where: { $0 > 0x20 }) == UInt8(ascii: "[") ? countElements(raw) : 0
     }
 
     static func countElements(_ bytes: [UInt8]) -> Int {

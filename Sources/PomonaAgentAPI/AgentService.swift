@@ -38,6 +38,16 @@ public final class AgentService: Sendable {
     /// Loads every enrolled host into the registry (at start).
     public func loadRegistry() throws {
         for (state, digest) in try store.loadCheckInStates() { registry.register(state, digest: digest) }
+        try reloadEvaluationQueries()
+        registry.restoreEvaluationTimes(try store.hostEvaluationTimes())
+        // Live queries of a previous run cannot be answered any more: hosts lost them with the registry.
+        let abandoned = try store.closeAbandonedCampaigns()
+        if abandoned > 0 { logger.info("closed live queries left running by the previous run", metadata: ["campaigns": "\(abandoned)"]) }
+    }
+
+    /// Reloads the label and policy queries hosts run (call after any change to labels or policies).
+    public func reloadEvaluationQueries() throws {
+        registry.setEvaluationQueries(try store.hostEvaluationQueries())
     }
 
     // MARK: - Node keys
