@@ -20,7 +20,7 @@ public enum OutputConfiguration: Sendable, Equatable, Decodable {
     public static let types = ["splunk_hec", "elasticsearch", "opensearch", "syslog", "http", "file"]
 
     public init(from decoder: any Decoder) throws {
-        let reader = try ConfigReader(decoder, allowed: Self.allKeys)
+        let reader = try ConfigReader(decoder, allowed: nil)
         guard let type = try reader.choice("type", Self.types) else {
             throw OutputConfigurationError(key: reader.path("type"), "is required (one of \(Self.types.joined(separator: ", ")))")
         }
@@ -32,13 +32,6 @@ public enum OutputConfiguration: Sendable, Equatable, Decodable {
         default: self = .file(try FileOutputConfiguration(from: decoder))
         }
     }
-
-    /// Every key some type accepts; each type then checks its own set.
-    private static let allKeys: Set<String> = OutputCommonSettings.keys.union([
-        "url", "token", "index", "indexes", "source", "sourcetypes", "gzip", "channel", "event_id_field", "tls",
-        "username", "password", "api_key", "headers", "host", "port", "transport", "facility", "severity", "app_name",
-        "max_message_bytes", "structured_data_id", "path", "max_file_mb", "keep_files", "fsync",
-    ])
 
     public var common: OutputCommonSettings {
         switch self {

@@ -7,13 +7,15 @@ struct ConfigReader {
     private let container: KeyedDecodingContainer<ConfigKey>
     let codingPath: [any CodingKey]
 
-    init(_ decoder: any Decoder, allowed: Set<String>) throws(OutputConfigurationError) {
+    /// `allowed: nil` reads without checking keys (the type dispatcher leaves that to the type).
+    init(_ decoder: any Decoder, allowed: Set<String>?) throws(OutputConfigurationError) {
         codingPath = decoder.codingPath
         do {
             container = try decoder.container(keyedBy: ConfigKey.self)
         } catch {
             throw OutputConfigurationError(key: ConfigKey.render(decoder.codingPath), "must be a mapping")
         }
+        guard let allowed else { return }
         let unknown = container.allKeys.map(\.stringValue).filter { !allowed.contains($0) }.sorted()
         if let first = unknown.first {
             throw OutputConfigurationError(
