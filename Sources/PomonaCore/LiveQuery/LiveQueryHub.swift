@@ -47,6 +47,7 @@ public final class LiveQueryHub: Sendable {
         public var sql: String
         public var totals: LiveQueryTotals
         public var deadline: Date
+        public var targets: Set<Int64>
         public var pendingHostIDs: Set<Int64>
     }
 
@@ -176,7 +177,9 @@ public final class LiveQueryHub: Sendable {
     public func snapshot(id: Int64) -> Snapshot? {
         guard let campaign = campaigns.withLock({ $0[id] }) else { return nil }
         return campaign.state.withLock { s in
-            Snapshot(id: id, sql: campaign.sql, totals: s.totals, deadline: campaign.deadline, pendingHostIDs: campaign.targets.subtracting(s.responded))
+            Snapshot(
+                id: id, sql: campaign.sql, totals: s.totals, deadline: campaign.deadline, targets: campaign.targets,
+                pendingHostIDs: campaign.targets.subtracting(s.responded))
         }
     }
 
