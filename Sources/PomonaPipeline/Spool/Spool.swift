@@ -275,6 +275,9 @@ public final class Spool: Sendable {
 
     // MARK: - Positions and waiting
 
+    /// True once ``close()`` began: no more appends; readers drain what is there.
+    public var isClosed: Bool { state.withLock { $0.closed } }
+
     /// The position after the last committed record.
     public var endPosition: SpoolPosition {
         state.withLock { state in

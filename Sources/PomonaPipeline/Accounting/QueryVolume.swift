@@ -1,0 +1,128 @@
+import Foundation
+import NIOCore
+import PomonaCore
+import Synchronization
+
+/// Events and bytes per osquery query name (`name`) per UTC day, counted at ingest, so an admin
+/// can see which scheduled query fills the SIEM and forecast a rollout's daily volume.
+///
+/// Kept in memory and saved to `<data dir>/pipeline/query-volume.json` (atomically, every few
+/// seconds and at shutdown; a crash loses at most the last interval of counts, never data).
+/// Bounded: the last `keepDays` days, and at most `maxNamesPerDay` names a day (the rest are
+/// counted under `(other)`), so a misbehaving agent inventing names cannot grow it without end.
+public final class QueryVolume: Sendable {
+    public let path: String
+    let keepDays: Int
+    let maxNamesPerDay: Int
+    let state: Mutex<State>
+
+    struct State: Sendable {
+        var days: [String: [String: EventTally]] = [:]
+        var dirty = false
+    }
+
+    public static let otherName = "(other)"
+
+    public init(directory: URL, keepDays: Int = 31, maxNamesPerDay: Int = 5000) {
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        path = directory.appendingPathComponent("query-volume.json").path
+        self.keepDays = keepDays
+        self.maxNamesPerDay = maxNamesPerDay
+        var state = State()
+        if let data = FileManager.default.contents(atPath: path),
+            let saved = try? JSONDecoder().decode([String: [String: EventTally]].self, from: data)
+        {
+            state.days = saved
+        }
+        self.state = Mutex(state)
+    }
+
+    static func day(_ time: Double) -> String {
+        let seconds = Int64(time.rounded(.down))
+        let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
+        // Civil-from-days (Howard Hinnant's algorithm): no Calendar or formatter on the ingest path.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        return String(format: "%04lld-%02lld-%02lld", y, m, d)
+    }
+
+    /// Counts `events` (osquery result rows) by their `name` member.
+    public func record(_ events: [ByteBuffer], at time: Double) {
+        if events.isEmpty { return }
+        var counts: [String: EventTally] = [:]
+        for event in events {
+            let name = QueryVolume.queryName(event) ?? "(unnamed)"
+            counts[name, default: .zero] += EventTally(events: 1, bytes: Int64(event.readableBytes))
+        }
+        let day = QueryVolume.day(time)
+        state.withLock { state in
+            var today = state.days[day] ?? [:]
+            for (name, tally) in counts {
+                if today[name] == nil && today.count >= maxNamesPerDay {
+                    today[QueryVolume.otherName, default: .zero] += tally
+                } else {
+                    today[name, default: .zero] += tally
+                }
+            }
+            state.days[day] = today
+            state.dirty = true
+            if state.days.count > keepDays {
+                for old in state.days.keys.sorted().dropLast(keepDays) { state.days.removeValue(forKey: old) }
+            }
+        }
+    }
+
+    /// The top-level `name` string of an event, scanning only until it is found.
+    static func queryName(_ event: ByteBuffer) -> String? {
+        var name: String?
+        _ = event.withUnsafeReadableBytes { raw -> Bool in
+            var scanner = JSONScanner(raw.bindMemory(to: UInt8.self))
+            let stop = scanner.fail("found")  // a sentinel that ends the scan early
+            do {
+                try scanner.forEachMember { (s: inout JSONScanner, key: String) throws(JSONScanError) in
+                    if key == "name", s.peek() == UInt8(ascii: "\"") {
+                        name = try s.parseString()
+                        throw stop
+                    }
+                    try s.skipValue()
+                }
+            } catch {}
+            return true
+        }
+        return name
+    }
+
+    /// Every (day, name) count, newest day first, biggest first within a day.
+    public func snapshot() -> [PipelineStats.QueryVolume] {
+        state.withLock { state in
+            state.days.keys.sorted(by: >).flatMap { day in
+                state.days[day]!.map { PipelineStats.QueryVolume(day: day, name: $0.key, events: $0.value.events, bytes: $0.value.bytes) }
+                    .sorted { ($0.bytes, $0.name) > ($1.bytes, $1.name) }
+            }
+        }
+    }
+
+    public func save() throws {
+        let days: [String: [String: EventTally]]? = state.withLock { state in
+            guard state.dirty else { return nil }
+            state.dirty = false
+            return state.days
+        }
+        guard let days else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        do {
+            try FileIO.atomicWrite(Array(try encoder.encode(days)), to: path, sync: false)
+        } catch {
+            state.withLock { $0.dirty = true }
+            throw error
+        }
+    }
+}
