@@ -7,7 +7,9 @@ public struct PomonaCommand: AsyncParsableCommand {
         commandName: "pomona",
         abstract: "A single-binary osquery fleet server: agent API, SQLite store, log pipeline.",
         version: PomonaVersion.current,
-        subcommands: [ServeCommand.self, AgentKitCommand.self, PacksCommand.self, EnrollSecretCommand.self, BaselineCommand.self, SimulateCommand.self],
+        subcommands: [ServeCommand.self, AgentKitCommand.self, PacksCommand.self, EnrollSecretCommand.self, BaselineCommand.self, SimulateCommand.self,
+            SetupCommand.self, LoginCommand.self, LogoutCommand.self, GetCommand.self, ApplyCommand.self, DeleteCommand.self,
+            QueryCommand.self, DebugCommand.self],
         defaultSubcommand: nil)
 
     public init() {}
