@@ -186,6 +186,7 @@ let package = Package(
                 "PomonaAdminAPI", "PomonaAgentAPI", "PomonaStore", "PomonaCore", "PomonaPipeline",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),

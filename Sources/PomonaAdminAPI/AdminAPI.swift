@@ -1,14 +1,32 @@
+import Foundation
 import Hummingbird
 import Logging
 import PomonaAgentAPI
 import PomonaCore
 import PomonaStore
 
+/// Knobs of the management API (from `ServerConfiguration`; tests shorten them).
+public struct AdminSettings: Sendable {
+    /// A login session ends this long after its last use (sliding).
+    public var sessionLifetime: TimeInterval = 24 * 3600
+    /// API-only users' tokens end this long after creation; `nil`: never.
+    public var apiTokenLifetime: TimeInterval? = nil
+    /// Login attempts per minute, per email and per client address.
+    public var loginAttemptsPerMinute = 10
+    /// PBKDF2 rounds for new password hashes (tests lower it; the server never goes below 210,000).
+    public var passwordRounds = PasswordHashing.defaultRounds
+    /// The server version reported by `GET /version`.
+    public var version = "dev"
+
+    public init() {}
+}
+
 /// The Fleet-compatible management API on the admin listener, under `/api/v1/fleet` and
 /// `/api/latest/fleet` (plus `/api/v1/setup`).
 ///
 /// Each area registers its routes from its own file (`AdminAPI+Hosts.swift`, …) through
-/// ``register(on:)``; handlers call `context.requireRole(_:)` before anything else.
+/// ``register(on:)``; handlers call `context.requireRole(_:)` before anything else. `register`
+/// also installs the authentication middleware, which applies to every route of the router.
 public struct AdminAPI: Sendable {
     public static let prefixes = ["/api/v1/fleet", "/api/latest/fleet"]
 
@@ -16,15 +34,53 @@ public struct AdminAPI: Sendable {
     public let writer: StoreWriter
     public let registry: HostRegistry
     public let logger: Logger
+    public let settings: AdminSettings
+    public let loginLimiter: LoginRateLimiter
+    /// The current time (tests move it to check expiry).
+    public let clock: @Sendable () -> Date
 
     public init(store: Datastore, writer: StoreWriter, registry: HostRegistry, logger: Logger) {
+        self.init(store: store, writer: writer, registry: registry, logger: logger, settings: AdminSettings())
+    }
+
+    public init(
+        store: Datastore, writer: StoreWriter, registry: HostRegistry, logger: Logger, settings: AdminSettings,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.store = store
         self.writer = writer
         self.registry = registry
         self.logger = logger
+        self.settings = settings
+        self.loginLimiter = LoginRateLimiter(perMinute: settings.loginAttemptsPerMinute, burst: settings.loginAttemptsPerMinute)
+        self.clock = clock
     }
 
     public func register(on router: Router<AdminRequestContext>) {
+        router.add(middleware: AdminAuthMiddleware(api: self))
         // Areas add themselves here, one line each.
+        registerSession(on: router)
+        registerUsers(on: router)
+        registerHosts(on: router)
+        registerSoftware(on: router)
+        registerSettings(on: router)
+        registerActivities(on: router)
+        registerCarves(on: router)
+        registerDebug(on: router)
+        registerQueries(on: router)
+        registerLabels(on: router)
+        registerPolicies(on: router)
+        registerLiveQueries(on: router)
+        registerPacks(on: router)
+    }
+
+    /// Adds a route under every API prefix (`/api/v1/fleet/...` and `/api/latest/fleet/...`).
+    func route(
+        _ router: Router<AdminRequestContext>, _ method: HTTPRequest.Method, _ path: String,
+        _ handler: @escaping @Sendable (Request, AdminRequestContext) async throws -> Response
+    ) {
+        for prefix in AdminAPI.prefixes {
+            router.on(RouterPath(prefix + path), method: method, use: handler)
+        }
     }
 }

@@ -17,6 +17,8 @@ public struct FleetAPIError: Error, HTTPResponseError, Sendable {
     public var status: HTTPResponse.Status
     public var message: String
     public var errors: [FieldError]
+    /// Seconds for a `Retry-After` header (429).
+    public var retryAfter: Int?
 
     public init(status: HTTPResponse.Status, message: String, errors: [FieldError] = []) {
         self.status = status
@@ -55,6 +57,32 @@ public struct FleetAPIError: Error, HTTPResponseError, Sendable {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body.encoded())))
+    }
+}
+
+extension FleetAPIError {
+    /// 401 with a reason (an expired session, an unknown token) so clients can say what to do.
+    public static func unauthenticated(reason: String) -> FleetAPIError {
+        FleetAPIError(status: .unauthorized, message: "Authentication required", errors: [.init(name: "base", reason: reason)])
+    }
+
+    public static let internalError = FleetAPIError(
+        status: .internalServerError, message: "Internal server error",
+        errors: [.init(name: "base", reason: "internal error; see the server log")])
+
+    /// 409: the request conflicts with what exists (a taken email, setup already done).
+    public static func conflict(_ reason: String) -> FleetAPIError {
+        FleetAPIError(status: .conflict, message: "Conflict", errors: [.init(name: "base", reason: reason)])
+    }
+
+    /// 429 with `Retry-After`.
+    public static func tooManyRequests(retryAfter seconds: Int) -> FleetAPIError {
+        var error = FleetAPIError(
+            status: .tooManyRequests, message: "Too many requests",
+            errors: [.init(name: "base", reason: "too many login attempts; retry in \(seconds) s")])
+        error.retryAfter = seconds
+        return error
     }
 }

@@ -10,7 +10,7 @@ import PomonaStore
 /// The agent listener faces the network, so there it says only whether the server is up; host
 /// counts are for the admin listener (`detailed`), which is bound to localhost by default.
 enum HealthRoutes {
-    static func register(on router: Router<AgentRequestContext>, server: PomonaServer, detailed: Bool) {
+    static func register<Context: RequestContext>(on router: Router<Context>, server: PomonaServer, detailed: Bool) {
         router.get("/healthz") { request, _ in
             var members: [(String, JSONValue)] = [("status", .string("ok"))]
             if detailed {

@@ -7,6 +7,7 @@ import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOSSL
+import PomonaAdminAPI
 import PomonaAgentAPI
 import PomonaCore
 import PomonaStore
@@ -35,6 +36,8 @@ public final class PomonaServer: Sendable {
     public let configState: AgentConfigState
     public let logFiles: NDJSONLogFiles
     public let agentService: AgentService
+    /// The management API (users, hosts, queries, …) on the admin listener.
+    public let adminAPI: AdminAPI
     public let tlsFiles: TLSFiles
     /// The enroll secret generated at this start, if there was none (printed for the operator).
     public let generatedEnrollSecret: String?
@@ -81,7 +84,17 @@ public final class PomonaServer: Sendable {
         agentService = AgentService(
             store: store, writer: writer, registry: registry, configState: configState, logSink: logFiles, logger: logger)
         try agentService.loadRegistry()
+        adminAPI = AdminAPI(
+            store: store, writer: writer, registry: registry, logger: logger, settings: PomonaServer.adminSettings(configuration))
         try configState.refresh(force: true)
+    }
+
+    static func adminSettings(_ configuration: ServerConfiguration) -> AdminSettings {
+        var settings = AdminSettings()
+        settings.sessionLifetime = TimeInterval(configuration.sessionLifetimeHours) * 3600
+        settings.apiTokenLifetime = configuration.apiTokenLifetimeDays == 0 ? nil : TimeInterval(configuration.apiTokenLifetimeDays) * 86400
+        settings.loginAttemptsPerMinute = configuration.loginAttemptsPerMinute
+        return settings
     }
 
     /// First-start and every-start seeding: an enroll secret, the macOS baseline, default options.
@@ -117,8 +130,9 @@ public final class PomonaServer: Sendable {
                 if let ready = await bound.set(agent: channel.localAddress?.port ?? 0) { await onReady(ready) }
             }, logger: logger)
 
-        let adminRouter = Router(context: AgentRequestContext.self)
+        let adminRouter = Router(context: AdminRequestContext.self)
         HealthRoutes.register(on: adminRouter, server: self, detailed: true)
+        adminAPI.register(on: adminRouter)
         let adminApp = Application(
             router: adminRouter, server: try .tls(.http1(), tlsConfiguration: tlsConfiguration),
             configuration: .init(address: .hostname(configuration.adminAddress, port: configuration.adminPort), serverName: "pomona"),

@@ -29,6 +29,12 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Seconds between host-vitals refreshes (Fleet's detail_update_interval).
     public var detailUpdateInterval = 3600
     public var logLevel = "info"
+    /// Management API: hours a login session lives after its last use (sliding).
+    public var sessionLifetimeHours = 24
+    /// Management API: days an API-only user's token lives; 0 = never expires.
+    public var apiTokenLifetimeDays = 0
+    /// Management API: login attempts per minute per email and per client address.
+    public var loginAttemptsPerMinute = 10
 
     public init() {}
 
@@ -54,6 +60,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         ("logs.fsync", "POMONA_LOG_FSYNC", "fdatasync before acknowledging logs (default true)"),
         ("detail_update_interval", "POMONA_DETAIL_UPDATE_INTERVAL", "seconds between host-vitals refreshes (default 3600)"),
         ("log_level", "POMONA_LOG_LEVEL", "trace, debug, info, notice, warning, error, critical (default info)"),
+        ("admin_api.session_lifetime_hours", "POMONA_SESSION_LIFETIME_HOURS", "hours a login session lives after its last use (default 24)"),
+        ("admin_api.api_token_lifetime_days", "POMONA_API_TOKEN_LIFETIME_DAYS", "days an API-only user's token lives; 0 = never (default 0)"),
+        ("admin_api.login_attempts_per_minute", "POMONA_LOGIN_ATTEMPTS_PER_MINUTE", "login attempts per minute per email and per address (default 10)"),
     ]
 
     // MARK: - Loading
@@ -66,7 +75,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         guard let map = root as? [String: Any] else { throw .init("\(source): the top level must be a mapping") }
         let known: Set<String> = [
             "data_dir", "agent_listener", "admin_listener", "tls", "enroll_secret", "install_macos_baseline", "logs",
-            "detail_update_interval", "log_level",
+            "detail_update_interval", "log_level", "admin_api",
         ]
         for key in map.keys where !known.contains(key) { throw .init("\(source): unknown key \"\(key)\"") }
         func section(_ name: String, _ keys: Set<String>) throws(ConfigurationError) -> [String: Any] {
@@ -98,6 +107,12 @@ public struct ServerConfiguration: Sendable, Equatable {
         if let v = logs["fsync"] { logSync = try Self.bool(v, "logs.fsync", source) }
         if let v = map["detail_update_interval"] { detailUpdateInterval = try Self.int(v, "detail_update_interval", source, 60...604_800) }
         if let v = map["log_level"] { logLevel = try Self.logLevel(Self.string(v, "log_level", source), "log_level", source) }
+        let adminAPI = try section("admin_api", ["session_lifetime_hours", "api_token_lifetime_days", "login_attempts_per_minute"])
+        if let v = adminAPI["session_lifetime_hours"] { sessionLifetimeHours = try Self.int(v, "admin_api.session_lifetime_hours", source, 1...8760) }
+        if let v = adminAPI["api_token_lifetime_days"] { apiTokenLifetimeDays = try Self.int(v, "admin_api.api_token_lifetime_days", source, 0...36500) }
+        if let v = adminAPI["login_attempts_per_minute"] {
+            loginAttemptsPerMinute = try Self.int(v, "admin_api.login_attempts_per_minute", source, 1...10_000)
+        }
     }
 
     /// Applies `POMONA_*` environment variables.
@@ -122,6 +137,11 @@ public struct ServerConfiguration: Sendable, Equatable {
             detailUpdateInterval = try Self.int(v, "POMONA_DETAIL_UPDATE_INTERVAL", source, 60...604_800)
         }
         if let v = value("POMONA_LOG_LEVEL") { logLevel = try Self.logLevel(v, "POMONA_LOG_LEVEL", source) }
+        if let v = value("POMONA_SESSION_LIFETIME_HOURS") { sessionLifetimeHours = try Self.int(v, "POMONA_SESSION_LIFETIME_HOURS", source, 1...8760) }
+        if let v = value("POMONA_API_TOKEN_LIFETIME_DAYS") { apiTokenLifetimeDays = try Self.int(v, "POMONA_API_TOKEN_LIFETIME_DAYS", source, 0...36500) }
+        if let v = value("POMONA_LOGIN_ATTEMPTS_PER_MINUTE") {
+            loginAttemptsPerMinute = try Self.int(v, "POMONA_LOGIN_ATTEMPTS_PER_MINUTE", source, 1...10_000)
+        }
     }
 
     /// Checks what only makes sense together.

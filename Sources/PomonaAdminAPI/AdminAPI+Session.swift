@@ -1,0 +1,141 @@
+import Foundation
+import Hummingbird
+import PomonaCore
+import PomonaStore
+
+/// Setup, login, logout, me, change_password, version.
+extension AdminAPI {
+    struct SetupBody: Decodable {
+        var admin: NewUserBody?
+        var name: String?
+        var email: String?
+        var password: String?
+    }
+
+    struct LoginBody: Decodable {
+        var email: String
+        var password: String
+    }
+
+    struct ChangePasswordBody: Decodable {
+        var old_password: String
+        var new_password: String
+    }
+
+    func registerSession(on router: Router<AdminRequestContext>) {
+        for path in ["/api/v1/setup", "/api/latest/setup"] {
+            router.post(RouterPath(path)) { request, _ in try await self.setup(request) }
+        }
+        route(router, .post, "/login") { request, context in try await self.login(request, context) }
+        route(router, .post, "/logout") { _, context in
+            _ = try context.requireRole(.observer)
+            if let digest = context.sessionDigest {
+                let store = self.store
+                try await offload { try store.deleteSession(tokenDigest: digest) }
+            }
+            return emptyObjectResponse()
+        }
+        route(router, .get, "/me") { _, context in
+            let user = try context.requireRole(.observer)
+            guard let record = try await offload({ [store] in try store.user(id: user.id) }) else { throw FleetAPIError.unauthenticated }
+            return jsonResponse(.object([("user", userJSON(record)), ("available_teams", .array([]))]))
+        }
+        route(router, .post, "/change_password") { request, context in
+            let user = try context.requireRole(.observer)
+            let body = try await decodeBody(ChangePasswordBody.self, from: request)
+            if let problem = PasswordPolicy.problem(with: body.new_password) { throw FleetAPIError.invalid("new_password", problem) }
+            let store = self.store
+            let rounds = settings.passwordRounds
+            let changed = try await offload { () throws -> Bool in
+                guard let record = try store.user(id: user.id), PasswordHashing.verify(body.old_password, against: record.passwordHash) else {
+                    return false
+                }
+                _ = try store.updateUser(id: user.id, passwordHash: try PasswordHashing.hash(body.new_password, rounds: rounds))
+                return true
+            }
+            guard changed else { throw FleetAPIError.invalid("old_password", "does not match the current password") }
+            await recordActivity(user, "changed_password")
+            return emptyObjectResponse()
+        }
+        route(router, .get, "/version") { _, context in
+            _ = try context.requireRole(.observer)
+            return jsonResponse(.object([
+                ("version", .string(settings.version)), ("branch", .string("")), ("revision", .string("")),
+                ("build_date", .string("")), ("build_user", .string("")), ("server", .string("pomona")),
+            ]))
+        }
+    }
+
+    /// `POST /api/v1/setup`: the first admin, only while no user exists.
+    func setup(_ request: Request) async throws -> Response {
+        let body = try await decodeBody(SetupBody.self, from: request)
+        var new = body.admin ?? NewUserBody(name: body.name ?? "", email: body.email ?? "", password: body.password)
+        new.global_role = Role.admin.rawValue
+        new.api_only = false
+        let validated = try new.validated()
+        let rounds = settings.passwordRounds
+        let store = self.store
+        let created = try await offload { () throws -> UserRecord? in
+            // Cheap check first so a finished setup does not burn a KDF run per probe.
+            if try store.userCount() > 0 { return nil }
+            let hash = try PasswordHashing.hash(validated.password ?? "", rounds: rounds)
+            return try store.createUser(
+                name: validated.name, email: validated.email, passwordHash: hash, globalRole: Role.admin.rawValue, apiOnly: false,
+                onlyIfNoUsers: true)
+        }
+        guard let created else { throw FleetAPIError.conflict("setup has already been done: log in instead") }
+        let token = try await issueToken(userID: created.id, kind: .session)
+        let admin = AdminUser(id: created.id, name: created.name, email: created.email, role: .admin, apiOnly: false)
+        await recordActivity(admin, "setup_completed", .object([("email", .string(created.email))]))
+        return jsonResponse(.object([("admin", userJSON(created)), ("token", .string(token))]))
+    }
+
+    /// `POST /login`: email and password → the user and a new session token. Rate-limited per email
+    /// and per client address; unknown emails cost as much as wrong passwords.
+    func login(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
+        let body = try await decodeBody(LoginBody.self, from: request)
+        let email = body.email.trimmingCharacters(in: .whitespaces).lowercased()
+        if email.isEmpty { throw FleetAPIError.invalid("email", "is required") }
+        let address = context.remoteAddress?.ipAddress ?? "unknown"
+        if let wait = loginLimiter.attempt(keys: ["email:" + email, "ip:" + address], now: clock()) {
+            throw FleetAPIError.tooManyRequests(retryAfter: wait)
+        }
+        let store = self.store
+        let password = body.password
+        let record = try await offload { () throws -> UserRecord? in
+            let record = try store.user(email: email)
+            let ok = PasswordHashing.verify(password, against: record?.passwordHash.isEmpty == false ? record!.passwordHash : PasswordHashing.decoy)
+            return ok ? record : nil
+        }
+        guard let record, let role = Role(rawValue: record.globalRole) else {
+            try? await offload {
+                try store.recordActivity(
+                    actor: ActivityActor(id: nil, name: "", email: email), type: "user_failed_login",
+                    details: .object([("email", .string(email)), ("public_ip", .string(address))]))
+            }
+            throw FleetAPIError(
+                status: .unauthorized, message: "Authentication failed",
+                errors: [.init(name: "base", reason: "Authentication failed")])
+        }
+        let token = try await issueToken(userID: record.id, kind: .session)
+        let user = AdminUser(id: record.id, name: record.name, email: record.email, role: role, apiOnly: record.apiOnly)
+        await recordActivity(user, "user_logged_in", .object([("public_ip", .string(address))]))
+        return jsonResponse(.object([("user", userJSON(record)), ("token", .string(token)), ("available_teams", .array([]))]))
+    }
+}
+
+/// Fleet's user object.
+func userJSON(_ record: UserRecord) -> JSONValue {
+    .object([
+        ("id", .int(record.id)),
+        ("name", .string(record.name)),
+        ("email", .string(record.email)),
+        ("global_role", .string(record.globalRole)),
+        ("api_only", .bool(record.apiOnly)),
+        ("sso_enabled", .bool(false)),
+        ("force_password_reset", .bool(false)),
+        ("teams", .array([])),
+        ("created_at", .date(record.createdAt)),
+        ("updated_at", .date(record.updatedAt)),
+    ])
+}

@@ -1,0 +1,153 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import PomonaCore
+import Testing
+@testable import PomonaAdminAPI
+
+/// One route of the management API and the least role that may call it (`nil`: public).
+struct RoleMatrixRow: Sendable, CustomStringConvertible {
+    var method: HTTPRequest.Method
+    /// The path below `/api/v1/fleet` as registered (`/users/{id}`); parameters are filled with
+    /// `999999` unless `example` gives a concrete path.
+    var path: String
+    var minimum: Role?
+    var body: String?
+    var example: String?
+
+    init(_ method: HTTPRequest.Method, _ path: String, _ minimum: Role?, body: String? = nil, example: String? = nil) {
+        self.method = method
+        self.path = path
+        self.minimum = minimum
+        self.body = body
+        self.example = example
+    }
+
+    var description: String { "\(method) \(path)" }
+
+    /// The concrete URL to call.
+    var url: String {
+        let concrete = example ?? path.split(separator: "/", omittingEmptySubsequences: false).map { segment in
+            segment.hasPrefix("{") || segment.hasPrefix(":") ? "999999" : String(segment)
+        }.joined(separator: "/")
+        return concrete.hasPrefix("/api/") ? concrete : "/api/v1/fleet" + concrete
+    }
+}
+
+/// The role matrix: every route, each role → allowed (anything but 401/403) or 403; no token → 401.
+///
+/// Rows are kept by area. Whoever adds routes adds rows here; `everyRegisteredRouteHasARow` fails
+/// until they do.
+enum RoleMatrix {
+    static let accountRows: [RoleMatrixRow] = [
+        .init(.post, "/api/v1/setup", nil, body: #"{"name":"x","email":"x@example.com","password":"long-password-1!"}"#),
+        .init(.post, "/api/latest/setup", nil, body: #"{"name":"x","email":"x@example.com","password":"long-password-1!"}"#),
+        .init(.post, "/login", nil, body: #"{"email":"nobody@example.com","password":"wrong"}"#),
+        .init(.post, "/logout", .observer),
+        .init(.get, "/me", .observer),
+        .init(.post, "/change_password", .observer, body: #"{"old_password":"wrong-password-1!","new_password":"another-password-2!"}"#),
+        .init(.get, "/version", .observer),
+        .init(.get, "/users", .admin),
+        .init(.post, "/users/admin", .admin, body: #"{"name":"n","email":"new@example.com","password":"long-password-1!","global_role":"observer"}"#),
+        .init(.get, "/users/{id}", .admin),
+        .init(.patch, "/users/{id}", .admin, body: #"{"name":"renamed"}"#),
+        .init(.delete, "/users/{id}", .admin),
+        .init(.post, "/users/{id}/api_token", .admin),
+    ]
+
+    static let hostRows: [RoleMatrixRow] = [
+        .init(.get, "/hosts", .observer),
+        .init(.get, "/hosts/count", .observer),
+        .init(.get, "/host_summary", .observer),
+        .init(.get, "/hosts/{id}", .observer),
+        .init(.get, "/hosts/identifier/{identifier}", .observer),
+        .init(.delete, "/hosts/{id}", .maintainer),
+        .init(.post, "/hosts/delete", .maintainer, body: #"{"ids":[999999]}"#),
+        .init(.post, "/hosts/{id}/refetch", .observer),
+        .init(.get, "/hosts/{id}/software", .observer),
+        .init(.get, "/hosts/{id}/users", .observer),
+        .init(.get, "/hosts/{id}/results", .observer),
+    ]
+
+    static let inventoryAndSettingsRows: [RoleMatrixRow] = [
+        .init(.get, "/software", .observer),
+        .init(.get, "/software/count", .observer),
+        .init(.get, "/software/{id}", .observer),
+        .init(.get, "/software/versions", .observer),
+        .init(.get, "/software/versions/count", .observer),
+        .init(.get, "/software/versions/{id}", .observer),
+        .init(.get, "/config", .observer),
+        .init(.patch, "/config", .admin, body: #"{"org_info":{"org_name":"Acme"}}"#),
+        .init(.get, "/spec/enroll_secret", .maintainer),
+        .init(.post, "/spec/enroll_secret", .admin, body: #"{"spec":{"secrets":[{"secret":"a-new-secret-0123456789"}]}}"#),
+        .init(.get, "/activities", .observer),
+        .init(.get, "/carves", .maintainer),
+        .init(.get, "/carves/{id}", .maintainer),
+        .init(.get, "/carves/{id}/block/{block}", .maintainer, example: "/carves/999999/block/0"),
+        .init(.get, "/carves/{id}/download", .maintainer),
+    ]
+
+    // MARK: Queries, packs, labels, policies, live queries (the "fleet" area adds its rows here)
+    static let fleetRows: [RoleMatrixRow] = [
+    ]
+
+    // MARK: Debug and pipeline (their owners add rows here)
+    static let otherRows: [RoleMatrixRow] = [
+        .init(.get, "/api/v1/pomona/debug", .admin),
+    ]
+
+    static var rows: [RoleMatrixRow] { accountRows + hostRows + inventoryAndSettingsRows + fleetRows + otherRows }
+}
+
+@Suite struct RoleMatrixTests {
+    /// Every route registered under an API prefix has a row, so a new route cannot skip the matrix.
+    @Test func everyRegisteredRouteHasARow() async throws {
+        let harness = try await AdminTestHarness()
+        let known = Set(RoleMatrix.rows.map { row in
+            "\(row.method) \(row.path.hasPrefix("/api/") ? row.path : "/api/v1/fleet" + row.path)"
+        })
+        var missing: [String] = []
+        for route in harness.makeRouter().routes {
+            let path = route.path.description
+            guard path.hasPrefix("/api/v1/") else { continue }  // /api/latest/... mirrors /api/v1/...
+            let key = "\(route.method) \(path)"
+            if !known.contains(key) { missing.append(key) }
+        }
+        #expect(missing.isEmpty, "routes without a role-matrix row: \(missing.sorted())")
+    }
+
+    @Test(arguments: RoleMatrix.rows)
+    func roleIsEnforced(_ row: RoleMatrixRow) async throws {
+        // A fresh server per route: an allowed call may change state (log out, delete) that the next role's call must not see.
+        let harness = try await AdminTestHarness()
+        try await harness.application.test(.router) { client in
+            let anonymous = try await client.call(row.method, row.url, body: row.body)
+            if row.minimum == nil {
+                #expect(anonymous.status != .unauthorized && anonymous.status != .forbidden, "\(row) is public but answered \(anonymous.status)")
+            } else {
+                #expect(anonymous.status == .unauthorized, "\(row) without a token answered \(anonymous.status)")
+                #expect(anonymous.json["message"]?.stringValue != nil, "\(row): 401 without Fleet's envelope")
+            }
+            for role in [Role.observer, .maintainer, .admin] {
+                let response = try await client.call(row.method, row.url, token: harness.tokens[role], body: row.body)
+                if let minimum = row.minimum, role < minimum {
+                    #expect(response.status == .forbidden, "\(row) as \(role) answered \(response.status), expected 403")
+                } else {
+                    #expect(
+                        response.status != .forbidden && response.status != .unauthorized && response.status.code < 500,
+                        "\(row) as \(role) answered \(response.status): \(String(buffer: response.body))")
+                }
+            }
+        }
+    }
+
+    @Test func aBadTokenIsRefusedEverywhereUnderTheAPI() async throws {
+        let harness = try await AdminTestHarness()
+        try await harness.application.test(.router) { client in
+            for row in RoleMatrix.rows where row.minimum != nil {
+                let response = try await client.call(row.method, row.url, token: "not-a-token", body: row.body)
+                #expect(response.status == .unauthorized, "\(row) with a bad token answered \(response.status)")
+            }
+        }
+    }
+}
