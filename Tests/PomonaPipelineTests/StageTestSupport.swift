@@ -54,3 +54,4 @@ func resultLine(name: String = "pack_it_processes", host: String = "web-01", uni
                 columns: String = #"{"name":"sshd","pid":"812"}"#) -> String {
     #"{"name":"\#(name)","hostIdentifier":"\#(host)","calendarTime":"Tue Aug  4 12:00:01 2026 UTC","unixTime":\#(unixTime),"epoch":0,"counter":3,"numerics":false,"decorations":{"host_uuid":"4C4C","hostname":"web-01.example.com"},"columns":\#(columns),"action":"added"}"#
 }
+func json(_ bytes: [UInt8]) throws -> JSONValue { try JSONValue.parse(bytes) }

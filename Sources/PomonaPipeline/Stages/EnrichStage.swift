@@ -40,8 +40,15 @@ public struct EnrichStage: Sendable {
     /// Adds the host object; returns the facts used, or nil (event unchanged) when the host is unknown.
     @discardableResult
     public func apply(_ event: inout EventDraft, hostID: Int64?, provider: any HostFactsProvider) -> HostFacts? {
+        var cache = HostObjectCache()
+        return apply(&event, hostID: hostID, provider: provider, cache: &cache)
+    }
+
+    /// As ``apply(_:hostID:provider:)``, reusing host objects already encoded.
+    @discardableResult
+    public func apply(_ event: inout EventDraft, hostID: Int64?, provider: any HostFactsProvider, cache: inout HostObjectCache) -> HostFacts? {
         guard let facts = facts(for: &event, hostID: hostID, provider: provider) else { return nil }
-        event.setTopLevel(name: field, rawValue: Self.encode(facts))
+        event.setTopLevel(name: field, rawValue: cache.json(for: facts))
         return facts
     }
 
@@ -68,6 +75,24 @@ public struct EnrichStage: Sendable {
         }
         out.append(contentsOf: "]}".utf8)
         return out
+    }
+}
+
+/// Host objects already encoded, by host id; an entry is reused only while the facts are equal.
+public struct HostObjectCache: Sendable {
+    var entries: [Int64: (facts: HostFacts, json: [UInt8])] = [:]
+    let capacity: Int
+
+    public init(capacity: Int = 100_000) {
+        self.capacity = capacity
+    }
+
+    mutating func json(for facts: HostFacts) -> [UInt8] {
+        if let hit = entries[facts.id], hit.facts == facts { return hit.json }
+        if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+        let json = EnrichStage.encode(facts)
+        entries[facts.id] = (facts, json)
+        return json
     }
 }
 

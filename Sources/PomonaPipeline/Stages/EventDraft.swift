@@ -6,62 +6,32 @@ import NIOCore
 /// (insert `host`, rename a key, replace a masked value) instead of decoding and re-encoding the
 /// object. The index of top-level members is built on first use and dropped on every edit.
 public struct EventDraft: Sendable {
-    enum Storage: Sendable {
-        case buffer(ByteBuffer)
-        case array([UInt8])
-    }
-
-    private(set) var storage: Storage
+    /// The current bytes: the spooled buffer itself until the first edit.
+    public private(set) var body: ByteBuffer
     private var index: [RawJSONMember]?
     public let sourcetype: String
     public let input: String
-    /// The byte count of the body when it entered the route (what throttle's `size` limits count).
+    /// The byte count of the body when it entered the route.
     public let originalSize: Int
 
     public init(body: ByteBuffer, sourcetype: String, input: String) {
-        storage = .buffer(body)
+        self.body = body
         self.sourcetype = sourcetype
         self.input = input
         originalSize = body.readableBytes
     }
 
     public init(bytes: [UInt8], sourcetype: String = "test", input: String = "test") {
-        storage = .array(bytes)
-        self.sourcetype = sourcetype
-        self.input = input
-        originalSize = bytes.count
+        self.init(body: ByteBuffer(bytes: bytes), sourcetype: sourcetype, input: input)
     }
 
-    public var byteCount: Int {
-        switch storage {
-        case .buffer(let buffer): return buffer.readableBytes
-        case .array(let array): return array.count
-        }
-    }
+    public var byteCount: Int { body.readableBytes }
 
-    /// The event's bytes now (the original buffer if nothing was edited).
-    public var body: ByteBuffer {
-        switch storage {
-        case .buffer(let buffer): return buffer
-        case .array(let array):
-            var buffer = ByteBufferAllocator().buffer(capacity: array.count)
-            buffer.writeBytes(array)
-            return buffer
-        }
-    }
+    public var bytes: [UInt8] { Array(body.readableBytesView) }
 
-    public var bytes: [UInt8] {
-        switch storage {
-        case .buffer(let buffer): return Array(buffer.readableBytesView)
-        case .array(let array): return array
-        }
-    }
-
-    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        switch storage {
-        case .buffer(let buffer): return try buffer.withUnsafeReadableBytes(body)
-        case .array(let array): return try array.withUnsafeBytes(body)
-        }
+    @inline(__always)
+    public func withBytes<R>(_ work: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body.withUnsafeReadableBytes(work)
     }
 
     // MARK: - Reading
@@ -120,23 +90,25 @@ public struct EventDraft: Sendable {
 
     // MARK: - Editing
 
-    /// Replaces `range` of the bytes with `replacement`.
+    /// Replaces `range` of the bytes with `replacement` (one new buffer, one copy).
     public mutating func replace(_ range: Range<Int>, with replacement: some Collection<UInt8>) {
-        var array: [UInt8]
-        switch storage {
-        case .array(let existing):
-            array = existing
-            storage = .array([])  // keep the array uniquely referenced while it is edited
-        case .buffer(let buffer): array = Array(buffer.readableBytesView)
+        var edited = ByteBufferAllocator().buffer(capacity: body.readableBytes - range.count + replacement.count)
+        body.withUnsafeReadableBytes { bytes in
+            edited.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[0..<range.lowerBound]))
+            edited.writeBytes(replacement)
+            edited.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[range.upperBound...]))
         }
-        array.replaceSubrange(range, with: replacement)
-        storage = .array(array)
+        body = edited
         index = nil
     }
 
     /// Replaces the whole body.
     public mutating func replaceAll(with bytes: [UInt8]) {
-        storage = .array(bytes)
+        replaceAll(with: ByteBuffer(bytes: bytes))
+    }
+
+    public mutating func replaceAll(with buffer: ByteBuffer) {
+        body = buffer
         index = nil
     }
 
@@ -175,10 +147,22 @@ public struct EventDraft: Sendable {
         var insertion: [UInt8] = []
         insertion.reserveCapacity(name.utf8.count + rawValue.count + 4)
         if !members.isEmpty { insertion.append(UInt8(ascii: ",")) }
+        let keyQuote = insertion.count
         RawJSON.appendString(name, to: &insertion)
+        let keyEnd = insertion.count - 1
         insertion.append(UInt8(ascii: ":"))
+        let valueStart = insertion.count
         insertion.append(contentsOf: rawValue)
         let at = members.last?.value.upperBound ?? close
         replace(at..<at, with: insertion)
+        // Members before the insertion point did not move: extend the index instead of rescanning.
+        index = members + [RawJSONMember(key: (at + keyQuote + 1)..<(at + keyEnd), value: (at + valueStart)..<(at + insertion.count),
+                                         keyIsEscaped: keyEnd - keyQuote - 1 != name.utf8.count)]
+    }
+
+    /// Installs a body whose top-level members are already known (built by the caller as it wrote).
+    mutating func replaceAll(with buffer: ByteBuffer, members: [RawJSONMember]) {
+        body = buffer
+        index = members
     }
 }

@@ -7,7 +7,14 @@ public enum EventTime {
 
     /// osquery's `unixTime` (number or numeric string), else its `calendarTime`, else nil.
     public static func of(_ event: inout EventDraft) -> Double? {
-        if let seconds = event.text(at: unixTime).flatMap(parseSeconds) { return seconds }
+        switch event.value(at: unixTime) {
+        case .number(let range)?, .string(let range, false)?:
+            if let seconds = event.withBytes({ integerSeconds($0, range) }) { return seconds }
+            if let seconds = event.text(at: unixTime).flatMap(parseSeconds) { return seconds }
+        case .string?:
+            if let seconds = event.text(at: unixTime).flatMap(parseSeconds) { return seconds }
+        default: break
+        }
         if let text = event.text(at: calendarTime) { return parseCalendarTime(text) }
         return nil
     }
@@ -17,6 +24,19 @@ public enum EventTime {
     public static func of(_ event: inout EventDraft, field: FieldPath) -> Double? {
         guard let text = event.text(at: field) else { return nil }
         return parseSeconds(text) ?? parseCalendarTime(text) ?? parseISO8601(text)
+    }
+
+    /// A plain run of 1–11 ASCII digits as seconds, without making a String (the common case).
+    @inline(__always)
+    static func integerSeconds(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Double? {
+        guard !range.isEmpty, range.count <= 11 else { return nil }
+        var value = 0
+        for i in range {
+            let digit = Int(bytes[i]) - 0x30
+            guard digit >= 0, digit <= 9 else { return nil }
+            value = value * 10 + digit
+        }
+        return value > 0 && value < 100_000_000_000 ? Double(value) : nil
     }
 
     /// A positive number of seconds; 0 (a broken agent clock) counts as absent.

@@ -52,6 +52,7 @@ public final class OutputProcessor: Sendable {
         var throttleOwners: [(route: String, stage: String)]
         var statistics = OutputProcessorStatistics()
         var summarySequence: Int64 = 0
+        var hostObjects = HostObjectCache()
     }
 
     /// - Parameters:
@@ -98,54 +99,58 @@ public final class OutputProcessor: Sendable {
 
     /// Runs the matching routes over `event`; `now` moves the throttle windows.
     public func process(_ event: SpooledEvent, now: Double) -> StageOutcome {
+        state.withLock { state in run(event, now: now, state: &state) }
+    }
+
+    /// The work of ``process(_:now:)``, under the lock. (A method rather than a closure body, so no
+    /// mutable local is captured by a closure and the optimiser sees plain inout accesses.)
+    private func run(_ event: SpooledEvent, now: Double, state: inout State) -> StageOutcome {
+        state.statistics.processed += 1
         var base = EventDraft(body: event.body, sourcetype: event.sourcetype, input: event.input)
         var matched: [Int] = []
-        for (index, route) in routes.enumerated() where route.match.matches(&base) { matched.append(index) }
-        return state.withLock { state -> StageOutcome in
-            state.statistics.processed += 1
-            guard !matched.isEmpty else {
-                state.statistics.unrouted += 1
-                return .unrouted
-            }
-            let eventTime = EventTime.of(&base) ?? event.receivedAt
-            var forwarded: [PipelineEvent] = []
-            var firstDrop: StageOutcome?
-            routes: for index in matched {
-                let route = routes[index]
-                var draft = base
-                var facts: HostFacts?
-                for stage in route.stages {
-                    switch stage {
-                    case .filter(let filter):
-                        if filter.drops(&draft) {
-                            state.statistics.filtered["\(route.name)/\(filter.name)", default: 0] += 1
-                            if firstDrop == nil { firstDrop = .filtered(route: route.name, stage: filter.name) }
-                            continue routes
-                        }
-                    case .transform(let transform):
-                        state.statistics.masked += Int64(transform.apply(&draft))
-                    case .throttle(let name, let slot):
-                        if case .drop(let rule, let key) = state.throttles[slot].admit(&draft, eventTime: eventTime, now: now) {
-                            state.statistics.throttled["\(route.name)/\(name)/\(rule)", default: 0] += 1
-                            if firstDrop == nil { firstDrop = .throttled(route: route.name, stage: name, rule: rule, key: key) }
-                            continue routes
-                        }
-                    case .enrich(let enrich):
-                        facts = enrich.apply(&draft, hostID: event.hostID, provider: hosts)
-                        if facts == nil { state.statistics.enrichMisses[route.name, default: 0] += 1 }
-                    }
-                }
-                let host = facts?.hostname ?? event.hostID.flatMap { hosts.facts(hostID: $0)?.hostname }
-                    ?? base.text(at: Self.hostIdentifierField) ?? ""
-                forwarded.append(PipelineEvent(
-                    sourcetype: route.output.sourcetype ?? event.sourcetype, time: eventTime, host: host,
-                    id: matched.count > 1 ? "\(event.id)/\(route.name)" : event.id, body: draft.body))
-            }
-            if forwarded.isEmpty, let firstDrop { return firstDrop }
-            state.statistics.forwarded += 1
-            state.statistics.forwardedEvents += Int64(forwarded.count)
-            return .forward(forwarded)
+        for index in routes.indices where routes[index].match.matches(&base) { matched.append(index) }
+        guard !matched.isEmpty else {
+            state.statistics.unrouted += 1
+            return .unrouted
         }
+        let eventTime = EventTime.of(&base) ?? event.receivedAt
+        var forwarded: [PipelineEvent] = []
+        var firstDrop: StageOutcome?
+        routes: for index in matched {
+            let route = routes[index]
+            var draft = base
+            var facts: HostFacts?
+            for stage in route.stages {
+                switch stage {
+                case .filter(let filter):
+                    if filter.drops(&draft) {
+                        state.statistics.filtered["\(route.name)/\(filter.name)", default: 0] += 1
+                        if firstDrop == nil { firstDrop = .filtered(route: route.name, stage: filter.name) }
+                        continue routes
+                    }
+                case .transform(let transform):
+                    state.statistics.masked += Int64(transform.apply(&draft))
+                case .throttle(let name, let slot):
+                    if case .drop(let rule, let key) = state.throttles[slot].admit(&draft, eventTime: eventTime, now: now) {
+                        state.statistics.throttled["\(route.name)/\(name)/\(rule)", default: 0] += 1
+                        if firstDrop == nil { firstDrop = .throttled(route: route.name, stage: name, rule: rule, key: key) }
+                        continue routes
+                    }
+                case .enrich(let enrich):
+                    facts = enrich.apply(&draft, hostID: event.hostID, provider: hosts, cache: &state.hostObjects)
+                    if facts == nil { state.statistics.enrichMisses[route.name, default: 0] += 1 }
+                }
+            }
+            let host = facts?.hostname ?? event.hostID.flatMap { hosts.facts(hostID: $0)?.hostname }
+                ?? base.text(at: Self.hostIdentifierField) ?? ""
+            forwarded.append(PipelineEvent(
+                sourcetype: route.output.sourcetype ?? event.sourcetype, time: eventTime, host: host,
+                id: matched.count > 1 ? "\(event.id)/\(route.name)" : event.id, body: draft.body))
+        }
+        if forwarded.isEmpty, let firstDrop { return firstDrop }
+        state.statistics.forwarded += 1
+        state.statistics.forwardedEvents += Int64(forwarded.count)
+        return .forward(forwarded)
     }
 
     /// Closes the throttle windows that ended by `now` and returns their summary events

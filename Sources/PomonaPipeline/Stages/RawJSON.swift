@@ -205,6 +205,13 @@ public enum RawJSON {
         var i = start + 1
         var escaped = false
         while i < bytes.count {
+            // Eight bytes at a time while none of them is a quote, a backslash or a control byte.
+            while i + 8 <= bytes.count {
+                let word = bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                if wordNeedsAttention(word) { break }
+                i += 8
+            }
+            guard i < bytes.count else { break }
             let b = bytes[i]
             if b == UInt8(ascii: "\"") { return (i + 1, escaped) }
             if b == UInt8(ascii: "\\") {
@@ -227,6 +234,20 @@ public enum RawJSON {
             i += 1
         }
         throw RawJSONError(offset: start, reason: "unterminated string")
+    }
+
+    /// Whether any byte of `word` is `"`, `\\` or below 0x20 (the SWAR "has zero byte" and "has
+    /// byte less than" tests).
+    @inline(__always)
+    static func wordNeedsAttention(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let hasQuote = (quote &- ones) & ~quote & highs
+        let hasBackslash = (backslash &- ones) & ~backslash & highs
+        let hasControl = (word &- ones &* 0x20) & ~word & highs
+        return (hasQuote | hasBackslash | hasControl) != 0
     }
 
     static func hex4(_ bytes: UnsafeRawBufferPointer, _ at: Int) -> UInt32? {
@@ -286,6 +307,11 @@ public enum RawJSON {
     /// Writes `text` as a JSON string literal (quotes included).
     public static func appendString(_ text: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: text.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out.append(0x5C); out.append(0x22)

@@ -35,6 +35,18 @@ public struct ThrottleState: Sendable {
     struct Limiter {
         var windows: [Window] = []
         var newest: Int64 = .min
+
+        /// Adds `cost` to `window` (forgetting windows older than `oldest`); returns the window's total.
+        mutating func charge(window: Int64, cost: Int64, oldest: Int64) -> Int64 {
+            if let first = windows.first, first.id < oldest { windows.removeAll { $0.id < oldest } }
+            newest = max(newest, window)
+            for slot in windows.indices where windows[slot].id == window {
+                windows[slot].used += cost
+                return windows[slot].used
+            }
+            windows.append(Window(id: window, used: cost))
+            return cost
+        }
     }
 
     struct DropKey: Hashable {
@@ -89,24 +101,16 @@ public struct ThrottleState: Sendable {
         var window = windowID(configuration.timeField.flatMap { EventTime.of(&event, field: $0) } ?? eventTime) ?? nowWindow
         if window < oldest || window > nowWindow { window = nowWindow }
 
-        let keyValues = configuration.key.map { event.text(at: $0) ?? "" }
-        let key = keyValues.joined(separator: "|")
+        var key = ""
+        for (n, path) in configuration.key.enumerated() {
+            if n > 0 { key += "|" }
+            key += event.text(at: path) ?? ""
+        }
         let limiterKey = LimiterKey(rule: rule.index, key: key)
         let cost: Int64 = rule.kind == .count ? 1 : Int64(event.byteCount)
 
-        if limiters[limiterKey] == nil, limiters.count >= configuration.maxKeys { evict(oldest: oldest) }
-        var limiter = limiters.removeValue(forKey: limiterKey) ?? Limiter()
-        limiter.windows.removeAll { $0.id < oldest }
-        let used: Int64
-        if let slot = limiter.windows.firstIndex(where: { $0.id == window }) {
-            limiter.windows[slot].used += cost
-            used = limiter.windows[slot].used
-        } else {
-            limiter.windows.append(Window(id: window, used: cost))
-            used = cost
-        }
-        limiter.newest = max(limiter.newest, window)
-        limiters[limiterKey] = limiter
+        if limiters.count >= configuration.maxKeys, limiters[limiterKey] == nil { evict(oldest: oldest) }
+        let used = limiters[limiterKey, default: Limiter()].charge(window: window, cost: cost, oldest: oldest)
         statistics.liveKeys = limiters.count
 
         if used <= rule.limit {
@@ -119,7 +123,8 @@ public struct ThrottleState: Sendable {
         if configuration.summaries {
             let dropKey = DropKey(rule: rule.index, key: key, window: window)
             var record = drops[dropKey]
-                ?? DropRecord(ruleName: rule.name, limit: rule.limit, kind: rule.kind, keyValues: keyValues,
+                ?? DropRecord(ruleName: rule.name, limit: rule.limit, kind: rule.kind,
+                              keyValues: configuration.key.map { event.text(at: $0) ?? "" },
                               query: event.text(at: Self.queryField), host: event.text(at: Self.hostField))
             record.events += 1
             record.bytes += bytes

@@ -1,3 +1,6 @@
+import Foundation
+import NIOCore
+
 /// Edits events: masks secrets, flattens nested objects, renames and removes fields.
 ///
 /// ```yaml
@@ -78,32 +81,61 @@ public struct TransformStage: Sendable {
         var prefix: [UInt8] = []
         RawJSON.appendString(item.prefix, to: &prefix)
         prefix.removeLast()  // keep the opening quote and the escaped prefix, drop the closing quote
-        let rebuilt: [UInt8]? = event.withBytes { bytes in
+        let rebuilt: (ByteBuffer, [RawJSONMember])? = event.withBytes { bytes in
             guard bytes[target.value.lowerBound] == UInt8(ascii: "{"),
                 let nested = try? RawJSON.members(bytes, objectAt: target.value.lowerBound).members
             else { return nil }
-            // Lifted keys replace top-level members of the same name.
-            let lifted = Set(nested.map { Array(prefix.dropFirst()) + Array(UnsafeRawBufferPointer(rebasing: bytes[$0.key])) })
-            var out: [UInt8] = [UInt8(ascii: "{")]
-            out.reserveCapacity(bytes.count + nested.count * prefix.count)
+            let escapedPrefix = prefix.dropFirst()
+            /// Whether a top-level key equals a lifted key (prefix + nested key): lifted keys win.
+            func collides(_ member: RawJSONMember) -> Bool {
+                let key = member.key
+                guard key.count >= escapedPrefix.count,
+                    FieldValue.bytesEqual(bytes, key.lowerBound..<(key.lowerBound + escapedPrefix.count), Array(escapedPrefix))
+                else { return false }
+                let rest = (key.lowerBound + escapedPrefix.count)..<key.upperBound
+                return nested.contains { inner in
+                    inner.key.count == rest.count
+                        && memcmp(bytes.baseAddress! + inner.key.lowerBound, bytes.baseAddress! + rest.lowerBound, rest.count) == 0
+                }
+            }
+            var out = ByteBufferAllocator().buffer(capacity: bytes.count + nested.count * prefix.count)
+            out.writeInteger(UInt8(ascii: "{"))
+            var layout: [RawJSONMember] = []
+            layout.reserveCapacity(members.count + nested.count)
             var first = true
-            func comma() { if first { first = false } else { out.append(UInt8(ascii: ",")) } }
             for (i, member) in members.enumerated() {
                 if i == location.index {
                     for inner in nested {
-                        comma()
-                        out.append(contentsOf: prefix)
-                        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[inner.key.lowerBound..<inner.value.upperBound]))
+                        copyMember(bytes, inner, keyPrefix: prefix, rawPrefixLength: item.prefix.utf8.count, to: &out, layout: &layout, first: &first)
                     }
-                } else if !lifted.contains(Array(UnsafeRawBufferPointer(rebasing: bytes[member.key]))) {
-                    comma()
-                    out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[member.start..<member.value.upperBound]))
+                } else if !collides(member) {
+                    copyMember(bytes, member, keyPrefix: nil, rawPrefixLength: 0, to: &out, layout: &layout, first: &first)
                 }
             }
-            out.append(UInt8(ascii: "}"))
-            return out
+            out.writeInteger(UInt8(ascii: "}"))
+            return (out, layout)
         }
-        if let rebuilt { event.replaceAll(with: rebuilt) }
+        if let (buffer, layout) = rebuilt { event.replaceAll(with: buffer, members: layout) }
+    }
+
+    /// Copies a member's bytes to `out` (with `keyPrefix`, the opening quote and escaped prefix,
+    /// before its key) and records where its key and value land.
+    @inline(__always)
+    static func copyMember(_ bytes: UnsafeRawBufferPointer, _ member: RawJSONMember, keyPrefix: [UInt8]?, rawPrefixLength: Int,
+                           to out: inout ByteBuffer, layout: inout [RawJSONMember], first: inout Bool) {
+        if first { first = false } else { out.writeInteger(UInt8(ascii: ",")) }
+        let quote = out.writerIndex
+        if let keyPrefix {
+            out.writeBytes(keyPrefix)
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[member.key.lowerBound..<member.value.upperBound]))
+        } else {
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[member.start..<member.value.upperBound]))
+        }
+        let end = out.writerIndex
+        let escapedPrefixLength = (keyPrefix?.count ?? 1) - 1
+        layout.append(RawJSONMember(key: (quote + 1)..<(quote + 1 + escapedPrefixLength + member.key.count),
+                                    value: (end - member.value.count)..<end,
+                                    keyIsEscaped: member.keyIsEscaped || escapedPrefixLength != rawPrefixLength))
     }
 
     /// Flattening a nested object (`a.b`) lifts its keys into its parent object `a`.

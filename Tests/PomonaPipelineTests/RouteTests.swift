@@ -1,0 +1,150 @@
+import NIOCore
+import PomonaCore
+import Testing
+import Yams
+
+@testable import PomonaPipeline
+
+@Suite("Routes and the output processor")
+struct RouteTests {
+    struct Routes: Decodable { var routes: [RouteConfiguration] }
+
+    static let yaml = """
+        routes:
+          - name: results
+            match: {sourcetypes: ["osquery:result"]}
+            stages:
+              - {type: filter, name: drop-debug, when: {field: name, prefix: pack_debug_}}
+              - {type: transform, flatten: [columns]}
+            outputs:
+              - splunk
+              - {name: elastic, index: osquery-results, sourcetype: "osquery:result:flat"}
+          - name: everything-to-archive
+            outputs: [archive]
+          - name: security
+            match:
+              sourcetype: "collector:*"
+              when: {field: severity, in: [high, critical]}
+            stages:
+              - {type: enrich, identifier_field: device}
+            outputs: [splunk]
+        """
+
+    func processors() throws -> [String: OutputProcessor] {
+        let routes = try decode(Routes.self, Self.yaml).routes
+        let hosts = FixedHostFacts(byID: [7: FixedHostFacts.web01], byIdentifier: ["web-01": FixedHostFacts.web01])
+        return Dictionary(uniqueKeysWithValues: ["splunk", "elastic", "archive", "unused"].map {
+            ($0, OutputProcessor(outputName: $0, routes: routes, hosts: hosts))
+        })
+    }
+
+    @Test("an event goes to every matching route's outputs, each once, with that route's stages")
+    func fanOut() throws {
+        let p = try processors()
+        let event = spooled(resultLine(), id: "seg1:10:0")
+        guard case .forward(let toSplunk) = p["splunk"]!.process(event, now: 0),
+            case .forward(let toElastic) = p["elastic"]!.process(event, now: 0),
+            case .forward(let toArchive) = p["archive"]!.process(event, now: 0)
+        else { Issue.record("not forwarded everywhere"); return }
+        #expect(toSplunk.count == 1 && toElastic.count == 1 && toArchive.count == 1)
+        #expect(try json(toSplunk[0].body)["columns_name"] == .string("sshd"))
+        #expect(toSplunk[0].sourcetype == "osquery:result")
+        #expect(toElastic[0].sourcetype == "osquery:result:flat")
+        #expect(text(toArchive[0].body) == resultLine())  // the archive route has no stages
+        #expect(toSplunk[0].id == "seg1:10:0")  // one matching route per output: the spooled id
+        #expect(toSplunk[0].time == 1_785_844_801)
+        #expect(toSplunk[0].host == "web-01.example.com")
+        #expect(p["unused"]!.process(event, now: 0) == .unrouted)
+        #expect(!p["unused"]!.hasRoutes)
+        #expect(p["splunk"]!.routeNames == ["results", "security"])
+    }
+
+    @Test("filtered in one route is not filtered for another route's outputs")
+    func filteredPerRoute() throws {
+        let p = try processors()
+        let debug = spooled(resultLine(name: "pack_debug_x"))
+        #expect(p["splunk"]!.process(debug, now: 0) == .filtered(route: "results", stage: "drop-debug"))
+        guard case .forward = p["archive"]!.process(debug, now: 0) else { Issue.record("archive must get it"); return }
+        #expect(p["splunk"]!.statistics().filtered == ["results/drop-debug": 1])
+    }
+
+    @Test("match by sourcetype glob and condition; unmatched events are unrouted")
+    func matching() throws {
+        let p = try processors()
+        let high = spooled(#"{"severity":"high","device":"web-01"}"#, sourcetype: "collector:edr", hostID: nil, input: "edr")
+        guard case .forward(let events) = p["splunk"]!.process(high, now: 0) else { Issue.record("not forwarded"); return }
+        #expect(try json(events[0].body)["host"]?["hostname"] == .string("web-01.example.com"))
+        #expect(events[0].time == 1_785_844_900)  // no unixTime/calendarTime: the receive time
+        let low = spooled(#"{"severity":"low"}"#, sourcetype: "collector:edr", hostID: nil, input: "edr")
+        #expect(p["splunk"]!.process(low, now: 0) == .unrouted)
+        #expect(p["elastic"]!.process(low, now: 0) == .unrouted)
+        #expect(p["splunk"]!.statistics().unrouted == 1)
+    }
+
+    @Test("two routes to one output: two events with route-suffixed ids")
+    func fork() throws {
+        let routes = try decode(Routes.self, """
+            routes:
+              - {name: raw, outputs: [siem]}
+              - {name: flat, stages: [{type: transform, flatten: [columns]}], outputs: [siem]}
+            """).routes
+        let processor = OutputProcessor(outputName: "siem", routes: routes, hosts: FixedHostFacts())
+        guard case .forward(let events) = processor.process(spooled(resultLine(), id: "s:1:2"), now: 0) else {
+            Issue.record("not forwarded"); return
+        }
+        #expect(events.map(\.id) == ["s:1:2/raw", "s:1:2/flat"])
+        #expect(text(events[0].body) == resultLine())
+        #expect(try json(events[1].body)["columns_pid"] == .string("812"))
+        #expect(processor.statistics().forwardedEvents == 2)
+        #expect(processor.statistics().forwarded == 1)
+    }
+
+    @Test("event time from calendarTime when unixTime is missing or zero")
+    func calendarTime() throws {
+        let routes = try decode(Routes.self, "routes: [{name: r, outputs: [o]}]").routes
+        let processor = OutputProcessor(outputName: "o", routes: routes, hosts: FixedHostFacts())
+        let body = #"{"calendarTime":"Tue Aug  4 12:00:01 2026 UTC","unixTime":0}"#
+        guard case .forward(let events) = processor.process(spooled(body), now: 0) else { Issue.record("not forwarded"); return }
+        #expect(events[0].time == 1_785_844_801)
+        #expect(EventTime.parseCalendarTime("Mon May  2 22:27:32 2016 UTC") == 1_462_228_052)
+        #expect(EventTime.parseCalendarTime("no_time") == nil)
+    }
+
+    @Test("configuration errors name the route, stage and key")
+    func errors() {
+        let cases: [(String, String)] = [
+            ("routes: [{outputs: [a]}]", "pipeline.routes[0]: a route needs \"name\""),
+            ("routes: [{name: r}]", "pipeline.routes[0]: a route needs \"outputs\""),
+            ("routes: [{name: r, outputs: []}]", "pipeline.routes[0].outputs: must list at least one output"),
+            ("routes: [{name: r, outputs: [a, a]}]", "output \"a\" is listed twice"),
+            ("routes: [{name: r, outputs: [a], stages: [{type: dedupe}]}]", "pipeline.routes[0].stages[0].type: \"dedupe\" is not a stage type"),
+            ("routes: [{name: r, outputs: [a], stages: [{when: {field: a, equals: b}}]}]", "pipeline.routes[0].stages[0]: a stage needs \"type\""),
+            ("routes: [{name: r, outputs: [a], stages: [{type: throttle, default_limit: x}]}]", "pipeline.routes[0].stages[0].default_limit: expected an integer"),
+            ("routes: [{name: r, outputs: [a], match: {sourcetypes: [x], severity: 1}}]", "pipeline.routes[0].match.severity: unknown key"),
+            ("routes: [{name: r, outputs: [{index: i}]}]", "pipeline.routes[0].outputs[0]: a route output needs \"name\""),
+            ("routes: [{name: r, outputs: [a], stages: [{type: filter, when: {field: a, equals: b}}, {type: filter, when: {field: a, equals: b}, name: filter1}]}]", "stage name \"filter1\" is used twice"),
+            ("routes: [{name: r, output: [a]}]", "pipeline.routes[0].output: unknown key"),
+        ]
+        for (yaml, message) in cases {
+            let error = configurationError(Routes.self, yaml)
+            #expect(error?.contains(message) == true, "\(yaml): \(error ?? "no error")")
+        }
+    }
+
+    @Test("validation against the configured outputs")
+    func validation() throws {
+        let routes = try decode(Routes.self, Self.yaml).routes
+        #expect(throws: Never.self) { try RouteConfiguration.validate(routes, outputNames: ["splunk", "elastic", "archive"]) }
+        #expect(throws: RouteConfigurationError("pipeline.routes[1].outputs[0]: no output is named \"archive\" (configured: elastic, splunk)")) {
+            try RouteConfiguration.validate(routes, outputNames: ["splunk", "elastic"])
+        }
+        let twice = try decode(Routes.self, "routes: [{name: r, outputs: [a]}, {name: r, outputs: [a]}]").routes
+        #expect(throws: RouteConfigurationError.self) { try RouteConfiguration.validate(twice, outputNames: ["a"]) }
+    }
+
+    @Test("stage names default to type and position")
+    func defaultNames() throws {
+        let route = try decode(RouteConfiguration.self, "{name: r, outputs: [o], stages: [{type: enrich}, {type: filter, when: {field: a, exists: true}}]}")
+        #expect(route.stages.map(\.name) == ["enrich1", "filter2"])
+    }
+}
