@@ -17,10 +17,8 @@ import Yams
         do {
             _ = try decode(yaml)
             return nil
-        } catch let error as OutputConfigurationError {
-            return error.description
         } catch {
-            return "unexpected \(type(of: error)): \(error)"
+            return OutputConfigurationError.unwrap(error)?.description ?? "unexpected \(type(of: error)): \(error)"
         }
     }
 

@@ -19,7 +19,7 @@ import Testing
     @Test func headerFieldsAreSanitisedAndSDValuesEscaped() {
         let event = OutputTestEvents.event("{}", sourcetype: "collector:a very long sourcetype name here", id: #"a"b\c]d"#, host: "my host", time: 0)
         let text = format(event).0
-        #expect(text.hasPrefix("<134>1 1970-01-01T00:00:00.000000Z my_host pomona - collector:a_very_long_sourcetype_n "))
+        #expect(text.hasPrefix("<134>1 1970-01-01T00:00:00.000000Z my_host pomona - collector:a_very_long_sourcetype ["), "MSGID is cut to 32 characters")
         #expect(text.contains(#"[pomona@32473 id="a\"b\\c\]d"]"#))
         let noHost = format(OutputTestEvents.event("{}", host: "")).0
         #expect(noHost.contains("Z - pomona - osquery:result"))

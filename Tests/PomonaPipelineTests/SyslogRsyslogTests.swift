@@ -89,11 +89,12 @@ final class RsyslogReceiver {
         return lines
     }
 
+    /// SIGKILL, because the test process's threads block SIGTERM and a spawned child inherits that
+    /// mask (rsyslogd would never see the TERM). Callers have read what they need first.
     func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        for _ in 0..<100 where process.isRunning { usleep(50_000) }
     }
 
     deinit { stop() }

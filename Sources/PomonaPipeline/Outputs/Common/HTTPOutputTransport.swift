@@ -32,6 +32,10 @@ final class HTTPOutputTransport: Sendable {
         configuration.httpVersion = .http1Only
         configuration.connectionPool = HTTPClient.Configuration.ConnectionPool(
             idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, connections))
+        // Fail fast when the receiver is down or its certificate is refused: the delivery loop owns
+        // retrying (with backoff and a reason per attempt); the client's own reconnect loop would
+        // hold every send for the whole connect timeout and hide the reason.
+        configuration.connectionPool.retryConnectionEstablishment = false
         client = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: configuration)
         timeout = .milliseconds(Int64(timeoutSeconds * 1000))
     }

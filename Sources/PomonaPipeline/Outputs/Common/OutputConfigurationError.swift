@@ -18,4 +18,22 @@ public struct OutputConfigurationError: Error, Sendable, Equatable, CustomString
         if let output { return "output \"\(output)\": \(key): \(message)" }
         return "\(key): \(message)"
     }
+
+    /// The output error inside whatever a decoder wrapped it in: Yams' `YAMLDecoder` reports an
+    /// error thrown by `init(from:)` as `DecodingError.dataCorrupted` with it as the underlying
+    /// error. A configuration loader should call this to show the operator the key path.
+    public static func unwrap(_ error: any Error) -> OutputConfigurationError? {
+        var current: (any Error)? = error
+        for _ in 0..<8 {
+            guard let candidate = current else { return nil }
+            if let found = candidate as? OutputConfigurationError { return found }
+            switch candidate as? DecodingError {
+            case .dataCorrupted(let context)?, .typeMismatch(_, let context)?, .valueNotFound(_, let context)?, .keyNotFound(_, let context)?:
+                current = context.underlyingError
+            default:
+                current = nil
+            }
+        }
+        return nil
+    }
 }
