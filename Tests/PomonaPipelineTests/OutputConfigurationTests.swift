@@ -96,6 +96,20 @@ import Yams
             """)?.hasPrefix("outputs[0].batch.max_event: unknown key") == true)
     }
 
+    /// Errors stay `DecodingError`s with the key's coding path, so a loader that renders decoding
+    /// errors (the pipeline file's) names the key without knowing about outputs.
+    @Test func errorsAreDecodingErrorsCarryingTheKeyPath() {
+        do {
+            _ = try decode("outputs: [{ name: s, type: http, url: 'https://x', tls: { ca: /x } }]")
+            Issue.record("decoding should fail")
+        } catch let DecodingError.dataCorrupted(context) {
+            #expect(ConfigKey.render(context.codingPath) == "outputs[0].tls.ca")
+            #expect(context.debugDescription.hasPrefix("unknown key (known keys: ca_file, client_certificate"))
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
     @Test func missingWrongAndOutOfRangeValuesNameTheKey() {
         #expect(failure("outputs: [{ name: s, type: splunk_hec, url: 'https://x' }]") == "outputs[0].token: is required")
         #expect(failure("outputs: [{ name: s, type: kafka }]")?.hasPrefix("outputs[0].type: \"kafka\" is not one of") == true)

@@ -22,7 +22,7 @@ public enum OutputConfiguration: Sendable, Equatable, Decodable {
     public init(from decoder: any Decoder) throws {
         let reader = try ConfigReader(decoder, allowed: nil)
         guard let type = try reader.choice("type", Self.types) else {
-            throw OutputConfigurationError(key: reader.path("type"), "is required (one of \(Self.types.joined(separator: ", ")))")
+            throw reader.error("type", "is required (one of \(Self.types.joined(separator: ", ")))")
         }
         switch type {
         case "splunk_hec": self = .splunkHEC(try SplunkHECOutputConfiguration(from: decoder))

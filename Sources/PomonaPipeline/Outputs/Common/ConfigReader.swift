@@ -1,5 +1,6 @@
-/// Reads one mapping of the configuration strictly: unknown keys are errors, and every decoding
-/// failure becomes an ``OutputConfigurationError`` that names the key path.
+/// Reads one mapping of the configuration strictly: unknown keys are errors, and every failure is
+/// a `DecodingError` whose coding path names the key (``OutputConfigurationError/unwrap(_:)``
+/// renders it as `outputs[1].tls.ca_file: …`).
 ///
 /// Works with any `Decoder` (Yams' `YAMLDecoder`, `JSONDecoder`), so the pipeline file's loader
 /// can decode outputs as part of its own document.
@@ -8,85 +9,79 @@ struct ConfigReader {
     let codingPath: [any CodingKey]
 
     /// `allowed: nil` reads without checking keys (the type dispatcher leaves that to the type).
-    init(_ decoder: any Decoder, allowed: Set<String>?) throws(OutputConfigurationError) {
+    init(_ decoder: any Decoder, allowed: Set<String>?) throws(DecodingError) {
         codingPath = decoder.codingPath
         do {
             container = try decoder.container(keyedBy: ConfigKey.self)
         } catch {
-            throw OutputConfigurationError(key: ConfigKey.render(decoder.codingPath), "must be a mapping")
+            throw .dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "must be a mapping"))
         }
         guard let allowed else { return }
         let unknown = container.allKeys.map(\.stringValue).filter { !allowed.contains($0) }.sorted()
         if let first = unknown.first {
-            throw OutputConfigurationError(
-                key: path(first), "unknown key (known keys: \(allowed.sorted().joined(separator: ", ")))")
+            throw self.error(first, "unknown key (known keys: \(allowed.sorted().joined(separator: ", ")))")
         }
+    }
+
+    /// The error for `key`, as a `DecodingError` so that it passes through any decoder (Yams
+    /// wraps other error types and loses the path) and carries the full key path.
+    func error(_ key: String, _ message: String) -> DecodingError {
+        .dataCorrupted(.init(codingPath: codingPath + [ConfigKey(key)], debugDescription: message))
     }
 
     func path(_ key: String) -> String { ConfigKey.render(codingPath + [ConfigKey(key)]) }
 
     func contains(_ key: String) -> Bool { container.contains(ConfigKey(key)) }
 
-    func optional<T: Decodable>(_ key: String, _ type: T.Type = T.self) throws(OutputConfigurationError) -> T? {
+    func optional<T: Decodable>(_ key: String, _ type: T.Type = T.self) throws(DecodingError) -> T? {
         do {
             return try container.decodeIfPresent(T.self, forKey: ConfigKey(key))
-        } catch let error as OutputConfigurationError {
-            throw error
         } catch let error as DecodingError {
-            throw Self.translate(error, fallbackKey: path(key))
+            throw error
         } catch {
-            throw OutputConfigurationError(key: path(key), "\(error)")
+            throw self.error(key, "\(error)")
         }
     }
 
-    func required<T: Decodable>(_ key: String, _ type: T.Type = T.self) throws(OutputConfigurationError) -> T {
-        guard let value = try optional(key, T.self) else { throw OutputConfigurationError(key: path(key), "is required") }
+    func required<T: Decodable>(_ key: String, _ type: T.Type = T.self) throws(DecodingError) -> T {
+        guard let value = try optional(key, T.self) else { throw error(key, "is required") }
         return value
     }
 
     /// A `Double` that must lie in `range` (seconds, sizes).
-    func number(_ key: String, in range: ClosedRange<Double>) throws(OutputConfigurationError) -> Double? {
+    func number(_ key: String, in range: ClosedRange<Double>) throws(DecodingError) -> Double? {
         guard let value = try optional(key, Double.self) else { return nil }
-        guard range.contains(value) else {
-            throw OutputConfigurationError(key: path(key), "must be between \(range.lowerBound) and \(range.upperBound)")
-        }
+        guard range.contains(value) else { throw error(key, "must be between \(range.lowerBound) and \(range.upperBound)") }
         return value
     }
 
-    func integer(_ key: String, in range: ClosedRange<Int>) throws(OutputConfigurationError) -> Int? {
+    func integer(_ key: String, in range: ClosedRange<Int>) throws(DecodingError) -> Int? {
         guard let value = try optional(key, Int.self) else { return nil }
-        guard range.contains(value) else {
-            throw OutputConfigurationError(key: path(key), "must be between \(range.lowerBound) and \(range.upperBound)")
-        }
+        guard range.contains(value) else { throw error(key, "must be between \(range.lowerBound) and \(range.upperBound)") }
         return value
     }
 
     /// A string that must be one of `choices`.
-    func choice(_ key: String, _ choices: [String]) throws(OutputConfigurationError) -> String? {
+    func choice(_ key: String, _ choices: [String]) throws(DecodingError) -> String? {
         guard let value = try optional(key, String.self) else { return nil }
-        guard choices.contains(value) else {
-            throw OutputConfigurationError(key: path(key), "\"\(value)\" is not one of \(choices.joined(separator: ", "))")
-        }
+        guard choices.contains(value) else { throw error(key, "\"\(value)\" is not one of \(choices.joined(separator: ", "))") }
         return value
     }
 
-    static func translate(_ error: DecodingError, fallbackKey: String) -> OutputConfigurationError {
+    /// A decoding error as the operator should read it, with the key path.
+    static func translate(_ error: DecodingError) -> OutputConfigurationError {
         switch error {
         case .typeMismatch(let type, let context):
-            return OutputConfigurationError(key: render(context, fallbackKey), "expected \(describe(type))")
+            return OutputConfigurationError(key: ConfigKey.render(context.codingPath), "expected \(describe(type))")
         case .valueNotFound(let type, let context):
-            return OutputConfigurationError(key: render(context, fallbackKey), "expected \(describe(type)), found nothing")
+            return OutputConfigurationError(key: ConfigKey.render(context.codingPath), "expected \(describe(type)), found nothing")
         case .keyNotFound(let key, let context):
             return OutputConfigurationError(key: ConfigKey.render(context.codingPath + [key]), "is required")
         case .dataCorrupted(let context):
-            return OutputConfigurationError(key: render(context, fallbackKey), context.debugDescription)
+            return OutputConfigurationError(key: ConfigKey.render(context.codingPath), context.debugDescription)
         @unknown default:
-            return OutputConfigurationError(key: fallbackKey, "\(error)")
+            return OutputConfigurationError(key: "(unknown)", "\(error)")
         }
-    }
-
-    private static func render(_ context: DecodingError.Context, _ fallback: String) -> String {
-        context.codingPath.isEmpty ? fallback : ConfigKey.render(context.codingPath)
     }
 
     private static func describe(_ type: Any.Type) -> String {

@@ -19,19 +19,20 @@ public struct OutputConfigurationError: Error, Sendable, Equatable, CustomString
         return "\(key): \(message)"
     }
 
-    /// The output error inside whatever a decoder wrapped it in: Yams' `YAMLDecoder` reports an
-    /// error thrown by `init(from:)` as `DecodingError.dataCorrupted` with it as the underlying
-    /// error. A configuration loader should call this to show the operator the key path.
+    /// A decoding failure of an output configuration as the operator should read it
+    /// (`outputs[1].tls.ca_file: unknown key`). Decoding throws `DecodingError`s whose coding path
+    /// names the key, so a loader that already renders `DecodingError`s needs nothing else.
     public static func unwrap(_ error: any Error) -> OutputConfigurationError? {
         var current: (any Error)? = error
         for _ in 0..<8 {
             guard let candidate = current else { return nil }
             if let found = candidate as? OutputConfigurationError { return found }
-            switch candidate as? DecodingError {
-            case .dataCorrupted(let context)?, .typeMismatch(_, let context)?, .valueNotFound(_, let context)?, .keyNotFound(_, let context)?:
+            guard let decoding = candidate as? DecodingError else { return nil }
+            switch decoding {
+            case .dataCorrupted(let context) where context.underlyingError != nil:
                 current = context.underlyingError
             default:
-                current = nil
+                return ConfigReader.translate(decoding)
             }
         }
         return nil

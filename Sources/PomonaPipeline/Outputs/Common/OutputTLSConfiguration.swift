@@ -112,10 +112,10 @@ public struct OutputCommonSettings: Sendable, Equatable {
 
     static let keys: Set<String> = ["name", "type", "batch", "concurrency", "timeout_seconds"]
 
-    init(_ reader: ConfigReader, defaults: OutputCommonSettings, maxConcurrency: Int = 64) throws(OutputConfigurationError) {
+    init(_ reader: ConfigReader, defaults: OutputCommonSettings, maxConcurrency: Int = 64) throws(DecodingError) {
         let name: String = try reader.required("name")
         if name.isEmpty || name.contains(where: { $0.isWhitespace || $0 == "/" }) {
-            throw OutputConfigurationError(key: reader.path("name"), "must be a non-empty name without spaces or slashes")
+            throw reader.error("name", "must be a non-empty name without spaces or slashes")
         }
         self.name = name
         batch = (try reader.optional("batch", OutputBatchConfiguration.self))?.filling(defaults.batch) ?? defaults.batch

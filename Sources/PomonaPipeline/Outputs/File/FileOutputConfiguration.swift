@@ -29,7 +29,7 @@ public struct FileOutputConfiguration: Sendable, Equatable, Decodable {
         // Appends to one file are sequential by nature.
         common = try OutputCommonSettings(reader, defaults: Self.defaults, maxConcurrency: 1)
         path = try reader.required("path")
-        if path.isEmpty { throw OutputConfigurationError(key: reader.path("path"), "must not be empty") }
+        if path.isEmpty { throw reader.error("path", "must not be empty") }
         maxFileMB = try reader.integer("max_file_mb", in: 1...1_000_000) ?? 512
         keepFiles = try reader.integer("keep_files", in: 0...1000) ?? 10
         fsync = try reader.optional("fsync") ?? true

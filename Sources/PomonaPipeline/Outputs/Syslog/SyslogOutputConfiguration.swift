@@ -62,42 +62,41 @@ public struct SyslogOutputConfiguration: Sendable, Equatable, Decodable {
         port = try reader.integer("port", in: 1...65535) ?? (transport == .tls ? 6514 : 514)
         tls = try reader.optional("tls") ?? OutputTLSConfiguration()
         if reader.contains("tls"), transport != .tls {
-            throw OutputConfigurationError(key: reader.path("tls"), "is only used with transport: tls")
+            throw reader.error("tls", "is only used with transport: tls")
         }
         facility = try Self.code(reader, "facility", Self.facilities, 0...23) ?? 16
         severity = try Self.code(reader, "severity", Self.severities, 0...7) ?? 6
         appName = try reader.optional("app_name") ?? "pomona"
         if appName.isEmpty || appName.utf8.count > 48 || !appName.utf8.allSatisfy({ (33...126).contains($0) }) {
-            throw OutputConfigurationError(key: reader.path("app_name"), "must be 1–48 printable ASCII characters without spaces")
+            throw reader.error("app_name", "must be 1–48 printable ASCII characters without spaces")
         }
         maxMessageBytes = try reader.integer("max_message_bytes", in: 0...16_777_216) ?? (transport == .udp ? 8192 : 0)
         if transport == .udp, maxMessageBytes == 0 || maxMessageBytes > 65_507 {
-            throw OutputConfigurationError(key: reader.path("max_message_bytes"), "must be between 480 and 65507 for UDP")
+            throw reader.error("max_message_bytes", "must be between 480 and 65507 for UDP")
         }
         if maxMessageBytes != 0, maxMessageBytes < 480 {
-            throw OutputConfigurationError(key: reader.path("max_message_bytes"), "must be 0 (no limit) or at least 480 (RFC 5424 §6.1)")
+            throw reader.error("max_message_bytes", "must be 0 (no limit) or at least 480 (RFC 5424 §6.1)")
         }
         structuredDataID = try reader.optional("structured_data_id") ?? "pomona@32473"
         if !structuredDataID.isEmpty, !SyslogMessageFormatter.isValidSDName(structuredDataID) {
-            throw OutputConfigurationError(
-                key: reader.path("structured_data_id"), "must be 1–32 printable ASCII characters without = ] \" or space")
+            throw reader.error("structured_data_id", "must be 1–32 printable ASCII characters without = ] \" or space")
         }
     }
 
     /// A facility/severity given by name (`local0`) or number.
     private static func code(_ reader: ConfigReader, _ key: String, _ names: [String: Int], _ range: ClosedRange<Int>)
-        throws(OutputConfigurationError) -> Int?
+        throws(DecodingError) -> Int?
     {
         if let number = try? reader.optional(key, Int.self) {
             guard range.contains(number) else {
-                throw OutputConfigurationError(key: reader.path(key), "must be between \(range.lowerBound) and \(range.upperBound)")
+                throw reader.error(key, "must be between \(range.lowerBound) and \(range.upperBound)")
             }
             return number
         }
         guard let name: String = try reader.optional(key) else { return nil }
         guard let code = names[name.lowercased()] else {
-            throw OutputConfigurationError(
-                key: reader.path(key), "\"\(name)\" is not one of \(names.sorted { $0.value < $1.value }.map(\.key).joined(separator: ", "))")
+            throw reader.error(
+                key, "\"\(name)\" is not one of \(names.sorted { $0.value < $1.value }.map(\.key).joined(separator: ", "))")
         }
         return code
     }
