@@ -72,6 +72,7 @@ public struct AdminAPI: Sendable {
         registerPolicies(on: router)
         registerLiveQueries(on: router)
         registerPacks(on: router)
+        registerQuerySpecs(on: router)
     }
 
     /// Adds a route under every API prefix (`/api/v1/fleet/...` and `/api/latest/fleet/...`).
