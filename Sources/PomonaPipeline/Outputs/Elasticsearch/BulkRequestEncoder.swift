@@ -11,9 +11,18 @@ struct BulkRequestEncoder: Sendable {
         (indexes[event.sourcetype] ?? defaultIndex).name(at: event.time)
     }
 
-    func append(_ event: PipelineEvent, to out: inout ByteBuffer) {
+    /// `memo` caches the index name per sourcetype and hour for the duration of one request.
+    func append(_ event: PipelineEvent, to out: inout ByteBuffer, memo: inout [IndexMemoKey: String]) {
         out.writeString("{\"create\":{\"_index\":")
-        NDJSONLine.appendJSONString(indexName(for: event), to: &out)
+        let key = IndexMemoKey(sourcetype: event.sourcetype, hour: event.time.isFinite ? Int((event.time / 3600).rounded(.down)) : 0)
+        let name: String
+        if let cached = memo[key] {
+            name = cached
+        } else {
+            name = indexName(for: event)
+            memo[key] = name
+        }
+        NDJSONLine.appendJSONString(name, to: &out)
         out.writeString(",\"_id\":")
         NDJSONLine.appendJSONString(event.id, to: &out)
         out.writeString("}}\n")
@@ -22,5 +31,11 @@ struct BulkRequestEncoder: Sendable {
 
     func estimatedSize(_ event: PipelineEvent) -> Int {
         event.body.readableBytes + event.id.utf8.count + 96
+    }
+
+    /// Index names depend on the sourcetype and at most the hour of the event.
+    struct IndexMemoKey: Hashable {
+        var sourcetype: String
+        var hour: Int
     }
 }

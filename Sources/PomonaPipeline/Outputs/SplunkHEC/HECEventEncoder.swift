@@ -18,21 +18,31 @@ struct HECEventEncoder: Sendable {
         return "\(millis / 1000).\(UTCDateFields.pad(fraction, 3))"
     }
 
-    func append(_ event: PipelineEvent, to out: inout ByteBuffer) {
+    /// Writes the envelope of `event`. `memo` caches the per-sourcetype middle part
+    /// (`,"source":…,"sourcetype":…,"index":…`) for the duration of one request.
+    func append(_ event: PipelineEvent, to out: inout ByteBuffer, memo: inout [String: ByteBuffer]) {
         out.writeString("{\"time\":")
         out.writeString(Self.formatTime(event.time))
         if !event.host.isEmpty {
             out.writeString(",\"host\":")
             NDJSONLine.appendJSONString(event.host, to: &out)
         }
-        out.writeString(",\"source\":")
-        NDJSONLine.appendJSONString(source, to: &out)
-        out.writeString(",\"sourcetype\":")
-        NDJSONLine.appendJSONString(sourcetypes[event.sourcetype] ?? event.sourcetype, to: &out)
-        if let index = indexes[event.sourcetype] ?? index {
-            out.writeString(",\"index\":")
-            NDJSONLine.appendJSONString(index, to: &out)
+        var middle: ByteBuffer
+        if let cached = memo[event.sourcetype] {
+            middle = cached
+        } else {
+            middle = ByteBuffer()
+            middle.writeString(",\"source\":")
+            NDJSONLine.appendJSONString(source, to: &middle)
+            middle.writeString(",\"sourcetype\":")
+            NDJSONLine.appendJSONString(sourcetypes[event.sourcetype] ?? event.sourcetype, to: &middle)
+            if let index = indexes[event.sourcetype] ?? index {
+                middle.writeString(",\"index\":")
+                NDJSONLine.appendJSONString(index, to: &middle)
+            }
+            memo[event.sourcetype] = middle
         }
+        out.writeBuffer(&middle)
         if let eventIDField {
             out.writeString(",\"fields\":{")
             NDJSONLine.appendJSONString(eventIDField, to: &out)

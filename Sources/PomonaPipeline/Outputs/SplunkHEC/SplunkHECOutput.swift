@@ -49,7 +49,8 @@ public final class SplunkHECOutput: EventOutput {
 
     func request(_ events: ArraySlice<PipelineEvent>) async -> RequestVerdict {
         var body = ByteBufferAllocator().buffer(capacity: events.reduce(0) { $0 + encoder.estimatedSize($1) })
-        for event in events { encoder.append(event, to: &body) }
+        var memo: [String: ByteBuffer] = [:]
+        for event in events { encoder.append(event, to: &body, memo: &memo) }
         if gzip {
             do { body = try GzipBody.compress(body) } catch {
                 return .classified(.retryAll(events.count, reason: "gzip failed: \(error)"))
