@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import PomonaAgentAPI
 import PomonaCore
+import PomonaPipeline
 import PomonaStore
 
 /// Knobs of the management API (from `ServerConfiguration`; tests shorten them).
@@ -38,6 +39,8 @@ public struct AdminAPI: Sendable {
     public let loginLimiter: LoginRateLimiter
     /// The current time (tests move it to check expiry).
     public let clock: @Sendable () -> Date
+    /// The event pipeline, for `GET /api/v1/pomona/pipeline/stats` (nil: not running).
+    public var pipeline: Pipeline? = nil
 
     public init(store: Datastore, writer: StoreWriter, registry: HostRegistry, logger: Logger) {
         self.init(store: store, writer: writer, registry: registry, logger: logger, settings: AdminSettings())
@@ -73,6 +76,7 @@ public struct AdminAPI: Sendable {
         registerLiveQueries(on: router)
         registerPacks(on: router)
         registerQuerySpecs(on: router)
+        registerPipeline(on: router)
     }
 
     /// Adds a route under every API prefix (`/api/v1/fleet/...` and `/api/latest/fleet/...`).

@@ -10,6 +10,7 @@ import NIOSSL
 import PomonaAdminAPI
 import PomonaAgentAPI
 import PomonaCore
+import PomonaPipeline
 import PomonaStore
 import ServiceLifecycle
 import Synchronization
@@ -34,7 +35,9 @@ public final class PomonaServer: Sendable {
     public let registry: HostRegistry
     public let writer: StoreWriter
     public let configState: AgentConfigState
-    public let logFiles: NDJSONLogFiles
+    /// The event pipeline: `/log` and `/collector` append to its spool; outputs forward to SIEMs.
+    public let pipeline: Pipeline
+    let hostFacts: HostFactsCache
     public let agentService: AgentService
     /// The management API (users, hosts, queries, …) on the admin listener.
     public let adminAPI: AdminAPI
@@ -76,16 +79,17 @@ public final class PomonaServer: Sendable {
         registry = HostRegistry(planner: DistributedReadPlanner(detailInterval: TimeInterval(configuration.detailUpdateInterval)))
         writer = StoreWriter(store: store, logger: logger)
         configState = AgentConfigState(store: store, logger: logger)
-        var logOptions = NDJSONLogFiles.Options()
-        logOptions.maxFileBytes = Int64(configuration.logMaxFileMB) << 20
-        logOptions.keepFiles = configuration.logKeepFiles
-        logOptions.sync = configuration.logSync
-        logFiles = try NDJSONLogFiles(directory: URL(fileURLWithPath: configuration.resolvedLogDirectory), options: logOptions, logger: logger)
+        hostFacts = HostFactsCache(store: store)
+        try hostFacts.refresh()
+        pipeline = try PomonaServer.makePipeline(configuration, hosts: hostFacts, logger: logger)
         agentService = AgentService(
-            store: store, writer: writer, registry: registry, configState: configState, logSink: logFiles, logger: logger)
+            store: store, writer: writer, registry: registry, configState: configState, logSink: PipelineLogSink(pipeline: pipeline),
+            logger: logger)
         try agentService.loadRegistry()
-        adminAPI = AdminAPI(
+        var adminAPI = AdminAPI(
             store: store, writer: writer, registry: registry, logger: logger, settings: PomonaServer.adminSettings(configuration))
+        adminAPI.pipeline = pipeline
+        self.adminAPI = adminAPI
         try configState.refresh(force: true)
     }
 
@@ -122,6 +126,7 @@ public final class PomonaServer: Sendable {
 
         let agentRouter = Router(context: AgentRequestContext.self)
         AgentRoutes.register(on: agentRouter, service: agentService)
+        CollectorRoutes.register(on: agentRouter, pipeline: pipeline, logger: logger)
         HealthRoutes.register(on: agentRouter, server: self, detailed: false)
         let agentApp = Application(
             router: agentRouter, server: try .tls(.http1(), tlsConfiguration: tlsConfiguration),
@@ -133,6 +138,7 @@ public final class PomonaServer: Sendable {
         let adminRouter = Router(context: AdminRequestContext.self)
         HealthRoutes.register(on: adminRouter, server: self, detailed: true)
         adminAPI.register(on: adminRouter)
+        PipelineMetrics(pipeline: pipeline).register(on: adminRouter)
         let adminApp = Application(
             router: adminRouter, server: try .tls(.http1(), tlsConfiguration: tlsConfiguration),
             configuration: .init(address: .hostname(configuration.adminAddress, port: configuration.adminPort), serverName: "pomona"),
@@ -157,19 +163,22 @@ public final class PomonaServer: Sendable {
             onShutdown: { try? await flushSeen() })
         let configRefresher = PeriodicService(
             name: "config refresh", interval: .seconds(2), logger: logger, tick: { try configState.refresh() })
+        let hostFacts = self.hostFacts
+        let hostFactsRefresher = PeriodicService(
+            name: "host facts refresh", interval: .seconds(10), logger: logger, tick: { try hostFacts.refresh() })
 
         // Services stop in reverse order: listeners first (draining requests), then the upkeep.
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: seenFlusher), .init(service: configRefresher),
+                    .init(service: seenFlusher), .init(service: configRefresher), .init(service: hostFactsRefresher),
+                    .init(service: PipelineService(pipeline: pipeline)),
                     .init(service: agentApp), .init(service: adminApp),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         self.group.withLock { $0 = group }
         try await group.run()
-        await logFiles.close()
         try store.close()
         logger.info("pomona stopped")
     }

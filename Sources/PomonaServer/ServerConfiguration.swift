@@ -1,4 +1,5 @@
 import Foundation
+import PomonaPipeline
 import Yams
 
 /// Everything `pomona serve` can be told, with embedded defaults: no file is needed to start.
@@ -35,6 +36,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var apiTokenLifetimeDays = 0
     /// Management API: login attempts per minute per email and per client address.
     public var loginAttemptsPerMinute = 10
+    /// The `pipeline:` section (spool, delivery, collector sources, routes, outputs).
+    public var pipeline = PipelineSection()
 
     public init() {}
 
@@ -75,7 +78,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         guard let map = root as? [String: Any] else { throw .init("\(source): the top level must be a mapping") }
         let known: Set<String> = [
             "data_dir", "agent_listener", "admin_listener", "tls", "enroll_secret", "install_macos_baseline", "logs",
-            "detail_update_interval", "log_level", "admin_api",
+            "detail_update_interval", "log_level", "admin_api", "pipeline",
         ]
         for key in map.keys where !known.contains(key) { throw .init("\(source): unknown key \"\(key)\"") }
         func section(_ name: String, _ keys: Set<String>) throws(ConfigurationError) -> [String: Any] {
@@ -107,6 +110,13 @@ public struct ServerConfiguration: Sendable, Equatable {
         if let v = logs["fsync"] { logSync = try Self.bool(v, "logs.fsync", source) }
         if let v = map["detail_update_interval"] { detailUpdateInterval = try Self.int(v, "detail_update_interval", source, 60...604_800) }
         if let v = map["log_level"] { logLevel = try Self.logLevel(Self.string(v, "log_level", source), "log_level", source) }
+        if map["pipeline"] != nil {
+            do {
+                pipeline = PipelineSection(configuration: try PipelineConfiguration.load(yaml: text, source: source), source: source)
+            } catch {
+                throw .init(error.message)
+            }
+        }
         let adminAPI = try section("admin_api", ["session_lifetime_hours", "api_token_lifetime_days", "login_attempts_per_minute"])
         if let v = adminAPI["session_lifetime_hours"] { sessionLifetimeHours = try Self.int(v, "admin_api.session_lifetime_hours", source, 1...8760) }
         if let v = adminAPI["api_token_lifetime_days"] { apiTokenLifetimeDays = try Self.int(v, "admin_api.api_token_lifetime_days", source, 0...36500) }
@@ -146,6 +156,7 @@ public struct ServerConfiguration: Sendable, Equatable {
 
     /// Checks what only makes sense together.
     public func validate() throws(ConfigurationError) {
+        do throws(PipelineConfigurationError) { try pipeline.configuration.validate() } catch { throw .init(error.message) }
         if (tlsCertificatePath == nil) != (tlsPrivateKeyPath == nil) {
             throw .init("tls.certificate and tls.private_key must be given together")
         }
@@ -186,6 +197,25 @@ public struct ServerConfiguration: Sendable, Equatable {
         let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
         guard levels.contains(s.lowercased()) else { throw .init("\(source): \(key) must be one of \(levels.joined(separator: ", "))") }
         return s.lowercased()
+    }
+}
+
+/// The pipeline configuration inside ``ServerConfiguration``. Its routes and outputs are not
+/// `Equatable` (conditions hold regexes), so two sections compare equal when they came from the
+/// same source with the same spool/delivery/collector settings and the same route and output names.
+public struct PipelineSection: Sendable, Equatable {
+    public var configuration: PipelineConfiguration
+    public var source: String
+
+    public init(configuration: PipelineConfiguration = PipelineConfiguration(), source: String = "defaults") {
+        self.configuration = configuration
+        self.source = source
+    }
+
+    public static func == (lhs: PipelineSection, rhs: PipelineSection) -> Bool {
+        let a = lhs.configuration, b = rhs.configuration
+        return lhs.source == rhs.source && a.spool == b.spool && a.delivery == b.delivery && a.collector == b.collector
+            && a.snapshotMode == b.snapshotMode && a.routes.map(\.name) == b.routes.map(\.name) && a.outputs == b.outputs
     }
 }
 

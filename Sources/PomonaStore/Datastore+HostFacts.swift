@@ -1,0 +1,44 @@
+import Foundation
+import GRDB
+import PomonaCore
+
+/// What the pipeline's enrich stage adds to events, for every host, in one read.
+public struct HostFactsRecord: Sendable, Equatable {
+    public var id: Int64
+    public var osqueryHostID: String
+    public var hostname: String
+    public var uuid: String
+    public var hardwareSerial: String
+    public var platform: String
+    public var osVersion: String
+    public var primaryIP: String
+    public var primaryMAC: String
+    public var loggedInUser: String
+    public var labels: [String]
+}
+
+extension Datastore {
+    /// Every host's facts (for the in-memory cache the pipeline reads; never on a hot path).
+    public func hostFacts() throws -> [HostFactsRecord] {
+        try pool.read { db in
+            var labels: [Int64: [String]] = [:]
+            let hasLabels = try db.tableExists("label_membership") && db.tableExists("labels")
+            if hasLabels {
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT m.host_id AS host_id, l.name AS name FROM label_membership m JOIN labels l ON l.id = m.label_id
+                    ORDER BY l.name
+                    """)
+                for row in rows { labels[row["host_id"], default: []].append(row["name"]) }
+            }
+            return try Row.fetchAll(db, sql: "SELECT id, osquery_host_id, uuid, hardware_serial, hostname, platform, vitals FROM hosts").map { row in
+                let id: Int64 = row["id"]
+                let vitals = Datastore.decodeVitals(row["vitals"])
+                return HostFactsRecord(
+                    id: id, osqueryHostID: row["osquery_host_id"], hostname: row["hostname"], uuid: row["uuid"],
+                    hardwareSerial: row["hardware_serial"], platform: row["platform"], osVersion: vitals.osVersion ?? "",
+                    primaryIP: vitals.primaryIP ?? "", primaryMAC: vitals.primaryMAC ?? "",
+                    loggedInUser: vitals.loggedInUsers?.first ?? "", labels: labels[id] ?? [])
+            }
+        }
+    }
+}
