@@ -87,6 +87,20 @@ import Testing
         #expect(fake.requests.count == 3)
     }
 
+    @Test func concurrentSendsShareTheClient() async throws {
+        let fake = try await FakeSplunkHEC.start()
+        let output = try makeHEC(fake) { $0.common.concurrency = 4 }
+        #expect(output.batchLimits == OutputBatchLimits(maxEvents: 5000, maxBytes: 1_000_000, concurrency: 4))
+        async let a = output.send(OutputTestEvents.results(50, start: 0))
+        async let b = output.send(OutputTestEvents.results(50, start: 50))
+        async let c = output.send(OutputTestEvents.results(50, start: 100))
+        let results = await [a, b, c]
+        await output.shutdown()
+        await fake.stop()
+        #expect(results.allSatisfy { $0 == .delivered })
+        #expect(Set(fake.indexed.compactMap { $0.envelope["host"]?.stringValue }) == Set((0..<150).map { "mac-\($0)" }))
+    }
+
     @Test func busyServerRetriesEverythingAndIndexesNothing() async throws {
         let fake = try await FakeSplunkHEC.start()
         fake.script(.busy)
