@@ -57,7 +57,7 @@ final class RsyslogReceiver {
 
     /// Waits until the TCP listener accepts connections (UDP: until rsyslogd had time to bind).
     func waitUntilListening(udp: Bool = false) async throws {
-        for _ in 0..<100 {
+        for _ in 0..<300 {
             if !process.isRunning { break }
             if udp {
                 // imudp binds while starting; its pid file appears once start-up is done.
@@ -77,10 +77,10 @@ final class RsyslogReceiver {
         throw RsyslogError(message: "rsyslogd did not start listening on \(port): \(stderr)")
     }
 
-    /// The received lines once at least `count` arrived (or what there is after ~10 s).
+    /// The received lines once at least `count` arrived (or what there is after ~30 s on a loaded machine).
     func lines(atLeast count: Int) async throws -> [String] {
         var lines: [String] = []
-        for _ in 0..<200 {
+        for _ in 0..<600 {
             let text = (try? String(contentsOfFile: outputFile, encoding: .utf8)) ?? ""
             lines = text.split(separator: "\n").map(String.init)
             if lines.count >= count { return lines }
