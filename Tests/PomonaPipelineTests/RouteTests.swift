@@ -18,7 +18,7 @@ struct RouteTests {
               - {type: transform, flatten: [columns]}
             outputs:
               - splunk
-              - {name: elastic, index: osquery-results, sourcetype: "osquery:result:flat"}
+              - {name: elastic, sourcetype: "osquery:result:flat"}
           - name: everything-to-archive
             outputs: [archive]
           - name: security
@@ -121,7 +121,8 @@ struct RouteTests {
             ("routes: [{name: r, outputs: [a], stages: [{when: {field: a, equals: b}}]}]", "pipeline.routes[0].stages[0]: a stage needs \"type\""),
             ("routes: [{name: r, outputs: [a], stages: [{type: throttle, default_limit: x}]}]", "pipeline.routes[0].stages[0].default_limit: expected an integer"),
             ("routes: [{name: r, outputs: [a], match: {sourcetypes: [x], severity: 1}}]", "pipeline.routes[0].match.severity: unknown key"),
-            ("routes: [{name: r, outputs: [{index: i}]}]", "pipeline.routes[0].outputs[0]: a route output needs \"name\""),
+            ("routes: [{name: r, outputs: [{sourcetype: s}]}]", "pipeline.routes[0].outputs[0]: a route output needs \"name\""),
+            ("routes: [{name: r, outputs: [{name: o, index: i}]}]", "pipeline.routes[0].outputs[0].index: outputs choose the index by sourcetype"),
             ("routes: [{name: r, outputs: [a], stages: [{type: filter, when: {field: a, equals: b}}, {type: filter, when: {field: a, equals: b}, name: filter1}]}]", "stage name \"filter1\" is used twice"),
             ("routes: [{name: r, output: [a]}]", "pipeline.routes[0].output: unknown key"),
         ]

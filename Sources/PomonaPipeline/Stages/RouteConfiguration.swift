@@ -13,7 +13,7 @@
 ///         - { type: enrich }
 ///       outputs:
 ///         - splunk                                   # an output name …
-///         - { name: elastic, index: osquery-results, sourcetype: "osquery:result:v2" }   # … or with overrides
+///         - { name: elastic, sourcetype: "osquery:result:flat" }   # … or with a sourcetype for this route
 /// ```
 ///
 /// Every route whose `match` holds processes the event, independently (its own copy, its own
@@ -46,16 +46,17 @@ public struct RouteConfiguration: Sendable {
     }
 
     /// One output of a route, with what the route changes for it.
+    ///
+    /// There is no per-route index: outputs choose the index by sourcetype (their `indexes`
+    /// mapping), so a route that should land in another logical store gives its events their own
+    /// `sourcetype` here and the output maps that sourcetype to the index.
     public struct Output: Sendable, Equatable {
         public var name: String
-        /// The SIEM index (HEC `index`, Elasticsearch index) for this route's events, if not the output's default.
-        public var index: String?
         /// Replaces the event's sourcetype for this output.
         public var sourcetype: String?
 
-        public init(name: String, index: String? = nil, sourcetype: String? = nil) {
+        public init(name: String, sourcetype: String? = nil) {
             self.name = name
-            self.index = index
             self.sourcetype = sourcetype
         }
     }
@@ -141,11 +142,14 @@ extension RouteConfiguration.Output: Decodable {
             self.init(name: name)
             return
         }
-        try decoder.rejectUnknownKeys(["name", "index", "sourcetype"])
+        try decoder.rejectUnknownKeys(["name", "sourcetype", "index"])
         let c = try decoder.container(keyedBy: Keys.self)
+        if c.contains(.index) {
+            throw c.configError(.index, "outputs choose the index by sourcetype: give this route's events a \"sourcetype\" here and map it in the output's \"indexes\"")
+        }
         guard c.contains(.name) else { throw decoder.configError("a route output needs \"name\": the output it sends to") }
-        self.init(name: try c.decode(String.self, forKey: .name),
-                  index: try c.decodeIfPresent(String.self, forKey: .index),
-                  sourcetype: try c.decodeIfPresent(String.self, forKey: .sourcetype))
+        let sourcetype = try c.decodeIfPresent(String.self, forKey: .sourcetype)
+        if let sourcetype, sourcetype.isEmpty { throw c.configError(.sourcetype, "must not be empty") }
+        self.init(name: try c.decode(String.self, forKey: .name), sourcetype: sourcetype)
     }
 }
