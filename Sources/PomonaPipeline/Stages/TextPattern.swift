@@ -3,9 +3,9 @@ import Foundation
 /// A compiled regular expression from the configuration.
 ///
 /// Uses `NSRegularExpression` rather than Swift `Regex`: on this Linux toolchain (Swift 6.3.1)
-/// `NSRegularExpression` searched unanchored patterns about 2× faster (19 vs 10 MB/s) and replaced
-/// matches about 7× faster (10 vs 1.4 MB/s); Swift `Regex` was only faster for anchored patterns
-/// that fail at the first byte (58 vs 28 MB/s). See Benchmarks/stages.sh and RESULTS.md.
+/// `NSRegularExpression` searched about 3× faster (28 vs 9–10 MB per CPU-second) and replaced
+/// matches 4–8× faster (15–17 vs 2–4 MB/s); Swift `Regex` only won for anchored patterns that fail at
+/// the first byte. Figures from `Benchmarks/stages.sh`, recorded in `Benchmarks/RESULTS.md`.
 public struct TextPattern: Sendable, CustomStringConvertible {
     public let pattern: String
     let regex: NSRegularExpression
