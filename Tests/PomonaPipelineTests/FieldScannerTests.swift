@@ -68,6 +68,12 @@ struct FieldScannerTests {
         var spaced = draft(" { \"a\" : 1 } \n")
         spaced.setTopLevel(name: "b", rawValue: Array("2".utf8))
         #expect(try json(spaced.body) == json(#"{"a":1,"b":2}"#))
+        // Not an object: left alone (no member is spliced into a nested object).
+        for body in [#"[1,{"x":2}]"#, #""}""#, "", "{"] {
+            var other = draft(body)
+            other.setTopLevel(name: "host", rawValue: Array("1".utf8))
+            #expect(text(other.body) == body)
+        }
     }
 
     @Test("an unedited event keeps its buffer")

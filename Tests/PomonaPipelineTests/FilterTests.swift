@@ -84,6 +84,7 @@ struct FilterTests {
         ("{field: name, not: {field: a, equals: b}}", "\"field\" does not go with \"not\""),
         ("{all: []}", "pipeline.all: must list at least one condition"),
         ("{all: [{field: a, equls: b}]}", "pipeline.all[0].equls: unknown key"),
+        ("{field: name, in: []}", "pipeline.in: must list at least one value"),
     ])
     func errors(yaml: String, message: String) {
         let error = configurationError(Condition.self, yaml)

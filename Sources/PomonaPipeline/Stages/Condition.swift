@@ -111,6 +111,7 @@ extension Condition: Decodable {
                 var values: [String] = []
                 var list = try container.nestedUnkeyedContainer(forKey: .in)
                 while !list.isAtEnd { values.append(try list.decodeScalarText()) }
+                guard !values.isEmpty else { throw container.configError(.in, "must list at least one value") }
                 self = .oneOf(path, Set(values))
             default: self = .exists(path, try container.decode(Bool.self, forKey: .exists))
             }

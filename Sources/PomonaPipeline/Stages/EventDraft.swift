@@ -138,10 +138,12 @@ public struct EventDraft: Sendable {
         removeTopLevel(named: Array(name.utf8))
         let members = topLevelMembers()
         let close: Int? = withBytes { bytes in
-            // The closing brace of the top-level object.
+            // The closing brace of the top-level object; nothing is added to a body that is not one.
+            let open = RawJSON.skipWhitespace(bytes, 0)
             var i = bytes.count - 1
-            while i >= 0, bytes[i] != UInt8(ascii: "}") { i -= 1 }
-            return i >= 0 ? i : nil
+            while i > open, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 { i -= 1 }
+            guard open < bytes.count, bytes[open] == UInt8(ascii: "{"), i > open, bytes[i] == UInt8(ascii: "}") else { return nil }
+            return i
         }
         guard let close else { return }
         var insertion: [UInt8] = []
