@@ -8,7 +8,8 @@ import Synchronization
 /// `/services/collector[/event[/1.0]]`, `Authorization: Splunk <token>`, concatenated event
 /// objects, the reply code table (2/3/4 auth, 1 disabled, 5 no data, 6 invalid format, 7 incorrect
 /// index, 12/13 event missing/blank, 15 nested fields, 9 busy), and partial acceptance: a bad
-/// object N is reported as `invalid-event-number` N after objects 0..<N were indexed.
+/// object N is reported as `invalid-event-number` N after objects 0..<N were indexed. Also
+/// `GET /services/collector/health` (17 healthy / 18 queues full while busy answers are scripted).
 final class FakeSplunkHEC: Sendable {
     /// One indexed event: the whole envelope, and the `event` value's bytes exactly as received.
     struct Indexed: Sendable {
@@ -72,6 +73,11 @@ final class FakeSplunkHEC: Sendable {
     }
 
     func handle(_ request: FakeHTTPRequest) -> FakeHTTPResponse {
+        if request.path == "/services/collector/health" || request.path == "/services/collector/health/1.0" {
+            // The health answer reflects scripted busy periods the way Splunk's queues would.
+            let busy = state.withLock { state in state.script.contains { if case .busy = $0 { true } else { false } } }
+            return busy ? Self.reply(503, 18, "HEC is unhealthy, queues are full") : Self.reply(200, 17, "HEC is healthy")
+        }
         let paths = ["/services/collector", "/services/collector/event", "/services/collector/event/1.0"]
         guard paths.contains(request.path) else { return .json(404, "{\"text\":\"The requested URL was not found on this server.\",\"code\":404}") }
         guard request.method == .POST else { return .json(405, "{\"text\":\"Method not allowed\"}") }
