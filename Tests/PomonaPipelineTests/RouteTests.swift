@@ -148,4 +148,43 @@ struct RouteTests {
         let route = try decode(RouteConfiguration.self, "{name: r, outputs: [o], stages: [{type: enrich}, {type: filter, when: {field: a, exists: true}}]}")
         #expect(route.stages.map(\.name) == ["enrich1", "filter2"])
     }
+
+    @Test("every spooled event has exactly one outcome, and flush summarises open windows")
+    func accounting() throws {
+        let routes = try decode(Routes.self, """
+            routes:
+              - name: results
+                match: {sourcetype: "osquery:result"}
+                stages:
+                  - {type: filter, name: no-debug, when: {field: name, prefix: pack_debug_}}
+                  - {type: throttle, name: t, key: [hostIdentifier], default_limit: 3}
+                outputs: [siem]
+            """).routes
+        let processor = OutputProcessor(outputName: "siem", routes: routes, hosts: FixedHostFacts())
+        var counts: [String: Int] = [:]
+        for n in 0..<40 {
+            let name = n % 4 == 0 ? "pack_debug_x" : "pack_it_processes"
+            let event = spooled(resultLine(name: name, host: "h\(n % 2)"), sourcetype: n % 10 == 9 ? "osquery:status" : "osquery:result", id: "s:\(n)")
+            switch processor.process(event, now: 1_785_844_830) {
+            case .forward: counts["forward", default: 0] += 1
+            case .filtered: counts["filtered", default: 0] += 1
+            case .throttled: counts["throttled", default: 0] += 1
+            case .unrouted: counts["unrouted", default: 0] += 1
+            }
+        }
+        #expect(counts.values.reduce(0, +) == 40)
+        #expect(counts["unrouted"] == 4)  // n = 9, 19, 29, 39
+        #expect(counts["filtered"] == 10)  // n % 4 == 0
+        #expect(counts["forward"] == 6)  // 3 per host
+        #expect(counts["throttled"] == 20)
+        let statistics = processor.statistics()
+        #expect(statistics.processed == 40)
+        #expect(statistics.forwarded + statistics.unrouted + Int64(statistics.filtered.values.reduce(0, +))
+            + Int64(statistics.throttled.values.reduce(0, +)) == 40)
+        // The window has not ended; flush (shutdown) summarises it anyway.
+        #expect(processor.tick(now: 1_785_844_830).isEmpty)
+        let summaries = processor.flush()
+        #expect(summaries.count == 2)
+        #expect(try summaries.map { try json($0.body)["dropped_events"] } == [.number("7"), .number("13")])  // h0: 10 - 3, h1: 16 - 3
+    }
 }
