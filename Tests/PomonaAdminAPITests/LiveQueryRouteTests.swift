@@ -31,7 +31,7 @@ import Testing
 
     @Test func campaignStreamsEveryResultThenDone() async throws {
         let h = try await AdminTestHarness()
-        let now = h.now.withLock { $0 }
+        let now = h.now
         let alpha = try h.addHost("alpha", seenAt: now)
         let beta = try h.addHost("beta", seenAt: now)
         let gamma = try h.addHost("gamma", createdAt: now.addingTimeInterval(-86400))
@@ -77,7 +77,7 @@ import Testing
 
     @Test func whoMayRunWhat() async throws {
         let h = try await AdminTestHarness()
-        let host = try h.addHost("alpha", seenAt: h.now.withLock { $0 })
+        let host = try h.addHost("alpha", seenAt: h.now)
         let observer = h.tokens[.observer]!
         let maintainer = h.tokens[.maintainer]!
         try await h.application.test(.router) { client in
@@ -112,7 +112,7 @@ import Testing
 
     @Test func synchronousRunsWaitForTheAnswer() async throws {
         let h = try await AdminTestHarness()
-        let now = h.now.withLock { $0 }
+        let now = h.now
         let alpha = try h.addHost("alpha", seenAt: now)
         let offline = try h.addHost("sleepy", createdAt: now.addingTimeInterval(-86400))
         var settings = h.registry.liveQueries.settings
