@@ -235,28 +235,27 @@ extension GetCommand {
     }
 
     struct Software: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the software inventory across hosts.")
+        static let configuration = CommandConfiguration(abstract: "List the software inventory across hosts, most widespread first.")
         @OptionGroup var client: ClientOptions
         @OptionGroup var output: GetOutputOptions
         @Option(help: "Search software names.") var query: String?
-        @Option(help: "At most this many titles.") var limit: Int?
+        @Option(help: "Only the software of this host id.") var hostID: Int?
+        @Option(help: "At most this many entries.") var limit: Int?
 
         func run() async throws {
             let format = try output.format()
             var filters: [(String, String)] = [("order_key", "hosts_count"), ("order_direction", "desc")]
             if let query { filters.append(("query", query)) }
-            let titles = try await APIClient.with(try client.resolve().context) { api in
-                try await SpecSource(api: api).listAll("/software/titles", key: "software_titles", query: filters, limit: limit)
+            if let hostID { filters.append(("host_id", String(hostID))) }
+            // Pomona serves Fleet's `/software` (one entry per name, version and source).
+            let software = try await APIClient.with(try client.resolve().context) { api in
+                try await SpecSource(api: api).listAll("/software", key: "software", query: filters, limit: limit)
             }
-            try GetOutput.records(titles, kind: "software", format: format) {
+            try GetOutput.records(software, kind: "software", format: format) {
                 TextTable(
-                    headers: ["name", "source", "versions", "hosts"],
-                    rows: titles.map { t in
-                        [
-                            CellText.of(t["name"]), CellText.of(t["source"]),
-                            (t["versions"]?.arrayValue ?? []).compactMap { $0["version"]?.textValue }.joined(separator: ", "),
-                            CellText.of(t["hosts_count"]),
-                        ]
+                    headers: ["id", "name", "version", "source", "hosts"],
+                    rows: software.map { s in
+                        [CellText.of(s["id"]), CellText.of(s["name"]), CellText.of(s["version"]), CellText.of(s["source"]), CellText.of(s["hosts_count"])]
                     })
             }
         }

@@ -109,13 +109,15 @@ enum SpecSchemas {
         SpecField("query", .string, required: true),
         SpecField("name", .string),
         SpecField("description", .string),
-        SpecField("interval", .integer(minimum: 0), required: true),
+        SpecField("interval", .integer(minimum: 1), required: true),
         SpecField("snapshot", .boolean),
         SpecField("removed", .boolean),
-        SpecField("shard", .integer(minimum: 0)),
+        // osquery's shard is a percentage; absent means every host (0 would mean none).
+        SpecField("shard", .integer(minimum: 1)).dropDefault(),
         SpecField("platform", .string),
         SpecField("version", .string),
-        SpecField("denylist", .boolean),
+        // osquery's default: a query that uses too much CPU or memory is denylisted.
+        SpecField("denylist", .boolean, default: .bool(true)),
     ]
 
     static let pack: [SpecField] = [
