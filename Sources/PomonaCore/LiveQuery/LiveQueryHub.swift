@@ -97,6 +97,7 @@ public final class LiveQueryHub: Sendable {
     public func deliver(_ result: LiveQueryHostResult) -> Bool {
         guard let campaign = campaigns.withLock({ $0[result.campaignID] }) else { return false }
         guard campaign.targets.contains(result.hostID) else { return false }
+        var closing: [AsyncStream<LiveQueryEvent>.Continuation] = []
         let finished: Bool? = campaign.state.withLock { s in
             guard s.ended == nil, !s.responded.contains(result.hostID) else { return nil }
             s.responded.insert(result.hostID)
@@ -108,9 +109,11 @@ public final class LiveQueryHub: Sendable {
             let event = LiveQueryEvent.result(result, s.totals)
             for continuation in s.subscribers.values { continuation.yield(event) }
             guard s.responded.count == campaign.targets.count else { return false }
-            Self.end(&s, reason: .allResponded)
+            closing = Self.end(&s, reason: .allResponded)
             return true
         }
+        // Finished outside the lock: finishing runs the stream's onTermination, which takes it.
+        for continuation in closing { continuation.finish() }
         guard let finished else { return false }
         if finished { campaigns.withLock { _ = $0.removeValue(forKey: campaign.id) } }
         if let hook = hook.withLock({ $0 }) { hook(result, campaign.sql) }
@@ -123,22 +126,25 @@ public final class LiveQueryHub: Sendable {
     @discardableResult
     public func finish(id: Int64, reason: LiveQueryEndReason, registry: HostRegistry) -> LiveQueryTotals? {
         guard let campaign = campaigns.withLock({ $0.removeValue(forKey: id) }) else { return nil }
+        var closing: [AsyncStream<LiveQueryEvent>.Continuation] = []
         let (totals, waiting): (LiveQueryTotals, Set<Int64>) = campaign.state.withLock { s in
-            if s.ended == nil { Self.end(&s, reason: reason) }
+            if s.ended == nil { closing = Self.end(&s, reason: reason) }
             return (s.totals, campaign.targets.subtracting(s.responded))
         }
+        for continuation in closing { continuation.finish() }
         registry.cancelQuery(name: campaign.name, hostIDs: waiting)
         return totals
     }
 
-    private static func end(_ s: inout Campaign.State, reason: LiveQueryEndReason) {
+    /// Marks the campaign ended and sends `done` (in order, under the lock); returns the streams
+    /// for the caller to finish once the lock is released.
+    private static func end(_ s: inout Campaign.State, reason: LiveQueryEndReason) -> [AsyncStream<LiveQueryEvent>.Continuation] {
         s.ended = (s.totals, reason)
-        for continuation in s.subscribers.values {
-            continuation.yield(.done(s.totals, reason))
-            continuation.finish()
-        }
+        let subscribers = Array(s.subscribers.values)
+        for continuation in subscribers { continuation.yield(.done(s.totals, reason)) }
         s.subscribers = [:]
         s.buffered = []
+        return subscribers
     }
 
     /// Events of a running campaign: the results so far, then each new one, then `done`.
