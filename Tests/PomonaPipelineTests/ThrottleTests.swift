@@ -136,6 +136,18 @@ struct ThrottleTests {
         #expect(state.closeWindows(now: 120).count == 1)
     }
 
+    @Test("a summary names the query and host only when every dropped event had the same")
+    func mixedSummaries() throws {
+        var state = ThrottleState(configuration: try configuration("{key: [name], default_limit: 0}"))
+        _ = admit(&state, resultLine(host: "a"), time: 10, now: 10)
+        _ = admit(&state, resultLine(host: "b"), time: 10, now: 10)
+        let summary = try #require(state.closeWindows(now: 60).first)
+        #expect(summary.query == "pack_it_processes")
+        #expect(summary.host == nil)
+        #expect(summary.message.hasPrefix("2 events of query pack_it_processes dropped by throttle rule default"))
+        #expect(try json(summary.body(route: "r"))["host_identifier"] == nil)
+    }
+
     @Test("summaries can be turned off; drops are still counted")
     func noSummaries() throws {
         var state = ThrottleState(configuration: try configuration("{default_limit: 0, summaries: false}"))

@@ -122,10 +122,14 @@ public struct ThrottleState: Sendable {
         statistics.droppedBytes[rule.name, default: 0] += bytes
         if configuration.summaries {
             let dropKey = DropKey(rule: rule.index, key: key, window: window)
+            let query = event.text(at: Self.queryField)
+            let host = event.text(at: Self.hostField)
             var record = drops[dropKey]
                 ?? DropRecord(ruleName: rule.name, limit: rule.limit, kind: rule.kind,
-                              keyValues: configuration.key.map { event.text(at: $0) ?? "" },
-                              query: event.text(at: Self.queryField), host: event.text(at: Self.hostField))
+                              keyValues: configuration.key.map { event.text(at: $0) ?? "" }, query: query, host: host)
+            // A key without the query or host can group drops of several: then the summary names neither.
+            if record.query != query { record.query = nil }
+            if record.host != host { record.host = nil }
             record.events += 1
             record.bytes += bytes
             drops[dropKey] = record
@@ -183,7 +187,8 @@ public struct ThrottleSummary: Sendable {
     public var droppedBytes: Int64
     public var windowStart: Double
     public var windowEnd: Double
-    /// `name` and `hostIdentifier` of the first dropped event (osquery's query name and host).
+    /// `name` and `hostIdentifier` of the dropped events (osquery's query name and host), when all
+    /// of them had the same one.
     public var query: String?
     public var host: String?
 
