@@ -112,9 +112,11 @@ extension AdminAPI {
             try await self.deleteLabel(id: id, user: user)
             return emptyObjectResponse()
         }
-        route(router, .delete, "/labels/:name") { _, context in
+        // Same path position as `/labels/:id`: Hummingbird's router needs one parameter name
+        // per position, so the name arrives as "id".
+        route(router, .delete, "/labels/:id") { _, context in
             let user = try context.requireRole(.maintainer)
-            let name = context.parameters.get("name") ?? ""
+            let name = (context.parameters.get("id") ?? "").removingPercentEncoding ?? ""
             let store = self.store
             guard let label = try await storeCall({ try store.label(named: name) }) else { throw FleetAPIError.notFound("label \"\(name)\"") }
             try await self.deleteLabel(id: label.id, user: user)

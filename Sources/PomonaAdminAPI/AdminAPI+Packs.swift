@@ -80,9 +80,11 @@ extension AdminAPI {
             await self.recordActivity(user, "deleted_pack", .object([("pack_id", .int(id))]))
             return emptyObjectResponse()
         }
-        route(router, .delete, "/packs/:name") { _, context in
+        // Same path position as `/packs/:id`: Hummingbird's router needs one parameter name
+        // per position, so the name arrives as "id".
+        route(router, .delete, "/packs/:id") { _, context in
             let user = try context.requireRole(.maintainer)
-            let name = context.parameters.get("name") ?? ""
+            let name = (context.parameters.get("id") ?? "").removingPercentEncoding ?? ""
             let store = self.store
             guard try await storeCall({ try store.deletePack(named: name) }) else { throw FleetAPIError.notFound("pack \"\(name)\"") }
             await self.recordActivity(user, "deleted_pack", .object([("pack_name", .string(name))]))

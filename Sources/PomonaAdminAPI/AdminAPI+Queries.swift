@@ -89,9 +89,11 @@ extension AdminAPI {
             try await self.deleteQueries(ids: [id], user: user, mustExist: true)
             return emptyObjectResponse()
         }
-        route(router, .delete, "/queries/:name") { _, context in
+        // Same path position as `/queries/:id` (GET, PATCH): Hummingbird's router needs one
+        // parameter name per position, so the name arrives as "id".
+        route(router, .delete, "/queries/:id") { _, context in
             let user = try context.requireRole(.maintainer)
-            let name = context.parameters.get("name") ?? ""
+            let name = (context.parameters.get("id") ?? "").removingPercentEncoding ?? ""
             let store = self.store
             guard let query = try await storeCall({ try store.savedQuery(named: name) }) else { throw FleetAPIError.notFound("query \"\(name)\"") }
             try await self.deleteQueries(ids: [query.id], user: user, mustExist: true)
