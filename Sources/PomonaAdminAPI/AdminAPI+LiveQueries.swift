@@ -114,7 +114,7 @@ extension AdminAPI {
 
         route(router, .post, "/hosts/identifier/:identifier/query") { request, context in
             let user = try context.requireRole(.observer)
-            let identifier = context.parameters.get("identifier") ?? ""
+            let identifier = (context.parameters.get("identifier") ?? "").removingPercentEncoding ?? ""
             let store = self.store
             guard let hostID = try await storeCall({ try store.hostID(identifier: identifier) }) else {
                 throw FleetAPIError.notFound("host \"\(identifier)\"")
