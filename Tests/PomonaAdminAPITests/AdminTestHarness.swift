@@ -16,7 +16,7 @@ final class AdminTestHarness: Sendable {
     let registry: HostRegistry
     let api: AdminAPI
     /// The time the API sees; tests move it forward to expire sessions.
-    let now: Mutex<Date>
+    let clock = TestClock()
     /// Bearer tokens of the seeded users, by role.
     let tokens: [Role: String]
     let userIDs: [Role: Int64]
@@ -28,12 +28,10 @@ final class AdminTestHarness: Sendable {
         store = try Datastore(path: directory.appendingPathComponent("db.sqlite").path)
         registry = HostRegistry()
         let logger = Logger(label: "admin-test")
-        let now = Mutex(Date())
-        self.now = now
-        let clock: @Sendable () -> Date = { now.withLock { $0 } }
+        let clock = self.clock
         api = AdminAPI(
             store: store, writer: StoreWriter(store: store, logger: logger), registry: registry, logger: logger,
-            settings: settings, clock: clock)
+            settings: settings, clock: { clock.now })
         var tokens: [Role: String] = [:]
         var ids: [Role: Int64] = [:]
         let hash = try PasswordHashing.hash(Self.password, rounds: settings.passwordRounds)
@@ -58,7 +56,8 @@ final class AdminTestHarness: Sendable {
         return settings
     }
 
-    func advance(by seconds: TimeInterval) { now.withLock { $0 = $0.addingTimeInterval(seconds) } }
+    func advance(by seconds: TimeInterval) { clock.advance(by: seconds) }
+    var now: Date { clock.now }
 
     /// A router with every admin route (built per use: routers are not Sendable).
     func makeRouter() -> Router<AdminRequestContext> {
@@ -82,7 +81,7 @@ final class AdminTestHarness: Sendable {
         vitals.uuid = uuid ?? "UUID-\(name)"
         vitals.primaryIP = ip
         vitals.osqueryVersion = "5.12.1"
-        let created = createdAt ?? now.withLock { $0 }
+        let created = createdAt ?? now
         var digestBytes = [UInt8](repeating: 0, count: 32)
         for (i, b) in Array(name.utf8).prefix(32).enumerated() { digestBytes[i] = b }
         digestBytes[31] = UInt8(truncatingIfNeeded: name.hashValue)
@@ -120,4 +119,11 @@ extension TestClientProtocol {
             AdminResponse(status: response.status, headers: response.headers, body: response.body)
         }
     }
+}
+
+/// A clock tests move by hand.
+final class TestClock: Sendable {
+    private let time = Mutex(Date())
+    var now: Date { time.withLock { $0 } }
+    func advance(by seconds: TimeInterval) { time.withLock { $0 = $0.addingTimeInterval(seconds) } }
 }

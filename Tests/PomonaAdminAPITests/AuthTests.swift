@@ -121,7 +121,10 @@ import Testing
             #expect(try await client.call(.patch, "/api/v1/fleet/config", token: token, body: "{}").status == .forbidden)
             // Rotation ends the old token.
             let id = try #require(created.json["user"]?["id"]?.intValue)
-            let rotated = try await client.call(.post, "/api/v1/fleet/users/\(id)/api_token", token: harness.tokens[.admin])
+            // (The admin's own session has long expired: 400 days passed.)
+            #expect(try await client.call(.get, "/api/v1/fleet/me", token: harness.tokens[.admin]).status == .unauthorized)
+            let admin = try await harness.api.issueToken(userID: harness.userIDs[.admin]!, kind: .session)
+            let rotated = try await client.call(.post, "/api/v1/fleet/users/\(id)/api_token", token: admin)
             let newToken = try #require(rotated.json["token"]?.stringValue)
             #expect(try await client.call(.get, "/api/v1/fleet/me", token: token).status == .unauthorized)
             #expect(try await client.call(.get, "/api/v1/fleet/me", token: newToken).status == .ok)

@@ -42,7 +42,7 @@ enum RoleMatrix {
     static let accountRows: [RoleMatrixRow] = [
         .init(.post, "/api/v1/setup", nil, body: #"{"name":"x","email":"x@example.com","password":"long-password-1!"}"#),
         .init(.post, "/api/latest/setup", nil, body: #"{"name":"x","email":"x@example.com","password":"long-password-1!"}"#),
-        .init(.post, "/login", nil, body: #"{"email":"nobody@example.com","password":"wrong"}"#),
+        .init(.post, "/login", nil, body: #"{"email":"observer@example.com","password":"correct-horse-1!"}"#),
         .init(.post, "/logout", .observer),
         .init(.get, "/me", .observer),
         .init(.post, "/change_password", .observer, body: #"{"old_password":"wrong-password-1!","new_password":"another-password-2!"}"#),
