@@ -103,7 +103,7 @@ import Testing
         let volume = QueryVolume(directory: temporarySpoolDirectory())
         volume.record(events([#"{"name":"pack_a","x":1}"#, #"{"name":"pack_a","x":22}"#, #"{"x":1,"name":"b"}"#]), at: 86400 * 3 + 5)
         let snapshot = volume.snapshot()
-        #expect(snapshot.first { $0.name == "pack_a" } == PipelineStats.QueryVolume(day: "1970-01-04", name: "pack_a", events: 2, bytes: 45))
+        #expect(snapshot.first { $0.name == "pack_a" } == PipelineStats.QueryVolume(day: "1970-01-04", name: "pack_a", events: 2, bytes: 47))
         #expect(snapshot.first { $0.name == "b" }?.events == 1)
         try volume.save()
         let reloaded = QueryVolume(directory: URL(fileURLWithPath: (volume.path as NSString).deletingLastPathComponent))

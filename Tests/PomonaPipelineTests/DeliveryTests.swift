@@ -141,7 +141,7 @@ func appendNumbered(_ pipeline: Pipeline, input: String = "osquery", records: In
         let stats = try await running.wait { $0.outputs[0].totals.stillSpooled == .zero && $0.outputs[0].totals.received.events == 3 }
         await running.stop()
         #expect(output.delivered == [#"{"ok":1}"#, #"{"ok":2}"#])
-        #expect(stats.outputs[0].totals.deadLettered == EventTally(events: 1, bytes: 16))
+        #expect(stats.outputs[0].totals.deadLettered == EventTally(events: 1, bytes: 15))
         #expect(stats.outputs[0].totals.forwarded.events == 2)
         #expect(stats.outputs[0].totals.balances)
         let text = try String(contentsOf: directory.appendingPathComponent("deadletter/siem.ndjson"), encoding: .utf8)

@@ -103,7 +103,7 @@ func readAll(_ spool: Spool) throws -> [String] {
 
     @Test func concurrentAppendsShareSyncsAndAllLand() async throws {
         let directory = temporarySpoolDirectory()
-        let spool = try Spool(options: spoolOptions(directory, segmentBytes: 64 << 10), logger: logger)
+        let spool = try Spool(options: spoolOptions(directory, segmentBytes: 8 << 10), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for t in 0..<16 {
                 group.addTask {
@@ -124,7 +124,7 @@ func readAll(_ spool: Spool) throws -> [String] {
         }
         #expect(spool.withSnapshot { $0.segmentCount } > 1, "small segments rotate")
         await spool.close()
-        let reopened = try Spool(options: spoolOptions(directory, segmentBytes: 64 << 10), logger: logger)
+        let reopened = try Spool(options: spoolOptions(directory, segmentBytes: 8 << 10), logger: logger)
         #expect(try readAll(reopened).count == 800)
         await reopened.close()
     }

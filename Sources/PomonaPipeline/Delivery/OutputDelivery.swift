@@ -236,6 +236,9 @@ public final class OutputDelivery: Sendable {
         var attempt = 0
         while !pending.isEmpty {
             if Task.isCancelled { return nil }
+            // `drop_oldest` deleted this batch's segment while it waited: its events are already
+            // counted as dropped, so sending them now would deliver events the books call lost.
+            if let end = batch.span.end, end <= ledger.checkpoint(name) { return span }
             let result = await output.send(pending.map { batch.events[$0] })
             for (local, reason) in result.rejected where local < pending.count { rejected[pending[local]] = reason }
             let retrying = result.retry.filter { $0 >= 0 && $0 < pending.count && result.rejected[$0] == nil }.map { pending[$0] }
