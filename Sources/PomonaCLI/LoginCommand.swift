@@ -36,7 +36,8 @@ struct LoginCommand: AsyncParsableCommand {
         var context = resolved.context
         context.token = nil
         let answer = try await APIClient.with(context) { api in
-            try await api.fleet(.POST, "/login", body: .object([("email", .string(email)), ("password", .string(password))]))
+            try await api.send(
+                .POST, APIClient.prefix + "/login", body: .object([("email", .string(email)), ("password", .string(password))]), authenticated: false)
         }
         guard let token = answer["token"]?.stringValue, !token.isEmpty else {
             throw CLIError("the server's login answer has no token")

@@ -139,7 +139,8 @@ import Testing
         }
 
         let table = try await fixture.run(["get", "queries"])
-        #expect(table.stdout.contains("usb_devices  600"), "\(table)")
+        let row = table.stdout.split(separator: "\n").first { $0.hasPrefix("usb_devices ") }.map { $0.split(separator: " ").map(String.init) }
+        #expect(row?.prefix(3) == ["usb_devices", "600", "darwin"], "\(table)")
         let one = try await fixture.run(["get", "query", "usb_devices", "--json"])
         let document = try JSONValue.parse(Array(one.stdout.utf8))
         #expect(document["spec"]?["query"]?.stringValue == "SELECT vendor, model\nFROM usb_devices;\n", "\(one)")
@@ -194,8 +195,9 @@ import Testing
                 _ = try await agent.enroll()
                 _ = try await agent.runDistributedOnce()  // detail queries: the host gets its hostname
             }
+            // Targets by UUID, which the server knows from enrollment (hostnames come with the details).
             var names: [String] = []
-            for agent in agents { names.append(await agent.profile.hostname) }
+            for agent in agents { names.append(await agent.profile.hardwareUUID) }
             let query = try fixture.cli.start([
                 "query", "--hosts", names.joined(separator: ","), "--query", "SELECT * FROM osquery_info;", "--exit", "--timeout", "60s",
             ])
@@ -207,9 +209,9 @@ import Testing
             query.stop()
             let result = await query.wait()
             #expect(result.status == 0, "\(result)")
-            let lines = result.stdout.split(separator: "\n").map { try? JSONValue.parse(Array($0.utf8)) }
+            let lines: [PomonaCore.JSONValue?] = result.stdout.split(separator: "\n").map { try? PomonaCore.JSONValue.parse(Array($0.utf8)) }
             #expect(lines.count == 2, "\(result)")
-            #expect(Set(lines.compactMap { $0?["host"]?.stringValue }) == Set(names), "\(result)")
+            #expect(Set(lines.compactMap { $0?["host_id"]?.intValue }).count == 2, "\(result)")
             for line in lines {
                 #expect(line?["rows"]?.arrayValue?.isEmpty == false, "\(result)")
                 #expect(line?["error"] == nil, "\(result)")
