@@ -109,17 +109,19 @@ extension AdminAPI {
         route(router, .post, "/hosts/:id/query") { request, context in
             let user = try context.requireRole(.observer)
             let hostID = try pathID(context)
-            return try await self.runOnHost(hostID, request: request, user: user)
+            return try await self.runOnHost(request: request, user: user) { hostID }
         }
 
         route(router, .post, "/hosts/identifier/:identifier/query") { request, context in
             let user = try context.requireRole(.observer)
             let identifier = (context.parameters.get("identifier") ?? "").removingPercentEncoding ?? ""
             let store = self.store
-            guard let hostID = try await storeCall({ try store.hostID(identifier: identifier) }) else {
-                throw FleetAPIError.notFound("host \"\(identifier)\"")
+            return try await self.runOnHost(request: request, user: user) {
+                guard let hostID = try await storeCall({ try store.hostID(identifier: identifier) }) else {
+                    throw FleetAPIError.notFound("host \"\(identifier)\"")
+                }
+                return hostID
             }
-            return try await self.runOnHost(hostID, request: request, user: user)
         }
 
         route(router, .post, "/queries/:id/run") { request, context in
@@ -178,10 +180,12 @@ extension AdminAPI {
     }
 
     /// `POST /hosts/{id}/query`: one host, waits for its answer. An offline host is answered at once.
-    func runOnHost(_ hostID: Int64, request: Request, user: AdminUser) async throws -> Response {
+    /// The host is resolved after the caller is authorized, so an observer learns nothing about hosts here.
+    func runOnHost(request: Request, user: AdminUser, host: () async throws -> Int64) async throws -> Response {
         let body = try await decodeBody(HostQueryBody.self, from: request)
         let (sql, saved) = try await liveQuerySQL(query: body.query, queryID: body.query_id)
         try Self.authorizeRun(user, saved: saved)
+        let hostID = try await host()
         guard registry.host(id: hostID) != nil else { throw FleetAPIError.notFound("host \(hostID)") }
         func answer(status: String, error: String?, rows: JSONValue) -> Response {
             jsonResponse(.object([

@@ -94,7 +94,7 @@ import Testing
 
             // A live query on every host, results over Server-Sent Events.
             let created = try await admin.call(
-                .POST, "/api/v1/fleet/queries/run", body: #"{"query":"SELECT version FROM osquery_info;","selected":{"all":true}}"#)
+                .POST, "/api/v1/fleet/queries/run", body: #"{"query":"SELECT * FROM osquery_info;","selected":{"all":true}}"#)
             try #require(created.status == 200, "\(created)")
             let campaign = try #require(created.json["campaign"]?["id"]?.intValue)
             #expect(created.json["campaign"]?["metrics"]?["total_hosts"]?.intValue == agents.count)
@@ -114,7 +114,8 @@ import Testing
             }
             let text = try await events
             #expect(text.components(separatedBy: "event: result\n").count - 1 == agents.count)
-            #expect(text.contains(#""rows":[{"version":"5.23.1"}]"#))
+            #expect(text.contains(#""version":"5.23.1""#))
+            #expect(text.contains(#""hostname":"mac-00001.corp.example.com""#))
             #expect(text.contains(#""reason":"all_responded""#))
             for agent in agents { #expect(try await agent.distributedRead().queries.isEmpty, "answered: no longer pending") }
 
