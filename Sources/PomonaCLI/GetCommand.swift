@@ -186,7 +186,7 @@ extension GetCommand {
     }
 
     struct Labels: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List labels (built-in labels only in the table).")
+        static let configuration = CommandConfiguration(abstract: "List labels (built-in labels are listed in the table but left out of --yaml and --json specs).")
         @OptionGroup var client: ClientOptions
         @OptionGroup var output: GetOutputOptions
 
