@@ -44,10 +44,15 @@ extension Datastore {
         let direction = descending ? "DESC" : "ASC"
         var args = arguments
         args += [limit, offset]
+        // Deferred join: page through ids only (the order indexes cover them), then read the few
+        // full rows, so a deep page does not load every row it skips.
         return try pool.read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT * FROM hosts \(whereSQL) ORDER BY \(orderColumn) \(direction), id \(direction) LIMIT ? OFFSET ?",
+                sql: """
+                    SELECT h.* FROM (SELECT id FROM hosts \(whereSQL) ORDER BY \(orderColumn) \(direction), id \(direction) LIMIT ? OFFSET ?) AS page
+                    JOIN hosts h ON h.id = page.id ORDER BY h.\(orderColumn) \(direction), h.id \(direction)
+                    """,
                 arguments: args
             ).map(Datastore.hostRecord)
         }

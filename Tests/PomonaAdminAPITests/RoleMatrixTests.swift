@@ -148,6 +148,7 @@ enum RoleMatrix {
     // MARK: Debug and pipeline (their owners add rows here)
     static let otherRows: [RoleMatrixRow] = [
         .init(.get, "/api/v1/pomona/debug", .admin),
+        .init(.get, "/api/v1/pomona/pipeline/stats", .observer),
     ]
 
     static var rows: [RoleMatrixRow] { accountRows + hostRows + inventoryAndSettingsRows + fleetRows + otherRows }
