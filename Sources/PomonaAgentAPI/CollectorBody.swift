@@ -40,7 +40,8 @@ public enum CollectorBody {
                         return Refusal(message: "line \(line(of: at, in: bytes)): expected a JSON object")
                     }
                     do throws(JSONScanError) { ranges.append(try scanner.skipValue()) } catch {
-                        return Refusal(message: "line \(line(of: error.offset, in: bytes)): invalid JSON: \(error.reason)")
+                        // Name the line where the event starts: an unterminated object fails at the end of input.
+                        return Refusal(message: "line \(line(of: at, in: bytes)): invalid JSON at byte \(error.offset): \(error.reason)")
                     }
                 }
             }

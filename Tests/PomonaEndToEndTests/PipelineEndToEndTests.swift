@@ -1,0 +1,71 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import PomonaPipeline
+import PomonaServer
+import PomonaSimulator
+import Testing
+
+/// The real server: `/collector` and `/log` into the spool, delivered by the default file output
+/// (`logs/{sourcetype}.log`), with the books balanced per input.
+@Suite struct PipelineEndToEndTests {
+    static let token = "end-to-end-collector-token-0001"
+
+    static func collectorPost(_ server: RunningServer, body: String, token: String = PipelineEndToEndTests.token) async throws -> (HTTPResponseStatus, String, String?) {
+        var configuration = HTTPClient.Configuration()
+        configuration.tlsConfiguration = try OsqueryAgentConfiguration.tlsConfiguration(trustingCAPEM: try server.caPEM)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        defer { _ = client.shutdown() }
+        var request = HTTPClientRequest(url: "\(server.baseURL)/collector")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await client.execute(request, timeout: .seconds(16))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        return (response.status, String(buffer: bytes), response.headers.first(name: "Retry-After"))
+    }
+
+    @Test func collectorAndLogEventsAreDeliveredAndAccounted() async throws {
+        let server = try await RunningServer.start { configuration in
+            configuration.pipeline.configuration.collector.sources = [.init(name: "edr", token: PipelineEndToEndTests.token)]
+        }
+        // Refusals first: nothing of these may be counted.
+        #expect(try await Self.collectorPost(server, body: #"{"a":1}"#, token: "wrong-token-wrong-token").0 == .unauthorized)
+        let bad = try await Self.collectorPost(server, body: "{\"a\":1}\n{\"a\":\n")
+        #expect(bad.0 == .badRequest)
+        #expect(bad.1.contains("line 2"))
+
+        let ndjson = (0..<300).map { #"{"alert":\#($0),"severity":"high"}"# }.joined(separator: "\n")
+        let accepted = try await Self.collectorPost(server, body: ndjson)
+        #expect(accepted.0 == .ok)
+        #expect(accepted.1 == #"{"accepted":300}"#)
+        #expect(try await Self.collectorPost(server, body: #"[{"x":1},{"x":2}]"#).1 == #"{"accepted":2}"#)
+
+        try await withAgentClient { client in
+            let agent = try server.agent(index: 0, client: client)
+            _ = try await agent.enroll()
+            let lines = (0..<50).map { PomonaSimulator.JSONValue.object(["name": .string("pack_e2e"), "action": .string("added"), "columns": .object(["n": .string("\($0)")])]) }
+            #expect(await agent.sendLogs(type: .result, lines: lines).delivered)
+        }
+
+        var stats = server.server.pipeline.stats()
+        for _ in 0..<500 where stats.outputs[0].totals.stillSpooled.events > 0 || stats.outputs[0].totals.received.events < 352 {
+            try await Task.sleep(for: .milliseconds(10))
+            stats = server.server.pipeline.stats()
+        }
+        await server.stop()
+        let output = stats.outputs[0]
+        #expect(output.name == "logs")
+        #expect(output.byInput["edr"]?.received.events == 302)
+        #expect(output.byInput["edr"]?.forwarded.events == 302)
+        #expect(output.byInput["osquery"]?.forwarded.events == 50)
+        #expect(output.totals.balances)
+        #expect(stats.queries.first { $0.name == "pack_e2e" }?.events == 50)
+
+        let collector = try String(contentsOf: server.dataDirectory.appendingPathComponent("logs/collector_edr.log"), encoding: .utf8)
+        #expect(collector.split(separator: "\n").count == 302)
+        let results = try String(contentsOf: server.dataDirectory.appendingPathComponent("logs/osquery_result.log"), encoding: .utf8)
+        #expect(results.split(separator: "\n").filter { $0.contains("pack_e2e") }.count == 50)
+    }
+}
