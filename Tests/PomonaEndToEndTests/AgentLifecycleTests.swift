@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import PomonaAgentAPI
 import PomonaCore
+import PomonaPipeline
 import PomonaServer
 import PomonaSimulator
 import PomonaStore
@@ -53,6 +54,10 @@ import Testing
             #expect(results.delivered)
             let status = await agent.sendLogs(type: .status, lines: [formatter.statusLine(severity: .info, filename: "scheduler.cpp", line: 83, message: "Executing scheduled query", unixTime: now)], gzip: true)
             #expect(status.delivered)
+            // Acknowledged = durable in the spool; the default file output writes the files just after.
+            for _ in 0..<500 where running.server.pipeline.stats().outputs[0].totals.stillSpooled.events > 0 {
+                try await Task.sleep(for: .milliseconds(10))
+            }
             let resultFile = try String(contentsOf: running.dataDirectory.appendingPathComponent("logs/osquery_result.log"), encoding: .utf8)
             #expect(resultFile.split(separator: "\n").count == 2)
             #expect(resultFile.contains(#""name":"pack/Global/apps""#))
