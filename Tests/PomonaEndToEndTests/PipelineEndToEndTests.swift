@@ -68,4 +68,45 @@ import Testing
         let results = try String(contentsOf: server.dataDirectory.appendingPathComponent("logs/osquery_result.log"), encoding: .utf8)
         #expect(results.split(separator: "\n").filter { $0.contains("pack_e2e") }.count == 50)
     }
+
+    /// A receiver that is down fills the spool; then `/collector` answers 503 with Retry-After and
+    /// `/log` answers osquery an error body, so both senders keep their data. Nothing is dropped.
+    @Test func fullSpoolPushesBackOnBothInputs() async throws {
+        let yaml = """
+            pipeline:
+              spool: { max_bytes: 16MiB, segment_bytes: 1MiB }
+              delivery: { drain_timeout: 500ms }
+              collector:
+                sources: [ { name: edr, token: \(PipelineEndToEndTests.token) } ]
+              outputs:
+                - { name: down, type: http, url: "http://127.0.0.1:9/unreachable" }
+            """
+        let pipeline = try PipelineConfiguration.load(yaml: yaml, source: "test")
+        let server = try await RunningServer.start { $0.pipeline.configuration = pipeline }
+        let event = #"{"pad":"\#(String(repeating: "p", count: 4000))"}"#
+        let body = Array(repeating: event, count: 1000).joined(separator: "\n")  // ~4 MB
+        var statuses: [HTTPResponseStatus] = []
+        var retryAfter: String?
+        for _ in 0..<6 {
+            let (status, _, header) = try await Self.collectorPost(server, body: body)
+            statuses.append(status)
+            if status == .serviceUnavailable { retryAfter = header }
+        }
+        #expect(statuses.prefix(3).allSatisfy { $0 == .ok })
+        #expect(statuses.last == .serviceUnavailable)
+        #expect(retryAfter == "5")
+        try await withAgentClient { client in
+            let agent = try server.agent(index: 0, client: client)
+            _ = try await agent.enroll()
+            let lines = (0..<20).map { _ in PomonaSimulator.JSONValue.object(["name": .string("q"), "pad": .string(String(repeating: "x", count: 200_000))]) }
+            let result = await agent.sendLogs(type: .result, lines: lines)
+            #expect(!result.delivered, "the agent must keep its batch when the spool is full")
+        }
+        let stats = server.server.pipeline.stats()
+        await server.stop()
+        #expect(stats.spool.refusedAppends >= 2)
+        #expect(stats.outputs[0].totals.dropped == .zero)
+        #expect(stats.outputs[0].totals.received.events == Int64(statuses.filter { $0 == .ok }.count * 1000))
+        #expect(stats.outputs[0].totals.balances)
+    }
 }
