@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import NIOCore
+import PomonaCore
 import PomonaPipeline
 import ServiceLifecycle
 
@@ -51,6 +53,54 @@ struct PipelineService: Service {
             await pipeline.run()
         } onGracefulShutdown: {
             Task { await pipeline.shutdown() }
+        }
+    }
+}
+
+extension PomonaServer {
+    /// Live-query results (already stored for the admin API) also go into the pipeline as the
+    /// input `live`, sourcetype `osquery:live`: one event per row,
+    /// `{"name":"pomona-live-<campaign>","query":…,"host_id":…,"columns":{…},"action":"live"}`.
+    /// The hook must not block, so the append runs in its own task; if the spool refuses it (full),
+    /// the result is still in the database and the refusal is counted and logged.
+    static func forwardLiveQueryResults(registry: HostRegistry, pipeline: Pipeline, logger: Logger) {
+        registry.liveQueries.setResultHook { result, sql in
+            guard result.rowCount > 0 else { return }
+            let events = LiveResultEvents.make(result, sql: sql)
+            if events.isEmpty { return }
+            Task {
+                do { try await pipeline.appendLive(hostID: result.hostID, events: events, receivedAt: result.receivedAt) } catch {
+                    logger.warning("live-query results not spooled for the SIEM", metadata: [
+                        "campaign": "\(result.campaignID)", "host_id": "\(result.hostID)", "error": "\(error)",
+                    ])
+                }
+            }
+        }
+    }
+}
+
+enum LiveResultEvents {
+    static func make(_ result: LiveQueryHostResult, sql: String) -> [ByteBuffer] {
+        let bytes = Array(result.rowsJSON.utf8)
+        var rows: [Range<Int>] = []
+        _ = try? bytes.withUnsafeBufferPointer { buffer throws(JSONScanError) in
+            var scanner = JSONScanner(buffer)
+            try scanner.forEachElement { (s: inout JSONScanner) throws(JSONScanError) in
+                if s.peek() == UInt8(ascii: "{") { rows.append(try s.skipValue()) } else { try s.skipValue() }
+            }
+        }
+        var prefix: [UInt8] = Array(#"{"name":"#.utf8)
+        JSONValue.encodeString("pomona-live-\(result.campaignID)", into: &prefix)
+        prefix += Array(#","query":"#.utf8)
+        JSONValue.encodeString(sql, into: &prefix)
+        prefix += Array(#","host_id":\#(result.hostID),"columns":"#.utf8)
+        let suffix = Array(#","action":"live"}"#.utf8)
+        return rows.map { range in
+            var event = ByteBufferAllocator().buffer(capacity: prefix.count + range.count + suffix.count)
+            event.writeBytes(prefix)
+            event.writeBytes(bytes[range])
+            event.writeBytes(suffix)
+            return event
         }
     }
 }

@@ -82,6 +82,7 @@ public final class PomonaServer: Sendable {
         hostFacts = HostFactsCache(store: store)
         try hostFacts.refresh()
         pipeline = try PomonaServer.makePipeline(configuration, hosts: hostFacts, logger: logger)
+        PomonaServer.forwardLiveQueryResults(registry: registry, pipeline: pipeline, logger: logger)
         agentService = AgentService(
             store: store, writer: writer, registry: registry, configState: configState, logSink: PipelineLogSink(pipeline: pipeline),
             logger: logger)
