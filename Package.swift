@@ -196,7 +196,7 @@ let package = Package(
         .testTarget(
             name: "PomonaServerTests",
             dependencies: [
-                "PomonaServer",
+                "PomonaServer", "PomonaStore", "PomonaCore", "PomonaPipeline",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),

@@ -1,5 +1,6 @@
 # Sourced by the benchmark scripts: starts a release `pomona serve` on loopback in a temporary data
 # directory and defines helpers to read its CPU time and memory. Set AGENT_PORT before sourcing.
+# POMONA_SERVE_ARGS adds arguments to `serve` (e.g. --config FILE).
 # Provides: $binary, $work, $server (pid), $secret, cpu_seconds, rss_mib, peak_rss_mib, machine.
 
 binary=${POMONA_BINARY:-.build/release/pomona}
@@ -10,7 +11,7 @@ work=$(mktemp -d)
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT
 secret=benchmark-enroll-secret-0123456789
 POMONA_ENROLL_SECRET=$secret "$binary" serve --data-dir "$work/data" --agent-listen "127.0.0.1:$AGENT_PORT" \
-  --admin-listen "127.0.0.1:$((AGENT_PORT + 1000))" --log-level warning > "$work/server.log" 2>&1 &
+  --admin-listen "127.0.0.1:$((AGENT_PORT + 1000))" --log-level warning ${POMONA_SERVE_ARGS:-} > "$work/server.log" 2>&1 &
 server=$!
 for _ in $(seq 1 300); do
   curl -sk "https://127.0.0.1:$AGENT_PORT/healthz" >/dev/null 2>&1 && break

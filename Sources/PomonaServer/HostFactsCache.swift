@@ -5,12 +5,15 @@ import Synchronization
 
 /// The enrich stage's view of the fleet: every host's facts in memory, looked up by id or by an
 /// identifier a collector event carries (uuid, hostname, hardware serial, osquery host id).
-/// Refreshed from the datastore every few seconds by a periodic service; the pipeline never
-/// waits on SQLite.
+/// Refreshed from the datastore every few seconds by a periodic service, so ingest never waits on
+/// SQLite. A host that enrolled since the last refresh is loaded alone on its first lookup by the
+/// delivery loop (one indexed row), so its first events are enriched too; ids found missing are
+/// remembered until the next refresh, so deleted hosts do not cost a read per event.
 final class HostFactsCache: HostFactsProvider {
     struct Index: Sendable {
         var byID: [Int64: HostFacts] = [:]
         var byIdentifier: [String: Int64] = [:]
+        var knownMissing: Set<Int64> = []
     }
 
     let index = Mutex(Index())
@@ -23,20 +26,37 @@ final class HostFactsCache: HostFactsProvider {
     func refresh() throws {
         let records = try store.hostFacts()
         var fresh = Index()
-        for r in records {
-            fresh.byID[r.id] = HostFacts(
-                id: r.id, hostname: r.hostname, uuid: r.uuid, hardwareSerial: r.hardwareSerial, platform: r.platform,
-                osVersion: r.osVersion, primaryIP: r.primaryIP, primaryMAC: r.primaryMAC, loggedInUser: r.loggedInUser, labels: r.labels)
-            // Later (newer) hosts win a shared identifier, e.g. a re-imaged machine's hostname.
-            for identifier in [r.uuid, r.hostname, r.hardwareSerial, r.osqueryHostID] where !identifier.isEmpty {
-                fresh.byIdentifier[identifier.lowercased()] = r.id
-            }
-        }
+        for r in records { Self.add(r, to: &fresh) }
         index.withLock { $0 = fresh }
     }
 
+    private static func add(_ r: HostFactsRecord, to index: inout Index) {
+        index.byID[r.id] = HostFacts(
+            id: r.id, hostname: r.hostname, uuid: r.uuid, hardwareSerial: r.hardwareSerial, platform: r.platform,
+            osVersion: r.osVersion, primaryIP: r.primaryIP, primaryMAC: r.primaryMAC, loggedInUser: r.loggedInUser, labels: r.labels)
+        // Later (newer) hosts win a shared identifier, e.g. a re-imaged machine's hostname.
+        for identifier in [r.uuid, r.hostname, r.hardwareSerial, r.osqueryHostID] where !identifier.isEmpty {
+            index.byIdentifier[identifier.lowercased()] = r.id
+        }
+    }
+
     func facts(hostID: Int64) -> HostFacts? {
-        index.withLock { $0.byID[hostID] }
+        let cached: HostFacts?? = index.withLock { index in
+            if let facts = index.byID[hostID] { return .some(facts) }
+            return index.knownMissing.contains(hostID) ? .some(nil) : nil
+        }
+        if let cached { return cached }
+        // Enrolled since the last refresh: load this one host now (called from the delivery
+        // loop, not from a request handler).
+        let record = (try? store.hostFacts(ids: [hostID]))?.first
+        return index.withLock { index in
+            guard let record else {
+                index.knownMissing.insert(hostID)
+                return nil
+            }
+            Self.add(record, to: &index)
+            return index.byID[hostID]
+        }
     }
 
     func facts(identifier: String) -> HostFacts? {

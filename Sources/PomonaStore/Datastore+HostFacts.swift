@@ -18,19 +18,22 @@ public struct HostFactsRecord: Sendable, Equatable {
 }
 
 extension Datastore {
-    /// Every host's facts (for the in-memory cache the pipeline reads; never on a hot path).
-    public func hostFacts() throws -> [HostFactsRecord] {
-        try pool.read { db in
+    /// Every host's facts, or only those of `ids` (for the in-memory cache the pipeline reads;
+    /// never on a hot path).
+    public func hostFacts(ids: [Int64]? = nil) throws -> [HostFactsRecord] {
+        let filter = ids.map { ids in ids.isEmpty ? " WHERE 0" : " WHERE id IN (\(ids.map(String.init).joined(separator: ",")))" } ?? ""
+        let membershipFilter = ids.map { ids in ids.isEmpty ? " WHERE 0" : " WHERE m.host_id IN (\(ids.map(String.init).joined(separator: ",")))" } ?? ""
+        return try pool.read { db in
             var labels: [Int64: [String]] = [:]
             let hasLabels = try db.tableExists("label_membership") && db.tableExists("labels")
             if hasLabels {
                 let rows = try Row.fetchAll(db, sql: """
-                    SELECT m.host_id AS host_id, l.name AS name FROM label_membership m JOIN labels l ON l.id = m.label_id
+                    SELECT m.host_id AS host_id, l.name AS name FROM label_membership m JOIN labels l ON l.id = m.label_id\(membershipFilter)
                     ORDER BY l.name
                     """)
                 for row in rows { labels[row["host_id"], default: []].append(row["name"]) }
             }
-            return try Row.fetchAll(db, sql: "SELECT id, osquery_host_id, uuid, hardware_serial, hostname, platform, vitals FROM hosts").map { row in
+            return try Row.fetchAll(db, sql: "SELECT id, osquery_host_id, uuid, hardware_serial, hostname, platform, vitals FROM hosts\(filter)").map { row in
                 let id: Int64 = row["id"]
                 let vitals = Datastore.decodeVitals(row["vitals"])
                 return HostFactsRecord(
