@@ -8,13 +8,14 @@
 #          check-in latencies for that run, to compare with run A.
 # Asserts nothing.
 #
-# Usage: Benchmarks/live-query.sh [HOSTS=1000] [CAMPAIGNS=200] [SECONDS=80]
+# Usage: Benchmarks/live-query.sh [HOSTS=1000] [CAMPAIGNS=200] [SECONDS=150]  (SECONDS: each simulator run; the
+# queries start once every host is online plus 15 s, so leave room for them)
 # Needs: a built pomona (POMONA_BINARY=.build/debug/pomona for a debug build), curl, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hosts=${1:-1000}
 campaigns=${2:-200}
-seconds=${3:-80}
+seconds=${3:-150}
 AGENT_PORT=18643
 source Benchmarks/server.sh
 admin="https://127.0.0.1:$((AGENT_PORT + 1000))"
