@@ -121,7 +121,7 @@ let package = Package(
         .target(
             name: "PomonaCLI",
             dependencies: [
-                "PomonaCore", "PomonaStore", "PomonaServer", "PomonaSimulator", "PomonaPipeline",
+                "PomonaCore", "PomonaStore", "PomonaServer", "PomonaSimulator", "PomonaPipeline", "PomonaAdminAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

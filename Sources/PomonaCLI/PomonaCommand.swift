@@ -1,4 +1,5 @@
 import ArgumentParser
+import PomonaCore
 
 /// `pomona`: the appliance and its tools in one binary.
 @available(macOS 10.15, *)
@@ -15,6 +16,3 @@ public struct PomonaCommand: AsyncParsableCommand {
     public init() {}
 }
 
-public enum PomonaVersion {
-    public static let current = "0.1.0"
-}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import PomonaAdminAPI
 import PomonaServer
 #if canImport(Glibc)
 import Glibc
@@ -62,7 +63,10 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.serverNames += serverName
         if let logLevel { configuration.logLevel = logLevel }
 
-        var logger = Logger(label: "pomona")
+        // Errors are also kept in memory for `pomona debug` (GET /api/v1/pomona/debug).
+        var logger = Logger(label: "pomona") { label in
+            MultiplexLogHandler([StreamLogHandler.standardError(label: label), RecentErrorLogHandler(label: label)])
+        }
         logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
         let server: PomonaServer
         do {

@@ -99,6 +99,7 @@ public final class PomonaServer: Sendable {
         settings.sessionLifetime = TimeInterval(configuration.sessionLifetimeHours) * 3600
         settings.apiTokenLifetime = configuration.apiTokenLifetimeDays == 0 ? nil : TimeInterval(configuration.apiTokenLifetimeDays) * 86400
         settings.loginAttemptsPerMinute = configuration.loginAttemptsPerMinute
+        settings.version = PomonaVersion.current
         return settings
     }
 
