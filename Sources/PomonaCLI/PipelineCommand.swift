@@ -59,7 +59,7 @@ struct PipelineCommand: AsyncParsableCommand {
                 rows: rows
             ).rendered + "\n"
             for output in stats.outputs {
-                var line = "\(output.name): \(output.inFlightBatches) batches in flight, \(output.retries) retries, "
+                var line = "\(output.name): \(output.inFlightBatches) batches in flight, \(output.retries) retries, \(output.duplicates) duplicates, "
                     + "\(output.summariesSent) throttle summaries sent, checkpoint \(output.checkpoint)"
                 if let error = output.lastError {
                     let at = output.lastErrorAt.map { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: $0)) } ?? "?"

@@ -55,6 +55,8 @@ final class PipelineMetrics: Sendable {
                 counter("pomona_pipeline_throttled_events_total", [("output", output.name), ("rule", rule)], tally.events, "Throttled events by route/stage/rule")
             }
             counter("pomona_output_retries_total", [("output", output.name)], output.retries, "Send attempts that had to be retried")
+            counter("pomona_output_duplicates_total", [("output", output.name)], output.duplicates, "Events the receiver already had (counted as delivered)")
+            counter("pomona_output_truncated_total", [("output", output.name)], output.truncated, "Events cut to the receiver's size limit")
             counter("pomona_output_throttle_summaries_total", [("output", output.name)], output.summariesSent, "Throttle summary events delivered")
             gauge("pomona_output_in_flight_batches", [("output", output.name)], Double(output.inFlightBatches), "Batches being sent")
             gauge("pomona_output_last_error_timestamp_seconds", [("output", output.name)], output.lastErrorAt ?? 0, "When the output last failed (0: never)")

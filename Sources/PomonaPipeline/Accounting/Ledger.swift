@@ -21,6 +21,10 @@ public final class Ledger: SpoolObserver, Sendable {
         var throttledBy: [String: EventTally] = [:]
         var summariesSent: Int64 = 0
         var retries: Int64 = 0
+        /// Events the receiver already had (Elasticsearch 409 on `create`): delivered, counted.
+        var duplicates: Int64 = 0
+        /// Events cut to the receiver's size limit (syslog over UDP).
+        var truncated: Int64 = 0
         var inFlight = 0
         var lastError: String?
         var lastErrorAt: Double?
@@ -156,6 +160,15 @@ public final class Ledger: SpoolObserver, Sendable {
         }
     }
 
+    /// What a send reported besides its outcome: duplicates the receiver recognised, truncations.
+    public func noteSendDetails(_ output: String, duplicates: Int, truncated: Int) {
+        guard duplicates > 0 || truncated > 0 else { return }
+        state.withLock { state in
+            state.outputs[output]!.duplicates += Int64(duplicates)
+            state.outputs[output]!.truncated += Int64(truncated)
+        }
+    }
+
     public func setInFlight(_ output: String, _ count: Int) {
         state.withLock { $0.outputs[output]!.inFlight = count }
     }
@@ -278,7 +291,8 @@ public final class Ledger: SpoolObserver, Sendable {
                 return PipelineStats.Output(
                     name: name, totals: byInput.values.reduce(PipelineStats.Counts.zero, +), byInput: byInput,
                     filteredBy: book.filteredBy, throttledBy: book.throttledBy, checkpoint: book.checkpoint.description,
-                    inFlightBatches: book.inFlight, retries: book.retries, summariesSent: book.summariesSent,
+                    inFlightBatches: book.inFlight, retries: book.retries, duplicates: book.duplicates, truncated: book.truncated,
+                    summariesSent: book.summariesSent,
                     lastError: book.lastError, lastErrorAt: book.lastErrorAt)
             }
         }

@@ -74,12 +74,14 @@ public struct PipelineStats: Sendable, Codable, Equatable {
         public var checkpoint: String
         public var inFlightBatches: Int
         public var retries: Int64
+        public var duplicates: Int64
+        public var truncated: Int64
         public var summariesSent: Int64
         public var lastError: String?
         public var lastErrorAt: Double?
 
         enum CodingKeys: String, CodingKey {
-            case name, totals, checkpoint, retries
+            case name, totals, checkpoint, retries, duplicates, truncated
             case byInput = "by_input"
             case filteredBy = "filtered_by"
             case throttledBy = "throttled_by"

@@ -240,13 +240,16 @@ public final class OutputDelivery: Sendable {
             // counted as dropped, so sending them now would deliver events the books call lost.
             if let end = batch.span.end, end <= ledger.checkpoint(name) { return span }
             let result = await output.send(pending.map { batch.events[$0] })
+            ledger.noteSendDetails(name, duplicates: result.duplicates, truncated: result.truncated)
             for (local, reason) in result.rejected where local < pending.count { rejected[pending[local]] = reason }
             let retrying = result.retry.filter { $0 >= 0 && $0 < pending.count && result.rejected[$0] == nil }.map { pending[$0] }
             if retrying.isEmpty { break }
             attempt += 1
             let reason = result.retryReason ?? "receiver asked to retry"
             ledger.noteRetry(name, reason: reason, at: clock())
-            if retry.maxAttempts > 0 && attempt >= retry.maxAttempts {
+            // A configuration problem (bad token, wrong URL) is fixed by an operator, not by
+            // time: those events wait in the spool rather than being dead-lettered.
+            if retry.maxAttempts > 0 && attempt >= retry.maxAttempts && !result.configurationProblem {
                 for index in retrying { rejected[index] = "gave up after \(attempt) attempts: \(reason)" }
                 break
             }
