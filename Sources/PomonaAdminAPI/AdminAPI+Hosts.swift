@@ -105,6 +105,7 @@ extension AdminAPI {
             let id = try pathID(context)
             guard try await offload({ [store] in try store.markRefetchRequested(hostID: id) }) else { throw FleetAPIError.notFound("host \(id)") }
             registry.requestRefetch(hostID: id)
+            registry.requestEvaluations(hostID: id)  // labels and policies too, as Fleet's refetch does
             await recordActivity(user, "refetched_host", .object([("host_id", .int(id))]))
             return emptyObjectResponse()
         }
@@ -148,14 +149,17 @@ extension AdminAPI {
 
     func hostDetail(_ record: HostRecord) async throws -> Response {
         let store = self.store
-        let (software, users) = try await offload { (try store.software(hostID: record.id), try store.users(hostID: record.id)) }
+        let (software, users, labels, policies) = try await offload {
+            (try store.software(hostID: record.id), try store.users(hostID: record.id),
+             try store.labels(forHost: record.id), try store.policies(forHost: record.id))
+        }
         var members = HostJSON.object(record, state: registry.host(id: record.id), now: clock())
         members.append(("software", .array(software.map(HostJSON.software))))
         members.append(("users", .array(users.map(HostJSON.user))))
-        // Labels, policies and packs of a host belong to the labels/policies area; empty until it fills them.
-        members.append(("labels", .array([])))
+        members.append(("labels", .array(labels.map(\.json))))
+        // Packs are compiled per platform, not targeted per host, so a host has no pack list of its own.
         members.append(("packs", .array([])))
-        members.append(("policies", .array([])))
+        members.append(("policies", .array(policies.map(\.json))))
         return jsonResponse(.object([("host", .object(members))]))
     }
 
