@@ -97,7 +97,7 @@ fbytes=$(metric pomona_pipeline_bytes_total 'outcome="forwarded"')
 throttled=$(metric pomona_pipeline_events_total 'outcome="throttled"')
 spooled=$(metric pomona_pipeline_spooled_events 'output="hec"')
 echo
-echo "accepted: $events events, $bytes bytes; forwarded to HEC: $forwarded events ($fbytes bytes after enrichment); throttled $throttled; still spooled $spooled"
+echo "accepted: $events events, $bytes bytes; forwarded to HEC: $forwarded events ($fbytes bytes as spooled, before enrichment); throttled $throttled; still spooled $spooled"
 awk -v e="$events" -v b="$bytes" -v s="$start" -v i="$ingested" -v d="$done_at" 'BEGIN {
   printf "ingest only (%.1f s): %.0f events/s, %.1f MB/s accepted\n", i - s, e / (i - s), b / (i - s) / 1e6
   printf "end to end, first request to last delivery (%.1f s): %.0f events/s, %.1f MB/s\n", d - s, e / (d - s), b / (d - s) / 1e6
