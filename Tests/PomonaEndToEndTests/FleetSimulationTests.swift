@@ -14,7 +14,10 @@ import Testing
         options.hosts = 30
         options.speedup = 50  // distributed every 0.2 s (0.1 s accelerated), config 1.2 s, logger 0.2 s
         options.startSpread = .milliseconds(500)
-        options.duration = .seconds(4)
+        // Long enough that every host gets through enroll, config and a few logger periods even when
+        // the whole suite runs in parallel on a loaded CI machine (a log POST still in flight at the
+        // deadline is cancelled, and a 4 s run once ended before any status batch was acknowledged).
+        options.duration = .seconds(8)
         options.seed = 7
         options.resultLinesPerPeriod = 8
         options.snapshotEveryPeriods = 3
