@@ -11,10 +11,14 @@ import Testing
 
 /// A log sink that keeps batches in memory, or fails on demand (a full disk, say).
 final class MemoryLogSink: LogSink {
+    struct DiskFull: Error, CustomStringConvertible {
+        var description: String { "write test: No space left on device" }
+    }
+
     let batches = Mutex<[LogBatch]>([])
     let failing = Mutex(false)
     func append(_ batch: LogBatch) async throws {
-        if failing.withLock({ $0 }) { throw POSIXFileError(operation: "write", path: "test", code: 28) }
+        if failing.withLock({ $0 }) { throw DiskFull() }
         batches.withLock { $0.append(batch) }
     }
 }
