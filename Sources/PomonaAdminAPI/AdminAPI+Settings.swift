@@ -13,14 +13,6 @@ extension AdminAPI {
     ]
     static let appConfigKey = "admin_app_config"
 
-    struct EnrollSecretSpecBody: Decodable {
-        struct Spec: Decodable {
-            struct Secret: Decodable { var secret: String }
-            var secrets: [Secret]
-        }
-        var spec: Spec
-    }
-
     func registerSettings(on router: Router<AdminRequestContext>) {
         route(router, .get, "/config") { _, context in
             let user = try context.requireRole(.observer)
@@ -63,86 +55,24 @@ extension AdminAPI {
 
     func patchConfig(_ request: Request, by admin: AdminUser) async throws -> Response {
         let body = try await parseJSONBody(request)
-        guard let members = body.objectMembers else { throw FleetAPIError.badRequest("the body must be a JSON object") }
-        var agentOptions: AgentOptions?
-        var sections: [(String, [(String, JSONValue)])] = []
-        for (key, value) in members {
-            if key == "agent_options" {
-                // Fleet's shape is {"config": {...}, "overrides": {...}}; a bare config object is accepted too.
-                let config = value["config"] ?? value
-                if value["overrides"]?.objectMembers?.isEmpty == false {
-                    throw FleetAPIError.invalid("agent_options.overrides", "per-platform overrides are not supported; use one config")
-                }
-                do { agentOptions = try AgentOptions(config: config) } catch {
-                    throw FleetAPIError.invalid("agent_options", error.message)
-                }
-            } else if AdminAPI.configSections.contains(key) {
-                guard let object = value.objectMembers else { throw FleetAPIError.invalid(key, "must be an object") }
-                sections.append((key, object))
-            } else {
-                throw FleetAPIError.invalid(key, "is not a config section Pomona knows (\(AdminAPI.configSections.joined(separator: ", ")), agent_options)")
-            }
-        }
-        if let url = sections.first(where: { $0.0 == "server_settings" })?.1.first(where: { $0.0 == "server_url" })?.1 {
-            guard let text = url.stringValue, text.isEmpty || URL(string: text)?.scheme == "https" else {
-                throw FleetAPIError.invalid("server_settings.server_url", "must be an https URL")
-            }
-        }
+        let patch = try Self.configPatch(body)
         if queryParameter(request, "dry_run") == "true" { return jsonResponse(try await configJSON(includeAgentOptions: true)) }
-        var stored = try await storedAppConfig()
-        for (section, object) in sections {
-            var merged = stored.first(where: { $0.0 == section })?.1.objectMembers ?? []
-            for (key, value) in object {
-                if let index = merged.firstIndex(where: { $0.0 == key }) { merged[index].1 = value } else { merged.append((key, value)) }
-            }
-            if let index = stored.firstIndex(where: { $0.0 == section }) { stored[index].1 = .object(merged) } else { stored.append((section, .object(merged))) }
-        }
-        let store = self.store
-        let text = String(decoding: JSONValue.object(stored).encoded(), as: UTF8.self)
-        let changeSections = !sections.isEmpty
-        let newOptions = agentOptions
-        try await offload {
-            if changeSections { try store.setConfigValue(AdminAPI.appConfigKey, text) }
-            // Bumps the config generation: agents get the new options on their next config refresh.
-            if let newOptions { try store.setAgentOptions(newOptions) }
-        }
-        await recordActivity(admin, "edited_config", .object([
-            ("sections", .array(sections.map { .string($0.0) } + (agentOptions == nil ? [] : [.string("agent_options")]))),
-        ]))
-        if agentOptions != nil { await recordActivity(admin, "edited_agent_options", .object([("global", .bool(true))])) }
+        var batch = SpecBatch()
+        batch.appConfigSections = patch.sections
+        batch.appConfigKey = AdminAPI.appConfigKey
+        // Agent options bump the config generation: agents get them on their next config refresh.
+        batch.agentOptions = patch.agentOptions
+        try await apply(batch, by: admin)
         return jsonResponse(try await configJSON(includeAgentOptions: true))
     }
 
+    /// `POST /spec/enroll_secret`: the listed secrets become the active set, in one transaction.
+    /// New secrets are added before the others are revoked, so no listed secret stops working.
     func applyEnrollSecrets(_ request: Request, dryRun: Bool, by admin: AdminUser) async throws -> Response {
-        let body = try await decodeBody(EnrollSecretSpecBody.self, from: request)
-        var wanted: [String] = []
-        for (index, item) in body.spec.secrets.enumerated() {
-            let secret = item.secret.trimmingCharacters(in: .whitespacesAndNewlines)
-            let field = "spec.secrets[\(index)].secret"
-            if secret.count < 16 { throw FleetAPIError.invalid(field, "must be at least 16 characters (it is the only thing that admits a host)") }
-            if secret.count > 255 { throw FleetAPIError.invalid(field, "must be at most 255 characters") }
-            if wanted.contains(secret) { throw FleetAPIError.invalid(field, "is listed twice") }
-            wanted.append(secret)
-        }
-        if dryRun { return emptyObjectResponse() }
-        let store = self.store
-        let wantedSecrets = wanted
-        let (added, revoked) = try await offload { () throws -> (Int, Int) in
-            let current = Set(try store.enrollSecrets().map(\.secret))
-            // New secrets first, then revocations: at no moment does a listed secret stop working.
-            var added = 0
-            for secret in wantedSecrets where !current.contains(secret) {
-                _ = try store.addEnrollSecret(secret, name: "api")
-                added += 1
-            }
-            var revoked = 0
-            for secret in current where !wantedSecrets.contains(secret) {
-                if try store.revokeEnrollSecret(secret) { revoked += 1 }
-            }
-            return (added, revoked)
-        }
-        // The secrets themselves never go into the audit log.
-        await recordActivity(admin, "applied_spec_enroll_secret", .object([("added", .int(added)), ("revoked", .int(revoked))]))
+        let body = try await parseJSONBody(request)
+        var batch = SpecBatch()
+        batch.enrollSecrets = try Self.enrollSecretList(body["spec"], field: "spec")
+        try await apply(batch, by: admin, dryRun: dryRun)
         return emptyObjectResponse()
     }
 }

@@ -76,6 +76,7 @@ public struct AdminAPI: Sendable {
         registerLiveQueries(on: router)
         registerPacks(on: router)
         registerQuerySpecs(on: router)
+        registerApplySpecs(on: router)
         registerPipeline(on: router)
     }
 

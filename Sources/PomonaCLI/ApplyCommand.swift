@@ -8,7 +8,8 @@ import PomonaCore
 ///
 /// Every document of every file is read and validated before anything is sent; a bad file changes
 /// nothing. Then the CLI compares the specs with what the server holds and sends only what differs,
-/// one request per kind to Fleet's spec endpoints, each applied by the server in one transaction.
+/// all kinds in one request that the server applies in one transaction: a refused document leaves
+/// nothing of the apply behind.
 struct ApplyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply",
@@ -37,7 +38,7 @@ struct ApplyCommand: AsyncParsableCommand {
         let changes = try await APIClient.with(context) { api in
             let current = try await SpecSource(api: api).current(for: documents)
             let planned = SpecPlan.changes(desired: documents, current: current)
-            if !dryRun { try await Self.send(planned, api: api) }
+            try await Self.send(planned, dryRun: dryRun, api: api)
             return planned.map(\.1)
         }
         for change in changes { print(change.description) }
@@ -71,42 +72,44 @@ struct ApplyCommand: AsyncParsableCommand {
         return documents
     }
 
-    /// One request per kind with something to change, in apply order.
-    static func send(_ planned: [(SpecDocument, SpecChange)], api: APIClient) async throws(CLIError) {
-        var applied: [String] = []
-        for kind in SpecKind.allCases.sorted(by: { $0.applyOrder < $1.applyOrder }) {
-            let changed = planned.filter { $0.0.kind == kind && $0.1.action != .unchanged }.map(\.0)
-            guard !changed.isEmpty else { continue }
-            do {
-                try await request(kind: kind, documents: changed, api: api)
-            } catch {
-                let before = applied.isEmpty ? "nothing was applied" : "already applied: \(applied.joined(separator: ", "))"
-                throw CLIError("applying \(kind.rawValue) specs failed: \(error.message) (\(before))", status: error.status)
-            }
-            applied.append("\(changed.count) \(kind.rawValue)")
+    /// Everything that changed, in one request (`POST /api/v1/pomona/spec`) that the server applies
+    /// in one transaction: all of it or nothing. A dry run sends it with `dry_run=true`, so the
+    /// server checks it (unknown hosts in manual labels, unknown queries in packs, roles) and
+    /// rolls it back.
+    static func send(_ planned: [(SpecDocument, SpecChange)], dryRun: Bool, api: APIClient) async throws(CLIError) {
+        guard let body = requestBody(planned) else { return }
+        do {
+            _ = try await api.send(.POST, "/api/v1/pomona/spec", query: dryRun ? [("dry_run", "true")] : [], body: body)
+        } catch {
+            throw CLIError("\(dryRun ? "checking" : "applying") the specs failed: \(error.message); nothing was applied", status: error.status)
         }
     }
 
-    /// Fleet's spec requests, as fleetctl sends them.
-    static func request(kind: SpecKind, documents: [SpecDocument], api: APIClient) async throws(CLIError) {
-        switch kind {
-        case .query: _ = try await api.fleet(.POST, "/spec/queries", body: .object([("specs", .array(documents.map(\.spec)))]))
-        case .pack: _ = try await api.fleet(.POST, "/spec/packs", body: .object([("specs", .array(documents.map(\.spec)))]))
-        case .label: _ = try await api.fleet(.POST, "/spec/labels", body: .object([("specs", .array(documents.map(\.spec)))]))
-        case .policy: _ = try await api.fleet(.POST, "/spec/policies", body: .object([("specs", .array(documents.map(\.spec)))]))
-        case .enrollSecret:
-            let secrets = (documents[0].spec["secrets"]?.arrayValue ?? []).map { JSONValue.object([("secret", $0["secret"] ?? .string(""))]) }
-            _ = try await api.fleet(.POST, "/spec/enroll_secret", body: .object([("spec", .object([("secrets", .array(secrets))]))]))
-        case .config:
-            _ = try await api.fleet(.PATCH, "/config", body: documents[0].spec)
+    /// The all-kinds body for the documents that change, or nil when nothing changes.
+    static func requestBody(_ planned: [(SpecDocument, SpecChange)]) -> JSONValue? {
+        var members: [(String, JSONValue)] = []
+        for kind in SpecKind.allCases.sorted(by: { $0.applyOrder < $1.applyOrder }) {
+            let changed = planned.filter { $0.0.kind == kind && $0.1.action != .unchanged }.map(\.0)
+            guard let first = changed.first else { continue }
+            switch kind {
+            case .query: members.append(("queries", .array(changed.map(\.spec))))
+            case .pack: members.append(("packs", .array(changed.map(\.spec))))
+            case .label: members.append(("labels", .array(changed.map(\.spec))))
+            case .policy: members.append(("policies", .array(changed.map(\.spec))))
+            case .enrollSecret:
+                let secrets = (first.spec["secrets"]?.arrayValue ?? []).map { JSONValue.object([("secret", $0["secret"] ?? .string(""))]) }
+                members.append(("enroll_secret", .object([("secrets", .array(secrets))])))
+            case .config: members.append(("config", first.spec))
+            }
         }
+        return members.isEmpty ? nil : .object(members)
     }
 
     static func summary(_ changes: [SpecChange], dryRun: Bool) -> String {
         let counts = [SpecChange.Action.created, .updated, .unchanged].map { action in
             "\(changes.filter { $0.action == action }.count) \(dryRun && action != .unchanged ? "to be " : "")\(action.rawValue)"
         }
-        let verb = dryRun ? "Dry run, nothing sent" : changes.allSatisfy({ $0.action == .unchanged }) ? "Nothing to apply" : "Applied"
+        let verb = dryRun ? "Dry run, checked by the server, nothing changed" : changes.allSatisfy({ $0.action == .unchanged }) ? "Nothing to apply" : "Applied"
         return "\(verb): \(counts.joined(separator: ", "))"
     }
 }

@@ -48,45 +48,64 @@ public struct PackQuerySpec: Sendable, Equatable {
     }
 }
 
+/// A pack spec: the pack and its queries, each naming a saved query.
+public struct PackSpec: Sendable, Equatable {
+    public var name: String
+    public var description: String
+    public var platform: String
+    public var disabled: Bool
+    public var queries: [PackQuerySpec]
+
+    public init(name: String, description: String, platform: String, disabled: Bool, queries: [PackQuerySpec]) {
+        self.name = name
+        self.description = description
+        self.platform = platform
+        self.disabled = disabled
+        self.queries = queries
+    }
+}
+
 extension Datastore {
     /// Creates or updates labels by name. Dynamic labels whose query or platform changed get the
     /// new one (membership is re-evaluated); built-in labels cannot be changed.
     /// - Throws: ``FleetStoreError`` (nothing is applied then).
     public func applyLabelSpecs(_ specs: [LabelSpec], now: Date = Date()) throws {
-        try pool.write { db in
-            for spec in specs {
-                let existing = try Row.fetchOne(db, sql: "SELECT * FROM labels WHERE name = ?", arguments: [spec.name])
-                var hostIDs: [Int64] = []
-                for identifier in spec.hosts {
-                    guard let id = try Datastore.hostID(db, identifier: identifier) else {
-                        throw FleetStoreError.notFound("host \"\(identifier)\" (label \"\(spec.name)\")")
-                    }
-                    hostIDs.append(id)
+        try pool.write { db in try Datastore.applyLabelSpecs(db, specs, now: now) }
+    }
+
+    static func applyLabelSpecs(_ db: Database, _ specs: [LabelSpec], now: Date) throws {
+        for spec in specs {
+            let existing = try Row.fetchOne(db, sql: "SELECT * FROM labels WHERE name = ?", arguments: [spec.name])
+            var hostIDs: [Int64] = []
+            for identifier in spec.hosts {
+                guard let id = try Datastore.hostID(db, identifier: identifier) else {
+                    throw FleetStoreError.notFound("host \"\(identifier)\" (label \"\(spec.name)\")")
                 }
-                let labelID: Int64
-                if let existing {
-                    labelID = existing["id"]
-                    if (existing["label_type"] as String) == "builtin" {
-                        // Applying an unchanged built-in (a round trip of `get labels`) is fine.
-                        if (existing["query"] as String) == spec.query { continue }
-                        throw FleetStoreError.builtin(spec.name)
-                    }
-                    let queryChanged = (existing["query"] as String) != spec.query || (existing["platform"] as String) != spec.platform
-                    try db.execute(
-                        sql: "UPDATE labels SET description = ?, query = ?, platform = ?, membership_type = ?, updated_at = ? WHERE id = ?",
-                        arguments: [spec.description, spec.manual ? "" : spec.query, spec.platform, spec.manual ? "manual" : "dynamic", now.storeValue, labelID])
-                    if queryChanged && !spec.manual { try db.execute(sql: "DELETE FROM label_membership WHERE label_id = ?", arguments: [labelID]) }
-                } else {
-                    try db.execute(
-                        sql: """
-                            INSERT INTO labels (name, description, query, platform, label_type, membership_type, created_at, updated_at)
-                            VALUES (?, ?, ?, ?, 'regular', ?, ?, ?)
-                            """,
-                        arguments: [spec.name, spec.description, spec.manual ? "" : spec.query, spec.platform, spec.manual ? "manual" : "dynamic", now.storeValue, now.storeValue])
-                    labelID = db.lastInsertedRowID
-                }
-                if spec.manual { try Datastore.setMembers(db, labelID: labelID, hostIDs: hostIDs, now: now) }
+                hostIDs.append(id)
             }
+            let labelID: Int64
+            if let existing {
+                labelID = existing["id"]
+                if (existing["label_type"] as String) == "builtin" {
+                    // Applying an unchanged built-in (a round trip of `get labels`) is fine.
+                    if (existing["query"] as String) == spec.query { continue }
+                    throw FleetStoreError.builtin(spec.name)
+                }
+                let queryChanged = (existing["query"] as String) != spec.query || (existing["platform"] as String) != spec.platform
+                try db.execute(
+                    sql: "UPDATE labels SET description = ?, query = ?, platform = ?, membership_type = ?, updated_at = ? WHERE id = ?",
+                    arguments: [spec.description, spec.manual ? "" : spec.query, spec.platform, spec.manual ? "manual" : "dynamic", now.storeValue, labelID])
+                if queryChanged && !spec.manual { try db.execute(sql: "DELETE FROM label_membership WHERE label_id = ?", arguments: [labelID]) }
+            } else {
+                try db.execute(
+                    sql: """
+                        INSERT INTO labels (name, description, query, platform, label_type, membership_type, created_at, updated_at)
+                        VALUES (?, ?, ?, ?, 'regular', ?, ?, ?)
+                        """,
+                    arguments: [spec.name, spec.description, spec.manual ? "" : spec.query, spec.platform, spec.manual ? "manual" : "dynamic", now.storeValue, now.storeValue])
+                labelID = db.lastInsertedRowID
+            }
+            if spec.manual { try Datastore.setMembers(db, labelID: labelID, hostIDs: hostIDs, now: now) }
         }
     }
 
@@ -119,92 +138,98 @@ extension Datastore {
 
     /// Creates or updates saved queries by name, in one transaction (and bumps the config generation).
     public func applyQuerySpecs(_ drafts: [SavedQueryDraft], author: (id: Int64, name: String, email: String)?, now: Date = Date()) throws {
-        try pool.write { db in
-            for d in drafts {
-                try db.execute(
-                    sql: """
-                        INSERT INTO queries (name, query, description, interval, platform, min_osquery_version, logging, automations_enabled,
-                        observer_can_run, discard_data, author_id, author_name, author_email, created_at, updated_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        ON CONFLICT(name) DO UPDATE SET query = excluded.query, description = excluded.description, interval = excluded.interval,
-                        platform = excluded.platform, min_osquery_version = excluded.min_osquery_version, logging = excluded.logging,
-                        automations_enabled = excluded.automations_enabled, observer_can_run = excluded.observer_can_run,
-                        discard_data = excluded.discard_data, updated_at = excluded.updated_at
-                        """,
-                    arguments: [
-                        d.name, d.query, d.description, d.interval, d.platform, d.minOsqueryVersion, d.logging.rawValue, d.automationsEnabled,
-                        d.observerCanRun, d.discardData, author?.id, author?.name ?? "", author?.email ?? "", now.storeValue, now.storeValue,
-                    ])
-            }
-            if !drafts.isEmpty { try Datastore.bumpGeneration(db) }
+        try pool.write { db in try Datastore.applyQuerySpecs(db, drafts, author: author, now: now) }
+    }
+
+    static func applyQuerySpecs(_ db: Database, _ drafts: [SavedQueryDraft], author: (id: Int64, name: String, email: String)?, now: Date) throws {
+        for d in drafts {
+            try db.execute(
+                sql: """
+                    INSERT INTO queries (name, query, description, interval, platform, min_osquery_version, logging, automations_enabled,
+                    observer_can_run, discard_data, author_id, author_name, author_email, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(name) DO UPDATE SET query = excluded.query, description = excluded.description, interval = excluded.interval,
+                    platform = excluded.platform, min_osquery_version = excluded.min_osquery_version, logging = excluded.logging,
+                    automations_enabled = excluded.automations_enabled, observer_can_run = excluded.observer_can_run,
+                    discard_data = excluded.discard_data, updated_at = excluded.updated_at
+                    """,
+                arguments: [
+                    d.name, d.query, d.description, d.interval, d.platform, d.minOsqueryVersion, d.logging.rawValue, d.automationsEnabled,
+                    d.observerCanRun, d.discardData, author?.id, author?.name ?? "", author?.email ?? "", now.storeValue, now.storeValue,
+                ])
         }
+        if !drafts.isEmpty { try Datastore.bumpGeneration(db) }
     }
 
     /// Creates or updates policies by name, in one transaction. A changed query or platform
     /// forgets the hosts' old answers.
     public func applyPolicySpecs(_ drafts: [PolicyDraft], author: (id: Int64, name: String, email: String)?, now: Date = Date()) throws {
-        try pool.write { db in
-            for d in drafts {
-                if let existing = try Row.fetchOne(db, sql: "SELECT id, query, platform FROM policies WHERE name = ?", arguments: [d.name]) {
-                    let id: Int64 = existing["id"]
-                    if (existing["query"] as String) != d.query || (existing["platform"] as String) != d.platform {
-                        try db.execute(sql: "DELETE FROM policy_membership WHERE policy_id = ?", arguments: [id])
-                    }
-                    try db.execute(
-                        sql: "UPDATE policies SET query = ?, description = ?, resolution = ?, platform = ?, critical = ?, updated_at = ? WHERE id = ?",
-                        arguments: [d.query, d.description, d.resolution, d.platform, d.critical, now.storeValue, id])
-                } else {
-                    try db.execute(
-                        sql: """
-                            INSERT INTO policies (name, query, description, resolution, platform, critical, author_id, author_name, author_email, created_at, updated_at)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                            """,
-                        arguments: [
-                            d.name, d.query, d.description, d.resolution, d.platform, d.critical, author?.id, author?.name ?? "", author?.email ?? "",
-                            now.storeValue, now.storeValue,
-                        ])
+        try pool.write { db in try Datastore.applyPolicySpecs(db, drafts, author: author, now: now) }
+    }
+
+    static func applyPolicySpecs(_ db: Database, _ drafts: [PolicyDraft], author: (id: Int64, name: String, email: String)?, now: Date) throws {
+        for d in drafts {
+            if let existing = try Row.fetchOne(db, sql: "SELECT id, query, platform FROM policies WHERE name = ?", arguments: [d.name]) {
+                let id: Int64 = existing["id"]
+                if (existing["query"] as String) != d.query || (existing["platform"] as String) != d.platform {
+                    try db.execute(sql: "DELETE FROM policy_membership WHERE policy_id = ?", arguments: [id])
                 }
+                try db.execute(
+                    sql: "UPDATE policies SET query = ?, description = ?, resolution = ?, platform = ?, critical = ?, updated_at = ? WHERE id = ?",
+                    arguments: [d.query, d.description, d.resolution, d.platform, d.critical, now.storeValue, id])
+            } else {
+                try db.execute(
+                    sql: """
+                        INSERT INTO policies (name, query, description, resolution, platform, critical, author_id, author_name, author_email, created_at, updated_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        d.name, d.query, d.description, d.resolution, d.platform, d.critical, author?.id, author?.name ?? "", author?.email ?? "",
+                        now.storeValue, now.storeValue,
+                    ])
             }
         }
     }
 
     /// Creates or replaces packs by name, their queries taken from saved queries by name, in one
     /// transaction. An unknown query name fails the whole apply.
-    public func applyPackSpecs(_ packs: [(name: String, description: String, platform: String, disabled: Bool, queries: [PackQuerySpec])], now: Date = Date()) throws {
-        try pool.write { db in
-            for pack in packs {
+    public func applyPackSpecs(_ packs: [PackSpec], now: Date = Date()) throws {
+        try pool.write { db in try Datastore.applyPackSpecs(db, packs, now: now) }
+    }
+
+    static func applyPackSpecs(_ db: Database, _ packs: [PackSpec], now: Date) throws {
+        for pack in packs {
+            try db.execute(
+                sql: """
+                    INSERT INTO packs (name, description, platform, disabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(name) DO UPDATE SET description = excluded.description, platform = excluded.platform,
+                    disabled = excluded.disabled, updated_at = excluded.updated_at
+                    """, arguments: [pack.name, pack.description, pack.platform, pack.disabled, now.storeValue, now.storeValue])
+            let packID = try Int64.fetchOne(db, sql: "SELECT id FROM packs WHERE name = ?", arguments: [pack.name])!
+            try db.execute(sql: "DELETE FROM pack_queries WHERE pack_id = ?", arguments: [packID])
+            for q in pack.queries {
+                guard let saved = try Row.fetchOne(db, sql: "SELECT id, query FROM queries WHERE name = ?", arguments: [q.query]) else {
+                    throw FleetStoreError.notFound("query \"\(q.query)\" (pack \"\(pack.name)\")")
+                }
+                let name = q.name.isEmpty ? q.query : q.name
                 try db.execute(
                     sql: """
-                        INSERT INTO packs (name, description, platform, disabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-                        ON CONFLICT(name) DO UPDATE SET description = excluded.description, platform = excluded.platform,
-                        disabled = excluded.disabled, updated_at = excluded.updated_at
-                        """, arguments: [pack.name, pack.description, pack.platform, pack.disabled, now.storeValue, now.storeValue])
-                let packID = try Int64.fetchOne(db, sql: "SELECT id FROM packs WHERE name = ?", arguments: [pack.name])!
-                try db.execute(sql: "DELETE FROM pack_queries WHERE pack_id = ?", arguments: [packID])
-                for q in pack.queries {
-                    guard let saved = try Row.fetchOne(db, sql: "SELECT id, query FROM queries WHERE name = ?", arguments: [q.query]) else {
-                        throw FleetStoreError.notFound("query \"\(q.query)\" (pack \"\(pack.name)\")")
-                    }
-                    let name = q.name.isEmpty ? q.query : q.name
-                    try db.execute(
-                        sql: """
-                            INSERT OR REPLACE INTO pack_queries (pack_id, name, query, description, interval, platform, min_osquery_version, shard, logging, denylist)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                            """,
-                        arguments: [packID, name, saved["query"] as String, q.description, q.interval, q.platform, q.version, q.shard, q.logging.rawValue, q.denylist])
-                    try db.execute(
-                        sql: "INSERT INTO pack_query_ids (pack_id, name, query_id) VALUES (?, ?, ?) ON CONFLICT(pack_id, name) DO UPDATE SET query_id = excluded.query_id",
-                        arguments: [packID, name, saved["id"] as Int64])
-                }
-                try Datastore.assignPackQueryIDs(db, packID: packID)
+                        INSERT OR REPLACE INTO pack_queries (pack_id, name, query, description, interval, platform, min_osquery_version, shard, logging, denylist)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [packID, name, saved["query"] as String, q.description, q.interval, q.platform, q.version, q.shard, q.logging.rawValue, q.denylist])
+                try db.execute(
+                    sql: "INSERT INTO pack_query_ids (pack_id, name, query_id) VALUES (?, ?, ?) ON CONFLICT(pack_id, name) DO UPDATE SET query_id = excluded.query_id",
+                    arguments: [packID, name, saved["id"] as Int64])
             }
-            if !packs.isEmpty { try Datastore.bumpGeneration(db) }
+            try Datastore.assignPackQueryIDs(db, packID: packID)
         }
+        if !packs.isEmpty { try Datastore.bumpGeneration(db) }
     }
 
     /// Pack specs for `GET /spec/packs`: each query names its saved query (or itself, for packs
     /// imported from osquery pack files).
-    public func packSpecs() throws -> [(name: String, description: String, platform: String, disabled: Bool, queries: [PackQuerySpec])] {
+    public func packSpecs() throws -> [PackSpec] {
         try pool.write { db in
             try Row.fetchAll(db, sql: "SELECT * FROM packs ORDER BY id").map { row in
                 let packID: Int64 = row["id"]
@@ -222,7 +247,7 @@ extension Datastore {
                         logging: LoggingType(rawValue: q["logging"]) ?? .snapshot, platform: q["platform"], version: q["min_osquery_version"],
                         shard: q["shard"], denylist: q["denylist"])
                 }
-                return (row["name"], row["description"], row["platform"], row["disabled"], queries)
+                return PackSpec(name: row["name"], description: row["description"], platform: row["platform"], disabled: row["disabled"], queries: queries)
             }
         }
     }

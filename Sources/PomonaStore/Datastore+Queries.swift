@@ -52,13 +52,15 @@ extension Datastore {
 
     /// Saves agent options and remembers every option name served, so a later removal reverts it.
     public func setAgentOptions(_ options: AgentOptions) throws {
-        try pool.write { db in
-            try Datastore.setConfigValue(db, key: "agent_options", value: String(decoding: options.config.encoded(), as: UTF8.self))
-            var served = try Datastore.servedOptionNames(db)
-            served.formUnion(options.options.map(\.0))
-            try Datastore.setConfigValue(db, key: "served_option_names", value: served.sorted().joined(separator: ","))
-            try Datastore.bumpGeneration(db)
-        }
+        try pool.write { db in try Datastore.setAgentOptions(db, options) }
+    }
+
+    static func setAgentOptions(_ db: Database, _ options: AgentOptions) throws {
+        try Datastore.setConfigValue(db, key: "agent_options", value: String(decoding: options.config.encoded(), as: UTF8.self))
+        var served = try Datastore.servedOptionNames(db)
+        served.formUnion(options.options.map(\.0))
+        try Datastore.setConfigValue(db, key: "served_option_names", value: served.sorted().joined(separator: ","))
+        try Datastore.bumpGeneration(db)
     }
 
     public func servedOptionNames() throws -> Set<String> {

@@ -149,6 +149,7 @@ enum RoleMatrix {
     static let otherRows: [RoleMatrixRow] = [
         .init(.get, "/api/v1/pomona/debug", .admin),
         .init(.get, "/api/v1/pomona/pipeline/stats", .observer),
+        .init(.post, "/api/v1/pomona/spec", .maintainer, body: #"{"queries":[]}"#),
     ]
 
     static var rows: [RoleMatrixRow] { accountRows + hostRows + inventoryAndSettingsRows + fleetRows + otherRows }

@@ -186,6 +186,47 @@ import Testing
         #expect(!queries.stdout.contains("would_be_created"), "\(queries)")
     }
 
+    /// A file whose last kind the server refuses (a manual label naming an unknown host, which only
+    /// the store can tell) applies nothing at all: one request, one transaction.
+    @Test func aRefusedDocumentLeavesNoOtherKindApplied() async throws {
+        let fixture = try await Fixture.start()
+        defer { Task { await fixture.stop() } }
+        let file = try fixture.cli.file(
+            "mixed.yml",
+            """
+            apiVersion: v1
+            kind: query
+            spec:
+              name: usb_devices
+              query: SELECT * FROM usb_devices;
+            ---
+            apiVersion: v1
+            kind: pack
+            spec:
+              name: hardware
+              queries:
+                - query: usb_devices
+                  interval: 600
+            ---
+            apiVersion: v1
+            kind: label
+            spec:
+              name: pilot
+              label_membership_type: manual
+              hosts: [no-such-host.example]
+            """)
+        let dry = try await fixture.run(["apply", "--dry-run", "-f", file])
+        #expect(dry.status != 0, "the server's dry run finds the unknown host: \(dry)")
+        #expect(dry.stderr.contains("no-such-host.example"), "\(dry)")
+        let result = try await fixture.run(["apply", "-f", file])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("no-such-host.example") && result.stderr.contains("nothing was applied"), "\(result)")
+        let queries = try await fixture.run(["get", "queries", "--json"])
+        #expect(queries.status == 0 && !queries.stdout.contains("usb_devices"), "\(queries)")
+        let packs = try await fixture.run(["get", "packs", "--json"])
+        #expect(packs.status == 0 && !packs.stdout.contains("hardware"), "\(packs)")
+    }
+
     @Test func liveQueryStreamsOneLinePerHostAndExitsWhenAllAnswered() async throws {
         let fixture = try await Fixture.start()
         defer { Task { await fixture.stop() } }
