@@ -215,15 +215,11 @@ extension AdminAPI {
             filter.createdAfter = now.addingTimeInterval(-HostStatus.newFor)
         case "online", "offline", "missing", "mia":
             let wanted: HostStatus = status == "mia" ? .missing : HostStatus(rawValue: status)!
-            let base = filter
-            let candidates = try await offload { try store.hostIDs(base) }
-            let registry = self.registry
-            filter.ids = candidates.filter { id in
-                guard let state = registry.host(id: id) else { return false }
-                return HostStatus.of(
-                    seenAt: state.seenAt, createdAt: state.createdAt, distributedInterval: state.distributedInterval,
-                    configTLSRefresh: state.configTLSRefresh, now: now) == wanted
-            }
+            // Status is live state in the registry, not in SQLite: hand the store whichever of the
+            // two id sets is smaller, as "only these" or "not these". Every stored host is in the
+            // registry (loaded at start, added on enrollment).
+            let (matching, others) = registry.partitionByStatus(wanted, now: now)
+            if matching.count <= others.count { filter.ids = matching } else { filter.excludedIDs = others }
         default:
             throw FleetAPIError.invalid(field + "status", "must be one of new, online, offline, missing (not \"\(status)\")")
         }
@@ -242,18 +238,7 @@ extension AdminAPI {
                 filter.platforms.isEmpty ? nil : try store.hostIDs(filter)
             )
         }
-        var counts: [HostStatus: Int] = [:]
-        if let ids {
-            for id in ids {
-                guard let s = registry.host(id: id) else { continue }
-                let status = HostStatus.of(
-                    seenAt: s.seenAt, createdAt: s.createdAt, distributedInterval: s.distributedInterval,
-                    configTLSRefresh: s.configTLSRefresh, now: now)
-                counts[status, default: 0] += 1
-            }
-        } else {
-            counts = registry.statusCounts(now: now)
-        }
+        let counts = ids.map { registry.statusCounts(ids: $0, now: now) } ?? registry.statusCounts(now: now)
         let total = byPlatform.reduce(0) { $0 + $1.count }
         return jsonResponse(.object([
             ("totals_hosts_count", .int(total)),

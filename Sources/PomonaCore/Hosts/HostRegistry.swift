@@ -268,6 +268,37 @@ public final class HostRegistry: Sendable {
         }
     }
 
+    /// Host ids split by whether their status is `wanted`, in one pass under one lock (the host
+    /// list's status filter). Hosts the registry does not know are in neither list.
+    public func partitionByStatus(_ wanted: HostStatus, now: Date) -> (matching: [Int64], others: [Int64]) {
+        state.withLock { s in
+            var matching: [Int64] = []
+            var others: [Int64] = []
+            for (id, host) in s.hosts {
+                let status = HostStatus.of(
+                    seenAt: host.seenAt, createdAt: host.createdAt, distributedInterval: host.distributedInterval,
+                    configTLSRefresh: host.configTLSRefresh, now: now)
+                if status == wanted { matching.append(id) } else { others.append(id) }
+            }
+            return (matching, others)
+        }
+    }
+
+    /// Status counts of the given hosts, in one pass under one lock.
+    public func statusCounts(ids: [Int64], now: Date) -> [HostStatus: Int] {
+        state.withLock { s in
+            var counts: [HostStatus: Int] = [:]
+            for id in ids {
+                guard let host = s.hosts[id] else { continue }
+                let status = HostStatus.of(
+                    seenAt: host.seenAt, createdAt: host.createdAt, distributedInterval: host.distributedInterval,
+                    configTLSRefresh: host.configTLSRefresh, now: now)
+                counts[status, default: 0] += 1
+            }
+            return counts
+        }
+    }
+
     /// Status counts computed from memory (for `/healthz`, metrics and the host summary).
     public func statusCounts(now: Date) -> [HostStatus: Int] {
         state.withLock { s in
