@@ -22,12 +22,19 @@ re-serialised with sorted keys (so it does not depend on member order or whitesp
 osquery lines carry hostIdentifier, name, unixTime, counter, action and the row's columns (random
 pids, ports), so two different events practically never share a key.
 
+SIGUSR1 makes the receiver crash the way an indexer can: the next request with events is recorded
+(indexed) and then the process exits at once, without answering. The sender cannot know the events
+arrived, so it must resend them: they come back as duplicates, which the script counts. The number
+of events in that request goes to stderr ("crashed after indexing N events").
+
 Usage: siem-outage-hec.py PORT TOKEN RECORD_FILE [--id-field NAME]
 """
 import argparse
 import gzip
 import hashlib
 import json
+import os
+import signal
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,6 +57,7 @@ class Collector:
         self.lock = threading.Lock()
         self.record = open(record_path, "a", encoding="utf-8")
         self.decoder = json.JSONDecoder()
+        self.crash_next = threading.Event()
 
     def line(self, envelope):
         event = envelope["event"]
@@ -99,6 +107,9 @@ class Collector:
             with self.lock:
                 self.record.write("".join(lines))
                 self.record.flush()
+                if self.crash_next.is_set():
+                    print("crashed after indexing %d events" % len(lines), file=sys.stderr, flush=True)
+                    os._exit(137)
         return answer
 
 
@@ -166,6 +177,7 @@ def main():
     parser.add_argument("--id-field", default="pomona_id")
     options = parser.parse_args()
     Handler.collector = Collector(options.token, options.record, options.id_field)
+    signal.signal(signal.SIGUSR1, lambda number, frame: Handler.collector.crash_next.set())
     ThreadingHTTPServer.allow_reuse_address = True
     ThreadingHTTPServer.daemon_threads = True
     server = ThreadingHTTPServer(("127.0.0.1", options.port), Handler)

@@ -6,7 +6,8 @@
 #
 #   t = 0            `pomona simulate` starts (HOSTS hosts, Fleet's intervals: results and status
 #                    every 10 s, 10 result lines per host and period), runs until t = 30 + OUTAGE + 30
-#   t = 30           the receiver is killed (kill -9, possibly mid-request)
+#   t = 30           the receiver crashes: it indexes the next request, then exits without answering
+#                    (so that request's events must come again: duplicates, counted)
 #   t = 30 + OUTAGE  the receiver is started again on the same port
 #   end of load      wait (at most 300 s) until nothing is spooled for the output, then count
 #
@@ -148,16 +149,20 @@ while kill -0 "$sim" 2>/dev/null; do
   sample
   elapsed=$(since "$t0")
   if [ -z "$killed_at" ] && awk -v e="$elapsed" -v l="$lead" 'BEGIN { exit !(e >= l) }'; then
-    kill -9 "$hec"; wait "$hec" 2>/dev/null || true
+    # Crash it mid-request: it indexes the next request and dies without answering (kill -9 if no
+    # request comes within 10 s).
+    kill -USR1 "$hec"
+    for _ in $(seq 1 100); do kill -0 "$hec" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$hec" 2>/dev/null || true; wait "$hec" 2>/dev/null || true
     killed_at=$(now); phase=down
     errors_at_kill=$(sim_errors_now); spool_at_kill=$du_now
-    timeline "KILLED"; last_print=$elapsed
+    timeline "CRASHED"; last_print=$elapsed
   elif [ -n "$killed_at" ] && [ -z "$back_at" ] && awk -v e="$elapsed" -v l="$((lead + outage))" 'BEGIN { exit !(e >= l) }'; then
     start_receiver
     back_at=$(now); phase=back
     received_at_back=$received; backlog_at_back=$spooled; forwarded_at_back=$forwarded
     timeline "RESTARTED"; last_print=$elapsed
-    echo "        during the outage: simulator errors $(sim_errors_now) (were ${errors_at_kill:-0} at the kill);" \
+    echo "        during the outage: simulator errors $(sim_errors_now) (were ${errors_at_kill:-0} at the crash);" \
       "spool dir grew from $(mib "$spool_at_kill") to $(mib "$du_now"); $spooled events waiting for the output"
   fi
   if [ -n "$back_at" ] && [ -z "$first_delivery_after" ] && [ "$forwarded" -gt "$forwarded_at_back" ]; then
@@ -195,7 +200,6 @@ while awk -v s="$(since "$load_stopped")" -v l="$drain_limit" 'BEGIN { exit !(s 
   sleep 0.5
 done
 drain_after_load=$(since "$load_stopped")
-drain_after_back=$(since "$back_at")
 sample
 timeline "DRAINED"
 sleep 1  # the receiver records before it answers; this only lets a last answer settle
@@ -235,6 +239,12 @@ echo "server received: $received events (all inputs); for output hec: received $
   "forwarded $forwarded + filtered $filtered + throttled $throttled + dead-lettered $dead + dropped $dropped + still spooled $spooled = $balance"
 echo "server: retries $retries, duplicates recognised by the receiver $server_dups (HEC cannot report any)," \
   "refused appends (spool full) $refused, dead-letter file lines $deadletter_lines"
+crashed_with=$(sed -nE 's/^crashed after indexing ([0-9]+) events$/\1/p' "$bench/hec.log" | head -1)
+if [ -n "$crashed_with" ]; then
+  echo "the receiver crashed after indexing $crashed_with events without answering: they should come again, as duplicates"
+else
+  echo "the receiver got no request within 10 s of being told to crash and was killed (kill -9) instead"
+fi
 echo "receiver got: $total events, $unique_ids distinct ids, $duplicates duplicates;" \
   "$unique_content distinct contents (content with >1 id: $ids_per_content, id with >1 content: $contents_per_id)"
 echo "content check: $hosts_seen hosts, $periods host periods, $short_periods short, $counter_gaps missing in a sequence"
@@ -244,8 +254,8 @@ max_backoff=$(sed -nE 's/.* retry_in_s=([0-9.]+) .*/\1/p' "$work/server.log" | s
 echo "first delivery ${first_delivery_after:-never} s after the receiver returned (the output's retry backoff;" \
   "longest retry_in_s in the server log: ${max_backoff:-none} s, $(grep -c 'output failed; retrying' "$work/server.log" || true) retry lines)"
 echo "backlog delivered ${backlog_drained_after:-never} s after the receiver returned" \
-  "(forwarded ≥ the $received_at_back events received by then); everything delivered ${drain_after_back} s after it returned," \
-  "${drain_after_load} s after the load stopped (drained: $drained)"
+  "(forwarded ≥ the $received_at_back events received by then); nothing spooled ${drain_after_load} s after the load stopped" \
+  "(drained: $drained)"
 echo "peak spool: directory $(mib "$peak_du") (du of spool/; a segment file is deleted only once wholly delivered)," \
   "$(mib "$peak_spooled_bytes") / $peak_spooled_events events spooled for the output"
 echo "server: $(cpu_seconds) CPU-s, RSS $(rss_mib) MiB, peak RSS $(peak_rss_mib) MiB;" \
