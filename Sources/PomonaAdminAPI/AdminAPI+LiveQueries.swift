@@ -204,6 +204,10 @@ extension AdminAPI {
         return answer(status: "online", error: result.error, rows: Self.rowsValue(result))
     }
 
+    /// A comment line this often while no host answers, so proxies and clients with idle timeouts
+    /// keep the stream open.
+    static let streamKeepAlive: Duration = .seconds(15)
+
     /// The campaign's results as Server-Sent Events: those so far, each new one as it arrives, a
     /// `totals` and `status` event at most every second, and `done` at the end. A finished
     /// campaign replays its stored results and ends.
@@ -215,7 +219,7 @@ extension AdminAPI {
         headers[.cacheControl] = "no-cache"
         // nginx and similar proxies would otherwise hold events back until a buffer fills.
         if let name = HTTPFields.Element.Name("X-Accel-Buffering") { headers[name] = "no" }
-        guard let snapshot = liveQueries.snapshot(id: id), let events = liveQueries.subscribe(id: id) else {
+        guard let snapshot = liveQueries.snapshot(id: id), let events = liveQueries.subscribe(id: id, keepAlive: Self.streamKeepAlive) else {
             let results = try await storeCall { try store.campaignResults(id: id) }
             let names = try await storeCall { try store.hostNames(ids: results.map(\.hostID)) }
             var bytes: [UInt8] = []
@@ -230,6 +234,7 @@ extension AdminAPI {
             try await writer.write(ByteBuffer(bytes: LiveQueryEventEncoding.totals(snapshot.totals) + LiveQueryEventEncoding.status(snapshot.totals, finished: false)))
             var sequence = 0
             var lastTotals = ContinuousClock.now
+            var ended = false
             for await event in events {
                 switch event {
                 case .result(let result, let totals):
@@ -241,8 +246,15 @@ extension AdminAPI {
                     }
                     try await writer.write(ByteBuffer(bytes: bytes))
                 case .done(let totals, let reason):
+                    ended = true
                     try await writer.write(ByteBuffer(bytes: LiveQueryEventEncoding.done(totals, reason: reason.rawValue)))
+                case .keepAlive:
+                    try await writer.write(ByteBuffer(bytes: LiveQueryEventEncoding.keepAlive))
                 }
+            }
+            if !ended {
+                // The hub cut this client off: it fell too far behind. Say so, and where the rest is.
+                try await writer.write(ByteBuffer(bytes: LiveQueryEventEncoding.fellBehind(campaignID: id, received: sequence)))
             }
             try await writer.finish(nil)
         }

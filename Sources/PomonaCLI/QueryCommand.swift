@@ -175,7 +175,7 @@ struct QueryCommand: AsyncParsableCommand {
                     return .finished
                 case "error":
                     display.clear()
-                    throw CLIError("the server stopped the live query: \(data["message"]?.stringValue ?? data.stringValue ?? event.data)")
+                    throw CLIError("the server closed the result stream: \(data["message"]?.stringValue ?? data.stringValue ?? event.data)")
                 default:
                     continue
                 }

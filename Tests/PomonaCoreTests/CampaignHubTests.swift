@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import PomonaCore
@@ -86,6 +87,51 @@ import Testing
         #expect(hub.activeCount == 200)
         #expect(registry.checkIn(keys[1]!, now: now)!.plan.queries.count == 200)
     }
-}
 
-import Synchronization
+    /// A listener that stops reading is cut off once it is `subscriberBuffer` results behind: its
+    /// stream ends without `done`, while a listener that keeps up still sees every result and
+    /// `done`, and an end-only listener (the supervisor) sees only `done`.
+    @Test func aListenerThatFallsBehindIsCutOffAndOthersAreNot() async {
+        let count = LiveQueryHub.subscriberBuffer + 10
+        let hosts = (1...Int64(count)).map { $0 }
+        let registry = HostRegistry(liveQueries: LiveQueryHub(settings: LiveQuerySettings(maxBufferedResults: 0)))
+        let hub = registry.liveQueries
+        hub.start(id: 9, sql: "SELECT 1", targets: Set(hosts), online: Set(hosts), deadline: now.addingTimeInterval(60), registry: registry)
+        let stalled = hub.subscribe(id: 9)!
+        let endOnly = hub.subscribe(id: 9, results: false)!
+        var reader = hub.subscribe(id: 9)!.makeAsyncIterator()
+        var readerResults = 0
+        for host in hosts {
+            hub.deliver(result(9, host))
+            if case .result = await reader.next() { readerResults += 1 }  // keeps up: reads each as it comes
+        }
+        let readerDone = await reader.next().map { if case .done = $0 { true } else { false } } ?? false
+        var stalledResults = 0
+        var stalledDone = false
+        for await event in stalled {
+            if case .result = event { stalledResults += 1 }
+            if case .done = event { stalledDone = true }
+        }
+        #expect(stalledResults == LiveQueryHub.subscriberBuffer + 1, "the buffer, then cut off")
+        #expect(!stalledDone)
+        var endEvents: [LiveQueryEvent] = []
+        for await event in endOnly { endEvents.append(event) }
+        #expect(endEvents.count == 1)
+        if case .done(let totals, .allResponded) = endEvents.first { #expect(totals.responded == count) } else { Issue.record("\(endEvents)") }
+        #expect(readerResults == count && readerDone, "a listener that keeps up gets every result and done")
+    }
+
+    @Test func keepAlivesArriveWhileNobodyAnswers() async {
+        let (registry, _) = registry(hosts: [1])
+        let hub = registry.liveQueries
+        hub.start(id: 11, sql: "SELECT 1", targets: [1], online: [1], deadline: now.addingTimeInterval(60), registry: registry)
+        let events = hub.subscribe(id: 11, keepAlive: .milliseconds(20))!
+        var iterator = events.makeAsyncIterator()
+        #expect(await iterator.next() == .keepAlive)
+        #expect(await iterator.next() == .keepAlive)
+        hub.deliver(result(11, 1))
+        var rest: [LiveQueryEvent] = []
+        while let event = await iterator.next() { rest.append(event) }
+        #expect(rest.contains { if case .done = $0 { true } else { false } })
+    }
+}

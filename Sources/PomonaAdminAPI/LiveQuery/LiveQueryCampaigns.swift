@@ -104,7 +104,7 @@ extension AdminAPI {
         let registry = self.registry
         let store = self.store
         let logger = self.logger
-        guard let events = hub.subscribe(id: id) else { return }
+        guard let events = hub.subscribe(id: id, results: false) else { return }
         Task {
             let timer = Task {
                 try await Task.sleep(for: .milliseconds(Int64(lifetime * 1000)))
@@ -128,11 +128,17 @@ extension AdminAPI {
     func collectResults(campaignID id: Int64) async throws -> [LiveQueryHostResult] {
         if let events = liveQueries.subscribe(id: id) {
             var results: [LiveQueryHostResult] = []
+            var ended = false
             for await event in events {
-                if case .result(let result, _) = event { results.append(result) }
+                switch event {
+                case .result(let result, _): results.append(result)
+                case .done: ended = true
+                case .keepAlive: break
+                }
             }
-            // Beyond the in-memory buffer only the database has them all.
-            if results.count < liveQueries.settings.maxBufferedResults { return results }
+            // Beyond the in-memory buffer, or when this listener was cut off for falling behind,
+            // only the database has them all.
+            if ended && results.count < liveQueries.settings.maxBufferedResults { return results }
         }
         let store = self.store
         return try await storeCall { try store.campaignResults(id: id) }

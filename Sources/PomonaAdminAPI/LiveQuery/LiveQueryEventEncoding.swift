@@ -56,6 +56,16 @@ enum LiveQueryEventEncoding {
         return totals(t) + status(t, finished: true) + event("done", data: value.encoded())
     }
 
+    /// The last event for a client that fell more than `LiveQueryHub.subscriberBuffer` results
+    /// behind and was cut off: the campaign goes on, its results are in `GET /queries/run/{id}`.
+    static func fellBehind(campaignID: Int64, received: Int) -> [UInt8] {
+        let value = JSONValue.object([
+            ("message", .string("this stream fell too far behind and was closed after \(received) results; GET /api/v1/fleet/queries/run/\(campaignID) has every stored result")),
+            ("received", .int(received)),
+        ])
+        return event("error", data: value.encoded())
+    }
+
     /// A comment line: keeps proxies from closing a quiet stream, ignored by clients.
     static let keepAlive = Array(": keep-alive\n\n".utf8)
 

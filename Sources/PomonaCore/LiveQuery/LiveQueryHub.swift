@@ -9,13 +9,20 @@ import Synchronization
 /// Events are handed to subscribers' `AsyncStream`s inside the campaign's lock, which keeps them in
 /// order (every result before `done`); nothing is encoded under a lock.
 public final class LiveQueryHub: Sendable {
+    /// One listener of a campaign.
+    struct Subscriber {
+        let continuation: AsyncStream<LiveQueryEvent>.Continuation
+        /// `false` for listeners that only wait for the end (the campaign's supervisor).
+        let wantsResults: Bool
+    }
+
     /// One running campaign.
     final class Campaign: Sendable {
         struct State {
             var responded = Set<Int64>()
             var totals: LiveQueryTotals
             var buffered: [LiveQueryHostResult] = []
-            var subscribers: [Int: AsyncStream<LiveQueryEvent>.Continuation] = [:]
+            var subscribers: [Int: Subscriber] = [:]
             var nextSubscriber = 0
             var ended: (LiveQueryTotals, LiveQueryEndReason)?
         }
@@ -107,9 +114,16 @@ public final class LiveQueryHub: Sendable {
             s.totals.rows += result.rowCount
             if s.buffered.count < campaign.maxBuffered { s.buffered.append(result) }
             let event = LiveQueryEvent.result(result, s.totals)
-            for continuation in s.subscribers.values { continuation.yield(event) }
+            for (key, subscriber) in s.subscribers where subscriber.wantsResults {
+                // A listener that fell `subscriberBuffer` events behind is cut off rather than
+                // buffered without bound; its stream ends without `done` (see ``subscribe``).
+                if case .dropped = subscriber.continuation.yield(event) {
+                    s.subscribers.removeValue(forKey: key)
+                    closing.append(subscriber.continuation)
+                }
+            }
             guard s.responded.count == campaign.targets.count else { return false }
-            closing = Self.end(&s, reason: .allResponded)
+            closing += Self.end(&s, reason: .allResponded)
             return true
         }
         // Finished outside the lock: finishing runs the stream's onTermination, which takes it.
@@ -140,7 +154,8 @@ public final class LiveQueryHub: Sendable {
     /// for the caller to finish once the lock is released.
     private static func end(_ s: inout Campaign.State, reason: LiveQueryEndReason) -> [AsyncStream<LiveQueryEvent>.Continuation] {
         s.ended = (s.totals, reason)
-        let subscribers = Array(s.subscribers.values)
+        let subscribers = s.subscribers.values.map(\.continuation)
+        // Room for `done` is always kept (the buffer is one larger than the results it may hold).
         for continuation in subscribers { continuation.yield(.done(s.totals, reason)) }
         s.subscribers = [:]
         s.buffered = []
@@ -148,36 +163,57 @@ public final class LiveQueryHub: Sendable {
     }
 
     /// Events of a running campaign: the results so far, then each new one, then `done`.
+    ///
+    /// - Parameters:
+    ///   - results: `false` to get only `done` (and keep-alives).
+    ///   - keepAlive: when given, a `.keepAlive` event whenever this much time passed, so a
+    ///     streaming response can send something through proxies while no host answers.
     /// - Returns: `nil` when the campaign is not running (finished ones are in the database).
-    public func subscribe(id: Int64) -> AsyncStream<LiveQueryEvent>? {
+    ///   A listener that does not keep up, falling more than ``subscriberBuffer`` results behind
+    ///   (beyond the replayed ones), is cut off: its stream ends without `done`.
+    public func subscribe(id: Int64, results: Bool = true, keepAlive: Duration? = nil) -> AsyncStream<LiveQueryEvent>? {
         guard let campaign = campaigns.withLock({ $0[id] }) else { return nil }
-        let (stream, continuation) = AsyncStream.makeStream(of: LiveQueryEvent.self)
+        let capacity = results ? campaign.maxBuffered + Self.subscriberBuffer + 1 : 2
+        let (stream, continuation) = AsyncStream.makeStream(of: LiveQueryEvent.self, bufferingPolicy: .bufferingOldest(capacity))
         let registered: Int? = campaign.state.withLock { s in
             if let (totals, reason) = s.ended {
                 continuation.yield(.done(totals, reason))
                 continuation.finish()
                 return nil
             }
-            var running = LiveQueryTotals(targeted: s.totals.targeted, online: s.totals.online)
-            for result in s.buffered {
-                running.responded += 1
-                if campaign.online.contains(result.hostID) { running.respondedOnline += 1 }
-                if result.error != nil { running.failed += 1 }
-                running.rows += result.rowCount
-                continuation.yield(.result(result, running))
+            if results {
+                var running = LiveQueryTotals(targeted: s.totals.targeted, online: s.totals.online)
+                for result in s.buffered {
+                    running.responded += 1
+                    if campaign.online.contains(result.hostID) { running.respondedOnline += 1 }
+                    if result.error != nil { running.failed += 1 }
+                    running.rows += result.rowCount
+                    continuation.yield(.result(result, running))
+                }
             }
             let key = s.nextSubscriber
             s.nextSubscriber += 1
-            s.subscribers[key] = continuation
+            s.subscribers[key] = Subscriber(continuation: continuation, wantsResults: results)
             return key
         }
-        if let registered {
-            continuation.onTermination = { [weak campaign] _ in
-                campaign?.state.withLock { _ = $0.subscribers.removeValue(forKey: registered) }
+        guard let registered else { return stream }
+        let ticker = keepAlive.map { interval in
+            Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    if case .terminated = continuation.yield(.keepAlive) { return }
+                }
             }
+        }
+        continuation.onTermination = { [weak campaign] _ in
+            ticker?.cancel()
+            campaign?.state.withLock { _ = $0.subscribers.removeValue(forKey: registered) }
         }
         return stream
     }
+
+    /// Results a listener may fall behind by before it is cut off (on top of the replayed ones).
+    public static let subscriberBuffer = 4_096
 
     /// Progress of a running campaign, or `nil`.
     public func snapshot(id: Int64) -> Snapshot? {

@@ -85,6 +85,8 @@ public enum LiveQueryEndReason: String, Sendable, Equatable {
 public enum LiveQueryEvent: Sendable, Equatable {
     case result(LiveQueryHostResult, LiveQueryTotals)
     case done(LiveQueryTotals, LiveQueryEndReason)
+    /// Nothing happened for a while (only for subscribers that asked for keep-alives).
+    case keepAlive
 }
 
 /// Tunables for live queries (the server configuration sets them).
