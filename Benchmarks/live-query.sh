@@ -7,8 +7,11 @@
 #   run B: CAMPAIGNS concurrent single-host live queries (Fleet's failure case, fleetdm/fleet#52000)
 #          while check-ins continue; prints campaigns created / finished / timed out and the time
 #          until all finished;
-# then the simulator's check-in latencies of both runs side by side (whole simulator run each, the
-# same length and start-up, so the difference is what the live queries cost). Asserts nothing.
+#   run C: the same simulator run with no live query (BASELINE=0 skips it);
+# then the simulator's check-in latencies of the runs side by side. Each figure covers a whole
+# simulator run, all of the same length; run A enrolls the hosts for the first time, runs B and C
+# re-enroll the same identities (--seed 1), so B against C is like for like and shows what the
+# concurrent campaigns cost check-ins. Asserts nothing.
 # Every wait is bounded and a timeout is printed as such.
 #
 # Usage: Benchmarks/live-query.sh [HOSTS=1000] [CAMPAIGNS=200] [SECONDS]
@@ -16,7 +19,8 @@
 #   host is online (or the online wait timed out) plus 15 s, and must end before the simulator does.
 # Environment: START_SPREAD (s, default max(15, HOSTS/100)), SIM_CONNECTIONS (simulator keep-alive
 #   connections, default the simulator's min(HOSTS, 512)), QUERY_TIMEOUT (s, default 60: the bound
-#   on each run's streams), POMONA_BINARY (default .build/release/pomona).
+#   on each run's streams), SIM_ARGS (more `pomona simulate` options, e.g. "--log-lines 2"), BASELINE (1: also run C without live queries; 0 skips it),
+#   POMONA_BINARY (default .build/release/pomona).
 # Needs: a built pomona, curl, python3 (Benchmarks/live-query-stream.py follows the SSE streams).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +35,7 @@ source Benchmarks/server.sh
 admin="https://127.0.0.1:$((AGENT_PORT + 1000))"
 machine
 echo "binary: $binary"
-echo "hosts $hosts, campaigns $campaigns, simulator runs of $seconds s (start spread $spread s${SIM_CONNECTIONS:+, $SIM_CONNECTIONS connections}), query timeout $query_timeout s"
+echo "hosts $hosts, campaigns $campaigns, simulator runs of $seconds s (start spread $spread s${SIM_CONNECTIONS:+, $SIM_CONNECTIONS connections}${SIM_ARGS:+, $SIM_ARGS}), query timeout $query_timeout s"
 
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 token=$(curl -sk --max-time 30 -X POST "$admin/api/v1/setup" -H 'Content-Type: application/json' \
@@ -44,7 +48,7 @@ sim=
 sim_started=
 simulate() {  # $1 = log file; the report goes to it, progress to $1.progress
   "$binary" simulate --server "https://localhost:$AGENT_PORT" --ca "$work/data/tls/ca.pem" --enroll-secret "$secret" \
-    --hosts "$hosts" --duration "$seconds" --start-spread "$spread" --seed 1 ${SIM_CONNECTIONS:+--connections "$SIM_CONNECTIONS"} \
+    --hosts "$hosts" --duration "$seconds" --start-spread "$spread" --seed 1 ${SIM_CONNECTIONS:+--connections "$SIM_CONNECTIONS"} ${SIM_ARGS:-} \
     > "$1" 2> "$1.progress" &
   sim=$!
   sim_started=$(now)
@@ -149,12 +153,25 @@ report_simulator "$work/sim-b.log"
 cpu_b=$(awk -v a="$cpu0" -v b="$(cpu_seconds)" 'BEGIN { printf "%.1f", b - a }')
 echo "server CPU seconds during run B: $cpu_b"
 
+if [ "${BASELINE:-1}" != 0 ]; then
+  echo
+  echo "== run C (baseline): the same simulator run with no live query =="
+  cpu0=$(cpu_seconds)
+  simulate "$work/sim-c.log"
+  wait_for_hosts "$work/sim-c.log" || true
+  wait_for_simulator
+  report_simulator "$work/sim-c.log"
+  cpu_c=$(awk -v a="$cpu0" -v b="$(cpu_seconds)" 'BEGIN { printf "%.1f", b - a }')
+  echo "server CPU seconds during run C: $cpu_c"
+fi
+
 echo
-echo "== check-in latency, run A (one campaign on all hosts) vs run B ($campaigns concurrent campaigns) =="
+echo "== check-in latency: run A (one campaign on all hosts), run B ($campaigns concurrent campaigns), run C (none) =="
 printf "%-22s %8s %7s %7s %7s %7s %7s\n" run count errors "p50 ms" "p90 ms" "p99 ms" "max ms"
-for run in a b; do
+for run in a b c; do
+  [ -f "$work/sim-$run.log" ] || continue
   label="run ${run^^}"
   awk -v label="$label" '$1 == "distributed_read" || $1 == "distributed_write" {
       printf "%-22s %8s %7s %7s %7s %7s %7s\n", label " " $1, $2, $3, $4, $5, $6, $7 }' "$work/sim-$run.log"
 done
-echo "server CPU seconds: run A $cpu_a, run B $cpu_b; RSS $(rss_mib) MiB (peak $(peak_rss_mib) MiB)"
+echo "server CPU seconds: run A $cpu_a, run B $cpu_b${cpu_c:+, run C $cpu_c}; RSS $(rss_mib) MiB (peak $(peak_rss_mib) MiB)"
