@@ -2,12 +2,14 @@ import Foundation
 import Testing
 @testable import PomonaCore
 
-/// Replays every input kept in `Tests/Fuzz/regressions/` (crashes found by `.ci/fuzz`, plus
-/// hand-picked edge cases) through the same properties the fuzz target checks.
+/// Replays every input kept in `Tests/Fuzz/regressions/core/` (crashes found by `.ci/fuzz`'s core
+/// target, plus hand-picked edge cases) through the same properties that target checks. The
+/// pipeline target's inputs (`regressions/pipeline/`) are replayed by PipelineFuzzRegressionTests
+/// in PomonaEndToEndTests, the one test target that links every module those checks use.
 @Suite struct FuzzRegressionTests {
     static let directory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fuzz/regressions")
+        .appendingPathComponent("Fuzz/regressions/core")
 
     static var inputs: [URL] {
         (try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)) ?? []
