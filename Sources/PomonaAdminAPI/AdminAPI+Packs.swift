@@ -8,9 +8,11 @@ import PomonaStore
 ///
 /// The global schedule is the set of saved queries with automations enabled and an interval:
 /// scheduling a query sets those fields, unscheduling clears `automations_enabled` (the schedule
-/// entry id is the query id). Packs are served to every host of their platform: Pomona compiles
-/// one config per platform, so pack targets (hosts, labels) are accepted but not applied.
-/// Reading needs observer; changing needs maintainer.
+/// entry id is the query id). A pack with targets (`label_ids`, `host_ids`) is served only to
+/// hosts that are one of its hosts or a member of one of its labels; a pack without targets is
+/// served to every host of its platform, as an osquery pack file would be (Fleet serves an
+/// untargeted pack to nobody: disable a pack to park it). Reading needs observer; changing needs
+/// maintainer.
 extension AdminAPI {
     struct PackBody: Decodable, Sendable {
         var name: String?
@@ -52,9 +54,11 @@ extension AdminAPI {
             let body = try await decodeBody(PackBody.self, from: request)
             let name = try FleetSQL.name(body.name)
             let platform = try Self.packPlatform(body.platform)
+            let targets = try Self.packTargets(body) ?? PackTargets()
             let store = self.store
             let pack = try await storeCall {
-                try store.createPack(name: name, description: body.description ?? "", platform: platform ?? "", disabled: body.disabled ?? false)
+                try store.createPack(
+                    name: name, description: body.description ?? "", platform: platform ?? "", disabled: body.disabled ?? false, targets: targets)
             }
             await self.recordActivity(user, "created_pack", .object([("pack_id", .int(pack.id)), ("pack_name", .string(pack.name))]))
             return jsonResponse(.object([("pack", pack.json)]))
@@ -65,9 +69,10 @@ extension AdminAPI {
             let body = try await decodeBody(PackBody.self, from: request)
             let name = try body.name.map { name throws(FleetAPIError) in try FleetSQL.name(name) }
             let platform = try Self.packPlatform(body.platform)
+            let targets = try Self.packTargets(body)
             let store = self.store
             let pack = try await storeCall {
-                try store.updatePack(id: id, name: name, description: body.description, platform: platform, disabled: body.disabled)
+                try store.updatePack(id: id, name: name, description: body.description, platform: platform, disabled: body.disabled, targets: targets)
             }
             await self.recordActivity(user, "edited_pack", .object([("pack_id", .int(pack.id)), ("pack_name", .string(pack.name))]))
             return jsonResponse(.object([("pack", pack.json)]))
@@ -195,6 +200,14 @@ extension AdminAPI {
         return (interval, ScheduleLogging.from(snapshot: body.snapshot, removed: body.removed), platform, try FleetSQL.version(body.version, field: "version"))
     }
 
+    /// The targets of a pack body, or `nil` when it names none (a PATCH then keeps them). Giving
+    /// either list replaces both.
+    static func packTargets(_ body: PackBody) throws(FleetAPIError) -> PackTargets? {
+        if let teams = body.team_ids, !teams.isEmpty { throw FleetAPIError.invalid("team_ids", "teams are not supported") }
+        guard body.label_ids != nil || body.host_ids != nil else { return nil }
+        return PackTargets(labelIDs: Set(body.label_ids ?? []), hostIDs: Set(body.host_ids ?? []))
+    }
+
     static func packPlatform(_ text: String?) throws(FleetAPIError) -> String? {
         guard let text else { return nil }
         let trimmed = text.trimmingCharacters(in: .whitespaces)
@@ -206,12 +219,13 @@ extension AdminAPI {
 }
 
 extension PackRecord {
-    /// Fleet's pack object (targets are not applied by Pomona, so they are always empty).
+    /// Fleet's pack object.
     var json: JSONValue {
         .object([
             ("id", .int(id)), ("name", .string(name)), ("description", .string(description)), ("platform", .string(platform)),
-            ("disabled", .bool(disabled)), ("query_count", .int(queryCount)), ("total_hosts_count", .int(0)),
-            ("host_ids", .array([])), ("label_ids", .array([])), ("team_ids", .array([])),
+            ("disabled", .bool(disabled)), ("query_count", .int(queryCount)),
+            ("host_ids", .array(targets.hostIDs.sorted().map { .int($0) })), ("label_ids", .array(targets.labelIDs.sorted().map { .int($0) })),
+            ("team_ids", .array([])),
             ("created_at", .date(createdAt)), ("updated_at", .date(updatedAt)),
         ])
     }

@@ -70,7 +70,7 @@ extension AdminAPI {
             let specs: [JSONValue] = packs.map { pack in
                 .object([
                     ("name", .string(pack.name)), ("description", .string(pack.description)), ("platform", .string(pack.platform)),
-                    ("disabled", .bool(pack.disabled)), ("targets", .object([("labels", .array([])), ("teams", .array([]))])),
+                    ("disabled", .bool(pack.disabled)), ("targets", .object([("labels", .array(pack.targetLabels.map(JSONValue.string))), ("teams", .array([]))])),
                     ("queries", .array(pack.queries.map { q in
                         .object([
                             ("query", .string(q.query)), ("name", .string(q.name)), ("description", .string(q.description)),

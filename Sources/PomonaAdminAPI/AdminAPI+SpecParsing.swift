@@ -124,9 +124,19 @@ extension AdminAPI {
                     logging: logging, platform: q["platform"]?.stringValue ?? "", version: version, shard: q["shard"]?.intValue,
                     denylist: q["denylist"].flatMap(bool) ?? true))
             }
+            var targetLabels: [String] = []
+            if let targets = spec["targets"], targets != .null {
+                let at = "\(field)[\(index)].targets"
+                guard targets.objectMembers != nil else { throw FleetAPIError.invalid(at, "must be an object with labels") }
+                if let teams = targets["teams"]?.arrayValue, !teams.isEmpty { throw FleetAPIError.invalid("\(at).teams", "teams are not supported") }
+                for (li, label) in (targets["labels"]?.arrayValue ?? []).enumerated() {
+                    guard let text = label.stringValue, !text.isEmpty else { throw FleetAPIError.invalid("\(at).labels[\(li)]", "must be a label name") }
+                    targetLabels.append(text)
+                }
+            }
             packs.append(PackSpec(
                 name: name, description: spec["description"]?.stringValue ?? "", platform: platform, disabled: spec["disabled"].flatMap(bool) ?? false,
-                queries: queries))
+                queries: queries, targetLabels: targetLabels))
         }
         try noDuplicateNames(packs.map(\.name), field: field)
         return packs

@@ -154,7 +154,7 @@ public final class AgentService: Sendable {
         let request = try AgentService.parseObject(body)
         let hostID = try authenticate(body: request, authorization: authorization, now: now)
         let platform = registry.host(id: hostID)?.platform
-        guard let config = configState.config(for: platform) else {
+        guard let config = configState.config(for: platform, hostID: hostID) else {
             // Never an empty body: osquery would apply it as an empty config and drop its schedule.
             throw .unavailable("config not ready")
         }

@@ -65,10 +65,13 @@ public struct QueryPack: Sendable, Equatable, Codable {
     public var discovery: [String]
     public var queries: [ScheduledQuery]
     public var disabled: Bool
+    /// The hosts the pack is served to; `nil` or empty: every host of its platform (as an osquery
+    /// pack file would run).
+    public var targets: PackTargets?
 
     public init(
         name: String, description: String = "", platform: String = "", minOsqueryVersion: String? = nil,
-        shard: Int? = nil, discovery: [String] = [], queries: [ScheduledQuery], disabled: Bool = false
+        shard: Int? = nil, discovery: [String] = [], queries: [ScheduledQuery], disabled: Bool = false, targets: PackTargets? = nil
     ) {
         self.name = name
         self.description = description
@@ -78,5 +81,26 @@ public struct QueryPack: Sendable, Equatable, Codable {
         self.discovery = discovery
         self.queries = queries
         self.disabled = disabled
+        self.targets = targets
+    }
+}
+
+/// Fleet's pack targets: a host gets the pack when it is one of `hostIDs` or a member of any of
+/// `labelIDs`. A target that no longer exists (a deleted label) matches nobody, so deleting the
+/// label a pack was aimed at never widens the pack to every host.
+public struct PackTargets: Sendable, Equatable, Codable {
+    public var labelIDs: Set<Int64>
+    public var hostIDs: Set<Int64>
+
+    public init(labelIDs: Set<Int64> = [], hostIDs: Set<Int64> = []) {
+        self.labelIDs = labelIDs
+        self.hostIDs = hostIDs
+    }
+
+    public var isEmpty: Bool { labelIDs.isEmpty && hostIDs.isEmpty }
+
+    /// Whether the host with this id and these label memberships is targeted.
+    public func includes(hostID: Int64, labels: Set<Int64>) -> Bool {
+        hostIDs.contains(hostID) || !labelIDs.isDisjoint(with: labels)
     }
 }

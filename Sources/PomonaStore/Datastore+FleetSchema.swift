@@ -118,6 +118,19 @@ extension Datastore {
                     arguments: [label.name, label.description, label.query, label.platform, now, now])
             }
         }
+        migrator.registerMigration("fleet v2: pack targets") { db in
+            // No foreign key on target_id: a target that disappears (a deleted label or host)
+            // must keep matching nobody rather than leave the pack untargeted, which would serve
+            // it to every host.
+            try db.execute(sql: """
+                CREATE TABLE pack_targets (
+                    pack_id INTEGER NOT NULL REFERENCES packs(id) ON DELETE CASCADE,
+                    target_type TEXT NOT NULL CHECK (target_type IN ('label', 'host')),
+                    target_id INTEGER NOT NULL,
+                    PRIMARY KEY (pack_id, target_type, target_id)
+                );
+                """)
+        }
     }
 }
 

@@ -55,13 +55,17 @@ public struct PackSpec: Sendable, Equatable {
     public var platform: String
     public var disabled: Bool
     public var queries: [PackQuerySpec]
+    /// `targets.labels`: label names (Fleet specs name labels, not ids). Applying a spec replaces
+    /// the label targets; host targets (set through `/packs`) are kept.
+    public var targetLabels: [String]
 
-    public init(name: String, description: String, platform: String, disabled: Bool, queries: [PackQuerySpec]) {
+    public init(name: String, description: String, platform: String, disabled: Bool, queries: [PackQuerySpec], targetLabels: [String] = []) {
         self.name = name
         self.description = description
         self.platform = platform
         self.disabled = disabled
         self.queries = queries
+        self.targetLabels = targetLabels
     }
 }
 
@@ -223,6 +227,14 @@ extension Datastore {
                     arguments: [packID, name, saved["id"] as Int64])
             }
             try Datastore.assignPackQueryIDs(db, packID: packID)
+            var labelIDs: Set<Int64> = []
+            for label in pack.targetLabels {
+                guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM labels WHERE name = ?", arguments: [label]) else {
+                    throw FleetStoreError.notFound("label \"\(label)\" (targets of pack \"\(pack.name)\")")
+                }
+                labelIDs.insert(id)
+            }
+            try Datastore.setPackTargets(db, packID: packID, PackTargets(labelIDs: labelIDs), keepHosts: true)
         }
         if !packs.isEmpty { try Datastore.bumpGeneration(db) }
     }
@@ -247,7 +259,14 @@ extension Datastore {
                         logging: LoggingType(rawValue: q["logging"]) ?? .snapshot, platform: q["platform"], version: q["min_osquery_version"],
                         shard: q["shard"], denylist: q["denylist"])
                 }
-                return PackSpec(name: row["name"], description: row["description"], platform: row["platform"], disabled: row["disabled"], queries: queries)
+                let targetLabels = try String.fetchAll(
+                    db, sql: """
+                        SELECT l.name FROM pack_targets t JOIN labels l ON l.id = t.target_id
+                        WHERE t.pack_id = ? AND t.target_type = 'label' ORDER BY l.name
+                        """, arguments: [packID])
+                return PackSpec(
+                    name: row["name"], description: row["description"], platform: row["platform"], disabled: row["disabled"], queries: queries,
+                    targetLabels: targetLabels)
             }
         }
     }

@@ -196,10 +196,12 @@ extension Datastore {
                 by: { $0["pack_id"] as Int64 })
             return try Row.fetchAll(db, sql: "SELECT * FROM packs ORDER BY name").map { row in
                 let discovery = (try? JSONValue.parse(Array((row["discovery"] as String).utf8)))?.arrayValue?.compactMap(\.stringValue) ?? []
+                let targets = try Datastore.packTargets(db, packID: row["id"])
                 return QueryPack(
                     name: row["name"], description: row["description"], platform: row["platform"],
                     minOsqueryVersion: row["min_osquery_version"], shard: row["shard"], discovery: discovery,
-                    queries: (queriesByPack[row["id"]] ?? []).map(Datastore.scheduledQuery), disabled: row["disabled"])
+                    queries: (queriesByPack[row["id"]] ?? []).map(Datastore.scheduledQuery), disabled: row["disabled"],
+                    targets: targets.isEmpty ? nil : targets)
             }
         }
     }

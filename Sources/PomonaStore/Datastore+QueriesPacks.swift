@@ -12,6 +12,8 @@ public struct PackRecord: Sendable, Equatable {
     public var queryCount: Int
     public var createdAt: Date
     public var updatedAt: Date
+    /// Empty: every host of the pack's platform.
+    public var targets = PackTargets()
 }
 
 /// A query in a pack, with the id Fleet's `/packs/schedule/{id}` addresses it by.
@@ -51,14 +53,61 @@ public struct PackScheduleChange: Sendable, Equatable {
 extension Datastore {
     static let packColumns = "p.*, (SELECT COUNT(*) FROM pack_queries q WHERE q.pack_id = p.id) AS query_count"
 
-    static func packRecord(_ row: Row) -> PackRecord {
+    static func packRecord(_ db: Database, _ row: Row) throws -> PackRecord {
         PackRecord(
             id: row["id"], name: row["name"], description: row["description"], platform: row["platform"], disabled: row["disabled"],
-            queryCount: row["query_count"], createdAt: Date(storeValue: row["created_at"]), updatedAt: Date(storeValue: row["updated_at"]))
+            queryCount: row["query_count"], createdAt: Date(storeValue: row["created_at"]), updatedAt: Date(storeValue: row["updated_at"]),
+            targets: try packTargets(db, packID: row["id"]))
     }
 
     public func packRecords() throws -> [PackRecord] {
-        try pool.read { db in try Row.fetchAll(db, sql: "SELECT \(Datastore.packColumns) FROM packs p ORDER BY p.id").map(Datastore.packRecord) }
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT \(Datastore.packColumns) FROM packs p ORDER BY p.id").map { try Datastore.packRecord(db, $0) }
+        }
+    }
+
+    // MARK: Targets
+
+    static func packTargets(_ db: Database, packID: Int64) throws -> PackTargets {
+        var targets = PackTargets()
+        for row in try Row.fetchAll(db, sql: "SELECT target_type, target_id FROM pack_targets WHERE pack_id = ?", arguments: [packID]) {
+            if (row["target_type"] as String) == "label" { targets.labelIDs.insert(row["target_id"]) } else { targets.hostIDs.insert(row["target_id"]) }
+        }
+        return targets
+    }
+
+    /// Replaces a pack's label targets (and its host targets, unless `keepHosts`). Every target
+    /// must exist when it is set.
+    static func setPackTargets(_ db: Database, packID: Int64, _ targets: PackTargets, keepHosts: Bool = false) throws {
+        for id in targets.labelIDs.sorted() where try Bool.fetchOne(db, sql: "SELECT 1 FROM labels WHERE id = ?", arguments: [id]) != true {
+            throw FleetStoreError.notFound("label \(id) (pack target)")
+        }
+        for id in targets.hostIDs.sorted() where try Bool.fetchOne(db, sql: "SELECT 1 FROM hosts WHERE id = ?", arguments: [id]) != true {
+            throw FleetStoreError.notFound("host \(id) (pack target)")
+        }
+        try db.execute(
+            sql: "DELETE FROM pack_targets WHERE pack_id = ? AND (target_type = 'label' OR ?)", arguments: [packID, !keepHosts])
+        for id in targets.labelIDs {
+            try db.execute(sql: "INSERT INTO pack_targets (pack_id, target_type, target_id) VALUES (?, 'label', ?)", arguments: [packID, id])
+        }
+        if !keepHosts {
+            for id in targets.hostIDs {
+                try db.execute(sql: "INSERT INTO pack_targets (pack_id, target_type, target_id) VALUES (?, 'host', ?)", arguments: [packID, id])
+            }
+        }
+    }
+
+    /// Which of `labelIDs` each host is a member of (hosts in none are absent).
+    public func labelMemberships(labelIDs: Set<Int64>) throws -> [Int64: Set<Int64>] {
+        guard !labelIDs.isEmpty else { return [:] }
+        let list = "[" + labelIDs.map(String.init).joined(separator: ",") + "]"
+        return try pool.read { db in
+            var members: [Int64: Set<Int64>] = [:]
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT host_id, label_id FROM label_membership WHERE label_id IN (SELECT value FROM json_each(?))", arguments: [list])
+            while let row = try rows.next() { members[row["host_id"], default: []].insert(row["label_id"]) }
+            return members
+        }
     }
 
     public func packRecord(id: Int64) throws -> PackRecord? {
@@ -66,22 +115,28 @@ extension Datastore {
     }
 
     static func packRecord(_ db: Database, id: Int64) throws -> PackRecord? {
-        try Row.fetchOne(db, sql: "SELECT \(packColumns) FROM packs p WHERE p.id = ?", arguments: [id]).map(packRecord)
+        try Row.fetchOne(db, sql: "SELECT \(packColumns) FROM packs p WHERE p.id = ?", arguments: [id]).map { try packRecord(db, $0) }
     }
 
-    public func createPack(name: String, description: String, platform: String, disabled: Bool, now: Date = Date()) throws -> PackRecord {
+    public func createPack(
+        name: String, description: String, platform: String, disabled: Bool, targets: PackTargets = PackTargets(), now: Date = Date()
+    ) throws -> PackRecord {
         try pool.write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM packs WHERE name = ?", arguments: [name]) == true { throw FleetStoreError.duplicateName(name) }
             try db.execute(
                 sql: "INSERT INTO packs (name, description, platform, disabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [name, description, platform, disabled, now.storeValue, now.storeValue])
             let id = db.lastInsertedRowID
+            try Datastore.setPackTargets(db, packID: id, targets)
             try Datastore.bumpGeneration(db)
             return try Datastore.packRecord(db, id: id)!
         }
     }
 
-    public func updatePack(id: Int64, name: String?, description: String?, platform: String?, disabled: Bool?, now: Date = Date()) throws -> PackRecord {
+    /// Changes the given fields; `targets` replaces both label and host targets when given.
+    public func updatePack(
+        id: Int64, name: String?, description: String?, platform: String?, disabled: Bool?, targets: PackTargets? = nil, now: Date = Date()
+    ) throws -> PackRecord {
         try pool.write { db in
             guard let existing = try Datastore.packRecord(db, id: id) else { throw FleetStoreError.notFound("pack \(id)") }
             if let name, name != existing.name, try Bool.fetchOne(db, sql: "SELECT 1 FROM packs WHERE name = ?", arguments: [name]) == true {
@@ -93,6 +148,7 @@ extension Datastore {
                     name ?? existing.name, description ?? existing.description, platform ?? existing.platform, disabled ?? existing.disabled,
                     now.storeValue, id,
                 ])
+            if let targets { try Datastore.setPackTargets(db, packID: id, targets) }
             try Datastore.bumpGeneration(db)
             return try Datastore.packRecord(db, id: id)!
         }

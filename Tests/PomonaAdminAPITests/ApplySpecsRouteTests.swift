@@ -110,4 +110,28 @@ import Testing
             #expect(try h.store.enrollSecrets().map(\.secret) == ["a-brand-new-secret-0123"], "the listed set replaces the active secrets")
         }
     }
+
+    @Test func packTargetsRoundTripByLabelName() async throws {
+        let h = try await AdminTestHarness()
+        try await h.application.test(.router) { client in
+            let body = #"""
+                {"queries": [{"name": "usb", "query": "SELECT * FROM usb_devices;"}],
+                 "labels": [{"name": "pilot", "query": "SELECT 1;"}],
+                 "packs": [{"name": "hardware", "targets": {"labels": ["pilot"], "teams": []}, "queries": [{"query": "usb", "interval": 600}]}]}
+                """#
+            #expect(try await client.call(.post, Self.path, token: h.tokens[.maintainer], body: body).status == .ok)
+            let specs = try await client.call(.get, "/api/v1/fleet/spec/packs", token: h.tokens[.observer])
+            #expect(specs.json["specs"]?.arrayValue?.first?["targets"]?["labels"] == .array([.string("pilot")]))
+            let packs = try await client.call(.get, "/api/v1/fleet/packs", token: h.tokens[.observer])
+            let labelID = try #require(try h.store.label(named: "pilot")?.id)
+            #expect(packs.json["packs"]?.arrayValue?.first?["label_ids"] == .array([.int(labelID)]))
+
+            let unknown = #"{"packs": [{"name": "hardware", "targets": {"labels": ["nobody"]}, "queries": []}]}"#
+            let refused = try await client.call(.post, Self.path, token: h.tokens[.maintainer], body: unknown)
+            #expect(refused.status == .notFound && String(buffer: refused.body).contains("nobody"))
+            let teams = #"{"packs": [{"name": "hardware", "targets": {"labels": [], "teams": ["blue"]}}]}"#
+            #expect(try await client.call(.post, Self.path, token: h.tokens[.maintainer], body: teams).firstError?.name == "packs[0].targets.teams")
+            #expect(try h.store.packSpecs().first?.targetLabels == ["pilot"], "the refused applies changed nothing")
+        }
+    }
 }
