@@ -15,12 +15,19 @@ record file, one line per event received, resends included) and prints shell ass
   counter_gaps     logger periods missing in the middle of a host's sequence (the `counter` of its
                    pack/Global/process_events rows must run 0, 1, 2 … without a hole): whole batches lost
 
+With RETURNED_AT (Unix seconds the receiver came back) and BACKLOG (events the server had received
+by then) it also prints, from the receiver's own clock:
+
+  first_after_return    seconds from the return to the first request indexed after it
+  backlog_after_return  seconds from the return until the receiver held BACKLOG distinct events
+                        (empty if it never did)
+
 The simulator sends each host's LOG_LINES result lines of one logger period (all with the period's
 unixTime) in one POST, split by Pomona into one event per row; a batch is spooled whole or not at all.
 So a lost event shows up as a short period, a lost batch as a counter gap (or, at the very end of a
 host's run, only in the totals, which the script compares with the server's count).
 
-Usage: siem-outage-count.py RECORD_FILE LOG_LINES
+Usage: siem-outage-count.py RECORD_FILE LOG_LINES [RETURNED_AT BACKLOG]
 """
 import collections
 import sys
@@ -28,6 +35,10 @@ import sys
 
 def main():
     record, log_lines = sys.argv[1], int(sys.argv[2])
+    returned_at = float(sys.argv[3]) if len(sys.argv) > 4 else None
+    backlog = int(sys.argv[4]) if len(sys.argv) > 4 else None
+    first_after_return = None
+    backlog_after_return = None
     total = 0
     content_by_id = {}
     contents_per_id = 0
@@ -37,10 +48,15 @@ def main():
     with open(record, encoding="utf-8", errors="surrogateescape") as lines:
         for line in lines:
             fields = line.rstrip("\n").split("\t")
-            if len(fields) != 7:
+            if len(fields) != 8:
                 continue  # a line torn by kill -9 mid-write (the write is one flush; not seen so far)
-            event_id, key, sourcetype, host, name, unix_time, counter = fields
+            event_id, key, sourcetype, host, name, unix_time, counter, received_at = fields
             total += 1
+            if returned_at is not None and float(received_at) >= returned_at:
+                if first_after_return is None:
+                    first_after_return = float(received_at) - returned_at
+                if backlog_after_return is None and event_id not in content_by_id and len(content_by_id) + 1 >= backlog:
+                    backlog_after_return = float(received_at) - returned_at
             previous = content_by_id.setdefault(event_id, key)
             if previous != key:
                 contents_per_id += 1
@@ -61,6 +77,9 @@ def main():
     print("periods=%d" % len(period_events))
     print("short_periods=%d" % short)
     print("counter_gaps=%d" % gaps)
+    if returned_at is not None:
+        print("first_after_return=%s" % ("" if first_after_return is None else "%.1f" % first_after_return))
+        print("backlog_after_return=%s" % ("" if backlog_after_return is None else "%.1f" % backlog_after_return))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ Every indexed event becomes one line of the record file, written and flushed bef
 sent, so an event the receiver acknowledged is always on file (a kill -9 between the write and the
 answer leaves it on file unacknowledged: the sender resends it, which shows up as a duplicate):
 
-    <pomona event id>\t<content key>\t<sourcetype>\t<hostIdentifier>\t<name>\t<unixTime>\t<counter>
+    <pomona event id>\t<content key>\t<sourcetype>\t<hostIdentifier>\t<name>\t<unixTime>\t<counter>\t<received at>
+
+(name and counter are "-" for status lines; "received at" is the request's arrival, Unix seconds.)
 
 The id is the envelope's indexed field named by --id-field (Pomona's `event_id_field`: a stable id
 from the spool position, the same on every resend). The content key identifies the event by what the
@@ -37,6 +39,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PATHS = {"/services/collector", "/services/collector/event", "/services/collector/event/1.0"}
@@ -59,7 +62,7 @@ class Collector:
         self.decoder = json.JSONDecoder()
         self.crash_next = threading.Event()
 
-    def line(self, envelope):
+    def line(self, envelope, now):
         event = envelope["event"]
         sourcetype = str(envelope.get("sourcetype", ""))
         canonical = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -73,10 +76,11 @@ class Collector:
                                            event.get("unixTime", "-"), event.get("counter", "-"))
         else:
             summary = "-\t-\t-\t-"
-        return "%s\t%s\t%s\t%s\n" % (event_id, key, sourcetype, summary)
+        return "%s\t%s\t%s\t%s\t%s\n" % (event_id, key, sourcetype, summary, now)
 
     def index(self, text):
         """Records the concatenated objects in `text` up to the first bad one; returns the answer."""
+        now = "%.3f" % time.time()
         lines = []
         position, number, length = 0, 0, len(text)
         answer = reply(0, "Success", 200)
@@ -99,7 +103,7 @@ class Collector:
             if envelope["event"] in ("", None):
                 answer = reply(13, "Event field cannot be blank", 400, number)
                 break
-            lines.append(self.line(envelope))
+            lines.append(self.line(envelope, now))
             number += 1
         if number == 0 and answer[0] == 200:
             return reply(5, "No data", 400)

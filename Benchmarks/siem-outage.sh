@@ -35,19 +35,26 @@
 #    content per host: every logger period must have all its 10 result rows and the periods must
 #    run without a hole.
 #
+# Drain time is given on two clocks: when the events arrived at the receiver (its record has the
+# arrival time), and when the server counted them forwarded (its checkpoint: in spool order, so
+# it waits for the oldest batch, which may still be sleeping in its retry backoff).
+#
 # Prints a timeline, the counts, and ends with "VERDICT: PASS" (exit 0) or "VERDICT: FAIL: reasons"
 # (exit 1): PASS when the simulator saw no error, nothing was dead-lettered or dropped, the output
 # drained, the receiver has at least (received - filtered - throttled) distinct events, and no host
 # period is short or missing.
 #
 # Usage: Benchmarks/siem-outage.sh [OUTAGE_SECONDS=180] [HOSTS=200]
+# Environment: POMONA_BINARY (default .build/release/pomona), SIEM_OUTAGE_AFTER (seconds of load
+# after the receiver is back, default 30), SIEM_OUTAGE_KEEP (a directory to copy the server log,
+# the simulator's output, the receiver's record and a per-second timeline into).
 # Needs: a release build (or POMONA_BINARY), curl, python3. Takes about OUTAGE + 2–3 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 outage=${1:-180}
 hosts=${2:-200}
 lead=30          # load before the outage
-after=30         # load after the receiver is back
+after=${SIEM_OUTAGE_AFTER:-30}  # seconds of load after the receiver is back
 log_lines=10     # the simulator's --log-lines (result lines per host per period)
 drain_limit=300  # seconds to wait for the output to drain once the load stopped
 AGENT_PORT=18843
@@ -86,13 +93,16 @@ source Benchmarks/server.sh
 cleanup() {
   for pid in $sim $hec $server; do kill "$pid" 2>/dev/null || true; done
   wait $server 2>/dev/null || true
+  if [ -n "${SIEM_OUTAGE_KEEP:-}" ]; then  # keep the logs and the receiver's record for a closer look
+    mkdir -p "$SIEM_OUTAGE_KEEP" && cp "$work/server.log" "$bench"/*.tsv "$bench"/*.log "$bench"/sim.* "$bench/timeline" "$SIEM_OUTAGE_KEEP"/ 2>/dev/null || true
+  fi
   rm -rf "$work" "$bench"
 }
 trap cleanup EXIT
 admin="https://127.0.0.1:$((AGENT_PORT + 1000))"
 machine
 echo "binary: $binary"
-echo "outage: $outage s, hosts: $hosts, load: $((lead + outage + after)) s (receiver killed at ${lead} s, back at $((lead + outage)) s)"
+echo "outage: $outage s, hosts: $hosts, load: $((lead + outage + after)) s (receiver crashes at ${lead} s, back at $((lead + outage)) s)"
 
 metrics() { curl -sk "$admin/metrics" > "$bench/metrics"; }
 metric() {  # sum of a metric's samples (from the last `metrics`) whose labels contain $2 and $3
@@ -117,6 +127,7 @@ sample() {  # reads the metrics and the spool size, keeps the peaks
   spooled_bytes=$(metric pomona_pipeline_spooled_bytes 'output="hec"')
   received=$(metric pomona_pipeline_input_received_events_total '')
   forwarded=$(outcome forwarded)
+  printf '%s %s %s %s %s %s\n' "$(date +%T.%N | cut -c1-12)" "$received" "$forwarded" "$spooled" "$spooled_bytes" "$du_now" >> "$bench/timeline"
   [ "$du_now" -gt "$peak_du" ] && peak_du=$du_now
   [ "$spooled_bytes" -gt "$peak_spooled_bytes" ] && peak_spooled_bytes=$spooled_bytes
   [ "$spooled" -gt "$peak_spooled_events" ] && peak_spooled_events=$spooled
@@ -128,7 +139,8 @@ timeline() {  # $1 = phase
 }
 
 echo
-echo "== timeline (every 15 s; simulator progress as of its last 10 s report)"
+echo "== timeline (every 15 s and at each step; the server's counters, which advance in spool order;"
+echo "   the simulator's progress as of its last 10 s report)"
 load=$((lead + outage + after))
 "$binary" simulate --server "https://localhost:$AGENT_PORT" --ca "$work/data/tls/ca.pem" --enroll-secret "$secret" \
   --hosts "$hosts" --duration "$load" --start-spread 10 --log-lines "$log_lines" --seed 1 > "$bench/sim.out" 2> "$bench/sim.err" &
@@ -227,7 +239,7 @@ server_dups=$(metric pomona_output_duplicates_total 'output="hec"')
 retries=$(metric pomona_output_retries_total 'output="hec"')
 refused=$(metric pomona_spool_refused_appends_total '')
 deadletter_lines=$({ cat "$work/data/deadletter/"*.ndjson* 2>/dev/null || true; } | wc -l)
-eval "$(python3 Benchmarks/siem-outage-count.py "$record" "$log_lines")"
+eval "$(python3 Benchmarks/siem-outage-count.py "$record" "$log_lines" "$back_at" "$received_at_back")"
 expected=$((received - filtered - throttled))
 balance=$((forwarded + filtered + throttled + dead + dropped + spooled))
 
@@ -251,11 +263,15 @@ echo "content check: $hosts_seen hosts, $periods host periods, $short_periods sh
 echo "outage: $outage s (receiver down from $(awk -v a="$t0" -v b="$killed_at" 'BEGIN { printf "%.0f", b - a }') s" \
   "to $(awk -v a="$t0" -v b="$back_at" 'BEGIN { printf "%.0f", b - a }') s); backlog when it returned: ${backlog_at_back:-?} events"
 max_backoff=$(sed -nE 's/.* retry_in_s=([0-9.]+) .*/\1/p' "$work/server.log" | sort -g | tail -1)
-echo "first delivery ${first_delivery_after:-never} s after the receiver returned (the output's retry backoff;" \
-  "longest retry_in_s in the server log: ${max_backoff:-none} s, $(grep -c 'output failed; retrying' "$work/server.log" || true) retry lines)"
-echo "backlog delivered ${backlog_drained_after:-never} s after the receiver returned" \
-  "(forwarded ≥ the $received_at_back events received by then); nothing spooled ${drain_after_load} s after the load stopped" \
-  "(drained: $drained)"
+# Two clocks for the drain: the receiver's (when events arrived) and the server's counters (when
+# deliveries were committed: in spool order, so a batch delivered while an earlier one still waits
+# in its retry backoff is counted only once that one is through).
+echo "after the receiver returned: first request indexed ${first_after_return:-never} s later," \
+  "it held as many distinct events as the server had received by the return ($received_at_back) ${backlog_after_return:-never} s later"
+echo "server side: first delivery counted ${first_delivery_after:-never} s after the return, forwarded ≥ $received_at_back" \
+  "${backlog_drained_after:-never} s after it; nothing spooled ${drain_after_load} s after the load stopped (drained: $drained)"
+echo "retry backoff: $(grep -c 'output failed; retrying' "$work/server.log" || true) retries logged," \
+  "longest retry_in_s ${max_backoff:-none} s (retry_max_backoff 60 s by default, full jitter)"
 echo "peak spool: directory $(mib "$peak_du") (du of spool/; a segment file is deleted only once wholly delivered)," \
   "$(mib "$peak_spooled_bytes") / $peak_spooled_events events spooled for the output"
 echo "server: $(cpu_seconds) CPU-s, RSS $(rss_mib) MiB, peak RSS $(peak_rss_mib) MiB;" \
