@@ -138,6 +138,20 @@ timeline() {  # $1 = phase
     "$(since "$t0")" "$1" "$received" "$forwarded" "$spooled" "$(mib "$spooled_bytes")" "$(mib "$du_now")" "$(sim_progress)"
 }
 
+recovery_steps() {  # after the receiver's return: the first delivery counted, then the backlog's
+  if [ -n "$back_at" ] && [ -z "$first_delivery_after" ] && [ "$forwarded" -gt "$forwarded_at_back" ]; then
+    first_delivery_after=$(since "$back_at")
+    timeline "DELIVERING"; last_print=$(since "$t0")
+  fi
+  # The backlog is drained once the output has forwarded as many events as the server had received
+  # when the receiver came back (the output reads the spool in order).
+  if [ -n "$back_at" ] && [ -z "$backlog_drained_after" ] && [ "$forwarded" -ge "$received_at_back" ]; then
+    backlog_drained_after=$(since "$back_at")
+    timeline "CAUGHT-UP"; last_print=$(since "$t0")
+  fi
+  return 0
+}
+
 echo
 echo "== timeline (every 15 s and at each step; the server's counters, which advance in spool order;"
 echo "   the simulator's progress as of its last 10 s report)"
@@ -177,16 +191,7 @@ while kill -0 "$sim" 2>/dev/null; do
     echo "        during the outage: simulator errors $(sim_errors_now) (were ${errors_at_kill:-0} at the crash);" \
       "spool dir grew from $(mib "$spool_at_kill") to $(mib "$du_now"); $spooled events waiting for the output"
   fi
-  if [ -n "$back_at" ] && [ -z "$first_delivery_after" ] && [ "$forwarded" -gt "$forwarded_at_back" ]; then
-    first_delivery_after=$(since "$back_at")
-    timeline "DELIVERING"; last_print=$elapsed
-  fi
-  # The backlog is drained once the output has forwarded as many events as the server had received
-  # when the receiver came back (the output reads the spool in order).
-  if [ -n "$back_at" ] && [ -z "$backlog_drained_after" ] && [ "$forwarded" -ge "$received_at_back" ]; then
-    backlog_drained_after=$(since "$back_at")
-    timeline "CAUGHT-UP"; last_print=$elapsed
-  fi
+  recovery_steps
   if awk -v e="$elapsed" -v p="$last_print" 'BEGIN { exit !(e - p >= 15) }'; then
     timeline "$phase"; last_print=$elapsed
   fi
@@ -202,12 +207,7 @@ timeline "LOAD-OFF"
 drained=no
 while awk -v s="$(since "$load_stopped")" -v l="$drain_limit" 'BEGIN { exit !(s < l) }'; do
   sample
-  if [ -n "$back_at" ] && [ -z "$first_delivery_after" ] && [ "$forwarded" -gt "$forwarded_at_back" ]; then
-    first_delivery_after=$(since "$back_at")
-  fi
-  if [ -n "$back_at" ] && [ -z "$backlog_drained_after" ] && [ "$forwarded" -ge "$received_at_back" ]; then
-    backlog_drained_after=$(since "$back_at")
-  fi
+  recovery_steps
   if [ "$spooled" = 0 ] && [ "$(metric pomona_output_in_flight_batches 'output="hec"')" = 0 ]; then drained=yes; break; fi
   sleep 0.5
 done
