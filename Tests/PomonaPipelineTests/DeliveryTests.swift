@@ -121,6 +121,34 @@ func appendNumbered(_ pipeline: Pipeline, input: String = "osquery", records: In
         #expect(stats.outputs[0].retries >= 7)
     }
 
+    /// A receiver that comes back must not wait for batches sleeping out a long backoff: the
+    /// first send is told to come back in 600 s, the second in 10 ms; once the second batch gets
+    /// through, the first retries at once, so everything is forwarded long before 600 s.
+    @Test func aBatchInBackoffRetriesAsSoonAsAnotherGetsThrough() async throws {
+        final class Recovering: EventOutput {
+            let name = "siem"
+            let batchLimits = OutputBatchLimits(maxEvents: 10, maxBytes: 1 << 20, concurrency: 2)
+            let sends = Mutex(0)
+            func send(_ events: [PipelineEvent]) async -> OutputSendResult {
+                switch sends.withLock({ n in n += 1; return n }) {
+                case 1: return .retryAll(events.count, reason: "503", after: 600)
+                case 2: return .retryAll(events.count, reason: "503", after: 0.01)
+                default: return OutputSendResult()
+                }
+            }
+            func shutdown() async {}
+        }
+        let output = Recovering()
+        var configuration = fastConfiguration()
+        configuration.delivery.retry = RetryPolicy(initialBackoff: 0.001, maxBackoff: 600)
+        let pipeline = try Pipeline(configuration: configuration, dataDirectory: temporarySpoolDirectory(), outputs: [output], logger: logger)
+        let running = RunningPipeline(pipeline)
+        _ = try await appendNumbered(pipeline, records: 5, perRecord: 10)
+        let stats = try await running.wait { $0.outputs[0].totals.forwarded.events == 50 }
+        await running.stop()
+        #expect(stats.outputs[0].totals.forwarded.events == 50, "the batch told to wait 600 s is still waiting")
+    }
+
     @Test func orderIsKeptWithOneBatchInFlight() async throws {
         let output = FakeOutput(name: "siem", failures: 3, maxEvents: 10, concurrency: 1)
         let pipeline = try Pipeline(configuration: fastConfiguration(), dataDirectory: temporarySpoolDirectory(), outputs: [output], logger: logger)

@@ -20,6 +20,10 @@ public final class OutputDelivery: Sendable {
     let clock: @Sendable () -> Double
     /// How much of the spool one read takes (the loop cuts batches from it).
     let readAheadBytes: Int
+    /// Sends the receiver answered (accepted or refused anything). A batch waiting out its
+    /// backoff retries at once when this moves: the receiver is back, and batches sleeping up to
+    /// `maxBackoff` would otherwise hold the in-order checkpoint (and the spool) behind them.
+    let answeredSends = Atomic<UInt64>(0)
 
     public init(output: any EventOutput, processor: any DeliveryProcessing, spool: Spool, ledger: Ledger, deadLetters: DeadLetterFile,
                 retry: RetryPolicy, logger: Logger, readAheadBytes: Int = 4 << 20,
@@ -227,6 +231,15 @@ public final class OutputDelivery: Sendable {
         }
     }
 
+    /// Sleeps `delay` seconds, or less once another batch of this output got an answer.
+    func backoff(_ delay: Double, unlessAnsweredSince answered: UInt64) async throws {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(delay * 1000))
+        while ContinuousClock.now < deadline {
+            if answeredSends.load(ordering: .relaxed) != answered { return }
+            try await Task.sleep(for: min(.milliseconds(250), ContinuousClock.now.duration(to: deadline)))
+        }
+    }
+
     /// Sends a batch until every event is delivered or dead-lettered; nil if cancelled first.
     func deliver(_ batch: Batch) async -> ResolvedSpan? {
         var span = batch.span
@@ -243,7 +256,9 @@ public final class OutputDelivery: Sendable {
             ledger.noteSendDetails(name, duplicates: result.duplicates, truncated: result.truncated)
             for (local, reason) in result.rejected where local < pending.count { rejected[pending[local]] = reason }
             let retrying = result.retry.filter { $0 >= 0 && $0 < pending.count && result.rejected[$0] == nil }.map { pending[$0] }
+            if retrying.count < pending.count { answeredSends.add(1, ordering: .relaxed) }
             if retrying.isEmpty { break }
+            let answeredBefore = answeredSends.load(ordering: .relaxed)
             attempt += 1
             let reason = result.retryReason ?? "receiver asked to retry"
             ledger.noteRetry(name, reason: reason, at: clock())
@@ -258,7 +273,7 @@ public final class OutputDelivery: Sendable {
                 "output": "\(name)", "events": "\(retrying.count)", "attempt": "\(attempt)", "reason": "\(reason)",
                 "retry_in_s": "\(String(format: "%.2f", delay))",
             ])
-            do { try await Task.sleep(for: .milliseconds(Int64(delay * 1000))) } catch { return nil }
+            do { try await backoff(delay, unlessAnsweredSince: answeredBefore) } catch { return nil }
             pending = retrying
         }
         if !rejected.isEmpty {
