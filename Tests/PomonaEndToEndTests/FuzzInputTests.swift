@@ -183,7 +183,7 @@ struct Mutator {
     ]
 
     @Test func mutatedSpecFilesGiveDocumentsOrASpecError() {
-        let iterations = FuzzSettings.iterations(default: 600)
+        let iterations = FuzzSettings.iterations(default: 1500)
         var mutator = Mutator(random: SeededGenerator(state: FuzzSettings.seed), replacements: Self.replacements)
         var read = 0
         var refused = 0
@@ -207,6 +207,21 @@ struct Mutator {
         }
         // Both outcomes must occur, or the mutations are too mild or too wild to test anything.
         #expect(read > 0 && refused > 0, "read \(read), refused \(refused) of \(iterations)")
+    }
+
+    /// Nesting far past anything the mutations reach, in a field that takes any value: a flow
+    /// sequence 20,000 levels deep and a block mapping 1,000 deep (indentation makes it 1 MB).
+    /// Read or refused, never a stack overflow.
+    @Test(arguments: ["flow", "block"])
+    func deepNestingIsReadOrRefused(_ style: String) {
+        let nested = style == "flow"
+            ? "  features: " + String(repeating: "[", count: 20_000) + String(repeating: "]", count: 20_000) + "\n"
+            : "  features:\n" + (1...1_000).map { String(repeating: " ", count: 2 + 2 * $0) + "k:\n" }.joined()
+        do {
+            _ = try SpecReader.read(yaml: "apiVersion: v1\nkind: config\nspec:\n" + nested, file: "deep.yml")
+        } catch {
+            #expect(error.document == 1 && !error.reason.isEmpty, "\(error)")
+        }
     }
 
     /// A spec error names the file and a document, a line inside the file when it has one, and the
@@ -248,7 +263,7 @@ struct Mutator {
     @Test func mutatedPackFilesGiveAPackOrAnImportError() throws {
         let seeds = Self.seeds
         try #require(seeds.count >= 5, "expected osquery's packs in \(Self.fixtures.path)")
-        let iterations = FuzzSettings.iterations(default: 400)
+        let iterations = FuzzSettings.iterations(default: 250)
         var mutator = Mutator(random: SeededGenerator(state: FuzzSettings.seed ^ 0xFACC), replacements: Self.replacements)
         let validator = QueryValidator(checker: OsquerySchemaChecker())
         var imported = 0
