@@ -108,6 +108,10 @@ struct RouteTests {
         #expect(events[0].time == 1_785_844_801)
         #expect(EventTime.parseCalendarTime("Mon May  2 22:27:32 2016 UTC") == 1_462_228_052)
         #expect(EventTime.parseCalendarTime("no_time") == nil)
+        // Found by fuzzing: years this large overflowed the day arithmetic and trapped.
+        #expect(EventTime.parseCalendarTime("Tue Aug  4 12:00:01 999999999999 UTC") == nil)
+        #expect(EventTime.parseCalendarTime("Tue Aug  4 12:00:01 99999999999999999 UTC") == nil)
+        #expect(EventTime.parseCalendarTime("Fri Dec 31 23:59:59 9999 UTC") == 253_402_300_799)
     }
 
     @Test("configuration errors name the route, stage and key")

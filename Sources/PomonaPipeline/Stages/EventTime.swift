@@ -51,7 +51,7 @@ public enum EventTime {
     public static func parseCalendarTime(_ text: String) -> Double? {
         let parts = text.split(separator: " ")
         guard parts.count >= 5, let month = months.firstIndex(of: String(parts[1])), let day = Int(parts[2]),
-            let year = Int(parts[4])
+            let year = Int(parts[4]), (1...9999).contains(year)  // beyond, the day arithmetic would overflow
         else { return nil }
         let clock = parts[3].split(separator: ":")
         guard clock.count == 3, let h = Int(clock[0]), let m = Int(clock[1]), let s = Int(clock[2]),
