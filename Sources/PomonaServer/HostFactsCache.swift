@@ -8,7 +8,13 @@ import Synchronization
 /// Refreshed from the datastore every few seconds by a periodic service, so ingest never waits on
 /// SQLite. A host that enrolled since the last refresh is loaded alone on its first lookup by the
 /// delivery loop (one indexed row), so its first events are enriched too; ids found missing are
-/// remembered until the next refresh, so deleted hosts do not cost a read per event.
+/// remembered until the next full refresh, so deleted hosts do not cost a read per event.
+///
+/// Most refreshes are incremental: only hosts enrolled or given new details since the previous
+/// refresh (with an overlap, as a detail write stamped before a refresh may commit after it).
+/// Every ``fullRefreshInterval`` everything is reloaded, which also drops deleted hosts and picks
+/// up label membership changes. (A full reload decoded 50,000 hosts' vitals every 10 s: 8.6% of
+/// the server's CPU in the 50,000-host capacity run.)
 final class HostFactsCache: HostFactsProvider {
     struct Index: Sendable {
         var byID: [Int64: HostFacts] = [:]
@@ -18,16 +24,39 @@ final class HostFactsCache: HostFactsProvider {
 
     let index = Mutex(Index())
     let store: Datastore
+    let fullRefreshInterval: TimeInterval
+    /// How far back an incremental refresh looks before the previous one started.
+    let overlap: TimeInterval
+    let clock: @Sendable () -> Date
+    /// When the previous refresh started, and the previous full one.
+    private let refreshed = Mutex<(last: Date?, lastFull: Date?)>((nil, nil))
 
-    init(store: Datastore) {
+    init(store: Datastore, fullRefreshInterval: TimeInterval = 300, overlap: TimeInterval = 60, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
+        self.fullRefreshInterval = fullRefreshInterval
+        self.overlap = overlap
+        self.clock = clock
     }
 
     func refresh() throws {
+        let started = clock()
+        let (last, lastFull) = refreshed.withLock { $0 }
+        if let last, let lastFull, started.timeIntervalSince(lastFull) < fullRefreshInterval {
+            let records = try store.hostFacts(changedSince: last.addingTimeInterval(-overlap))
+            index.withLock { index in
+                for r in records {
+                    Self.add(r, to: &index)
+                    index.knownMissing.remove(r.id)
+                }
+            }
+            refreshed.withLock { $0.last = started }
+            return
+        }
         let records = try store.hostFacts()
         var fresh = Index()
         for r in records { Self.add(r, to: &fresh) }
         index.withLock { $0 = fresh }
+        refreshed.withLock { $0 = (started, started) }
     }
 
     private static func add(_ r: HostFactsRecord, to index: inout Index) {

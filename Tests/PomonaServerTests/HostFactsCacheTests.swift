@@ -2,6 +2,7 @@ import Foundation
 import PomonaCore
 import PomonaPipeline
 import PomonaStore
+import Synchronization
 import Testing
 @testable import PomonaServer
 
@@ -33,4 +34,36 @@ import Testing
         #expect(cache.facts(hostID: 999) == nil)
         #expect(cache.facts(identifier: "nobody") == nil)
     }
+
+    /// Between full refreshes only changed hosts are read; a full refresh drops deleted hosts.
+    @Test func incrementalRefreshPicksUpChangesAndFullRefreshDropsDeletedHosts() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try Datastore(path: directory.url.appendingPathComponent("p.sqlite").path)
+        let first = try enroll(store, "first", key: 1)
+        let now = MovableClock()
+        let cache = HostFactsCache(store: store, fullRefreshInterval: 300, overlap: 1, clock: { now.date })
+        try cache.refresh()
+        now.advance(10)
+        let second = try enroll(store, "second", key: 2)
+        try cache.refresh()  // incremental: the new enrollment is in it
+        #expect(cache.facts(identifier: "uuid-second")?.id == second, "found without the single-host load")
+        #expect(cache.facts(hostID: first)?.hostname == "first.local", "unchanged hosts stay")
+
+        #expect(try store.deleteHosts(ids: [first]) == [first])
+        now.advance(10)
+        try cache.refresh()  // incremental: a deleted host is not seen as a change
+        #expect(cache.facts(identifier: "uuid-first")?.id == first)
+        now.advance(300)
+        try cache.refresh()  // full
+        #expect(cache.facts(identifier: "uuid-first") == nil)
+        #expect(cache.facts(identifier: "uuid-second")?.id == second)
+    }
+}
+
+/// A clock the test moves by hand.
+final class MovableClock: Sendable {
+    private let now = Mutex(Date())
+    var date: Date { now.withLock { $0 } }
+    func advance(_ seconds: TimeInterval) { now.withLock { $0 = $0.addingTimeInterval(seconds) } }
 }
