@@ -1,9 +1,10 @@
 /// SplitMix64: a tiny deterministic random generator, so a host built from `(seed, index)` is the
 /// same on every run and every machine (Swift's `SystemRandomNumberGenerator` cannot be seeded).
-struct SeededGenerator: RandomNumberGenerator, Sendable {
+/// Public for the random-input tests, which need the same reproducible series.
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
     /// Mixes a seed with an index and a purpose tag so independent streams do not overlap.
     init(seed: UInt64, index: Int, stream: UInt64) {
@@ -11,7 +12,7 @@ struct SeededGenerator: RandomNumberGenerator, Sendable {
         _ = next()
     }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -1,5 +1,6 @@
 import Foundation
 import PomonaCore
+import PomonaSimulator
 import PomonaStore
 import Testing
 
@@ -14,19 +15,6 @@ import Testing
 //
 // The pipeline fuzz target's kept inputs are replayed here too (PipelineFuzzRegressionTests): its
 // checks need PomonaPipeline, PomonaAgentAPI and PomonaCore together, which only this target links.
-
-/// SplitMix64: small, fast, and the same series on every platform for a given seed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 enum FuzzSettings {
     static let environment = ProcessInfo.processInfo.environment
@@ -184,7 +172,7 @@ struct Mutator {
 
     @Test func mutatedSpecFilesGiveDocumentsOrASpecError() {
         let iterations = FuzzSettings.iterations(default: 1500)
-        var mutator = Mutator(random: SeededGenerator(state: FuzzSettings.seed), replacements: Self.replacements)
+        var mutator = Mutator(random: SeededGenerator(seed: FuzzSettings.seed), replacements: Self.replacements)
         var read = 0
         var refused = 0
         for n in 0..<iterations {
@@ -264,7 +252,7 @@ struct Mutator {
         let seeds = Self.seeds
         try #require(seeds.count >= 5, "expected osquery's packs in \(Self.fixtures.path)")
         let iterations = FuzzSettings.iterations(default: 250)
-        var mutator = Mutator(random: SeededGenerator(state: FuzzSettings.seed ^ 0xFACC), replacements: Self.replacements)
+        var mutator = Mutator(random: SeededGenerator(seed: FuzzSettings.seed ^ 0xFACC), replacements: Self.replacements)
         let validator = QueryValidator(checker: OsquerySchemaChecker())
         var imported = 0
         var refused = 0
