@@ -223,7 +223,7 @@ extension PackRecord {
     var json: JSONValue {
         .object([
             ("id", .int(id)), ("name", .string(name)), ("description", .string(description)), ("platform", .string(platform)),
-            ("disabled", .bool(disabled)), ("query_count", .int(queryCount)),
+            ("disabled", .bool(disabled)), ("query_count", .int(queryCount)), ("total_hosts_count", .int(hostCount)),
             ("host_ids", .array(targets.hostIDs.sorted().map { .int($0) })), ("label_ids", .array(targets.labelIDs.sorted().map { .int($0) })),
             ("team_ids", .array([])),
             ("created_at", .date(createdAt)), ("updated_at", .date(updatedAt)),

@@ -14,6 +14,8 @@ public struct PackRecord: Sendable, Equatable {
     public var updatedAt: Date
     /// Empty: every host of the pack's platform.
     public var targets = PackTargets()
+    /// Hosts the pack is served to now: its targets (or every host) on its platforms.
+    public var hostCount = 0
 }
 
 /// A query in a pack, with the id Fleet's `/packs/schedule/{id}` addresses it by.
@@ -54,10 +56,33 @@ extension Datastore {
     static let packColumns = "p.*, (SELECT COUNT(*) FROM pack_queries q WHERE q.pack_id = p.id) AS query_count"
 
     static func packRecord(_ db: Database, _ row: Row) throws -> PackRecord {
-        PackRecord(
+        var record = PackRecord(
             id: row["id"], name: row["name"], description: row["description"], platform: row["platform"], disabled: row["disabled"],
             queryCount: row["query_count"], createdAt: Date(storeValue: row["created_at"]), updatedAt: Date(storeValue: row["updated_at"]),
             targets: try packTargets(db, packID: row["id"]))
+        record.hostCount = try packHostCount(db, platform: record.platform, targets: record.targets)
+        return record
+    }
+
+    /// How many hosts get a pack: those it targets (all hosts when it has no targets) whose
+    /// platform is one of the pack's. Hosts whose platform is not known yet get every pack.
+    static func packHostCount(_ db: Database, platform: String, targets: PackTargets) throws -> Int {
+        let families = OsqueryPlatform.parseFilter(platform) ?? Set(OsqueryPlatform.allCases)
+        var sql = "SELECT platform, COUNT(*) AS n FROM hosts"
+        var arguments: StatementArguments = []
+        if !targets.isEmpty {
+            sql += """
+                 WHERE id IN (SELECT host_id FROM label_membership WHERE label_id IN (SELECT value FROM json_each(?)))
+                 OR id IN (SELECT value FROM json_each(?))
+                """
+            arguments += ["[" + targets.labelIDs.map(String.init).joined(separator: ",") + "]"]
+            arguments += ["[" + targets.hostIDs.map(String.init).joined(separator: ",") + "]"]
+        }
+        sql += " GROUP BY platform"
+        return try Row.fetchAll(db, sql: sql, arguments: arguments).reduce(0) { total, row in
+            let family = OsqueryPlatform(hostPlatform: row["platform"])
+            return family.map(families.contains) ?? true ? total + (row["n"] as Int) : total
+        }
     }
 
     public func packRecords() throws -> [PackRecord] {

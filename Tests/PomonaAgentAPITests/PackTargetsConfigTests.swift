@@ -32,6 +32,7 @@ import Testing
         let record = try #require(try store.packRecords().first { $0.name == "incident-response" })
         _ = try store.updatePack(id: record.id, name: nil, description: nil, platform: nil, disabled: nil, targets: PackTargets(labelIDs: [label.id]))
 
+        #expect(try store.packRecord(id: record.id)?.hostCount == 1, "Fleet's total_hosts_count: the label's one member")
         let state = AgentConfigState(store: store, logger: Logger(label: "test"), membershipReloadInterval: .zero)
         try state.refresh(force: true)
         #expect(try hasPack(state, inside))
@@ -43,6 +44,7 @@ import Testing
         _ = try store.updateLabel(id: label.id, name: nil, description: nil, hostIDs: [inside, outside])
         try state.refresh()
         #expect(try hasPack(state, outside))
+        #expect(try store.packRecord(id: record.id)?.hostCount == 2)
 
         // Aimed at one host by id instead.
         _ = try store.updatePack(id: record.id, name: nil, description: nil, platform: nil, disabled: nil, targets: PackTargets(hostIDs: [outside]))
@@ -66,6 +68,17 @@ import Testing
         try state.refresh(force: true)
         #expect(try !hasPack(state, host))
         #expect(try store.packRecord(id: record.id)?.targets.labelIDs == [label.id], "the dangling target stays visible")
+    }
+
+    @Test func anUntargetedPackCountsTheHostsOfItsPlatforms() async throws {
+        let fixture = try AgentFixture()
+        _ = try await fixture.enroll(identifier: "mac-1")
+        _ = try await fixture.enroll(identifier: "mac-2")
+        try fixture.store.savePack(Self.pack)
+        try fixture.store.savePack(QueryPack(name: "linux-only", platform: "linux", queries: []))
+        let packs = try fixture.store.packRecords()
+        #expect(packs.first { $0.name == "incident-response" }?.hostCount == 2)
+        #expect(packs.first { $0.name == "linux-only" }?.hostCount == 0)
     }
 
     @Test func targetsMustExistWhenSet() async throws {
