@@ -102,18 +102,10 @@ struct Mutator {
 // MARK: - Fleet spec YAML
 
 @Suite struct SpecRandomInputTests {
+    /// Every kind in flow style (the CLI's own sample file), plus block-style variants of the
+    /// constructs it writes inline.
     static let seeds: [String] = [
-        """
-        apiVersion: v1
-        kind: query
-        spec:
-          name: osquery_info
-          description: heartbeat
-          query: SELECT * FROM osquery_info;
-          interval: 3600
-          observer_can_run: true
-          logging: snapshot
-        """,
+        CLISpecTests.sample,
         """
         apiVersion: v1
         kind: pack
@@ -128,23 +120,8 @@ struct Mutator {
               snapshot: true
               shard: 10
             - {query: processes, name: procs, interval: 60, removed: false, platform: darwin}
-        ---
-        apiVersion: v1
-        kind: label
-        spec:
-          name: canaries
-          label_membership_type: manual
-          hosts: [host-1, host-2]
         """,
         """
-        apiVersion: v1
-        kind: policy
-        spec:
-          name: Gatekeeper enabled
-          query: SELECT 1 FROM gatekeeper WHERE assessments_enabled = 1;
-          platform: darwin
-          critical: true
-        ---
         apiVersion: v1
         kind: enroll_secret
         spec:
@@ -155,7 +132,6 @@ struct Mutator {
         apiVersion: v1
         kind: config
         spec:
-          features: {enable_host_users: true, additional_queries: {time: SELECT * FROM time}}
           agent_options:
             config:
               options: {distributed_interval: 10, logger_tls_period: 10}
