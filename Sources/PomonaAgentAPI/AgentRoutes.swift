@@ -20,77 +20,29 @@ public struct AgentRequestContext: RequestContext, RemoteAddressRequestContext {
 
 /// Registers the osquery endpoints on a router, under both `/api/osquery/*` and `/api/v1/osquery/*`.
 ///
-/// Handlers are thin: read the body within its limit, call ``AgentService``, write the bytes.
-/// Every failure becomes an ``AgentError`` body, never an empty one.
+/// Most agent requests never get here: ``AgentHTTPHandler`` answers them in the channel
+/// pipeline. These routes serve what it passes on (a request behind one Hummingbird is still
+/// answering on the same connection, `Connection: close`), from the same ``AgentEndpointTable``
+/// table, so the answer is the same either way.
 public enum AgentRoutes {
-    public static let prefixes = ["/api/osquery", "/api/v1/osquery"]
-
-    public static func register(on router: Router<AgentRequestContext>, service: AgentService) {
-        let limits = service.limits
-        for prefix in prefixes {
-            router.post("\(prefix)/enroll") { request, context in
-                await respond(request, limit: limits.enroll, service: service) { (body: ByteBuffer) async throws(AgentError) -> [UInt8] in
-                    let ip = context.remoteAddress?.ipAddress ?? ""
-                    return try await service.enroll(body: body, remoteIP: ip)
+    public static func register(on router: Router<AgentRequestContext>, endpoints: AgentEndpointTable) {
+        for prefix in AgentEndpointTable.prefixes {
+            for endpoint in endpoints.all {
+                router.post(RouterPath(prefix + endpoint.path)) { request, context in
+                    let raw: ByteBuffer
+                    do {
+                        raw = try await request.body.collect(upTo: endpoint.limit)
+                    } catch {
+                        let refusal = endpoints.tooLarge(endpoint, path: Substring(request.uri.path))
+                        return jsonResponse(HTTPResponse.Status(code: refusal.status), refusal.body)
+                    }
+                    let headers = AgentRequestHeaders(
+                        authorization: request.headers[.authorization], contentEncoding: request.headers[.contentEncoding],
+                        remoteIP: context.remoteAddress?.ipAddress ?? "")
+                    let answer = await endpoints.answer(endpoint, body: raw, headers: headers, path: Substring(request.uri.path))
+                    return jsonResponse(HTTPResponse.Status(code: answer.status), answer.body)
                 }
             }
-            router.post("\(prefix)/config") { request, _ in
-                await respond(request, limit: limits.small, service: service) { (body: ByteBuffer) async throws(AgentError) -> [UInt8] in
-                    try service.config(body: body, authorization: request.headers[.authorization])
-                }
-            }
-            router.post("\(prefix)/distributed/read") { request, _ in
-                await respond(request, limit: limits.small, service: service) { (body: ByteBuffer) async throws(AgentError) -> [UInt8] in
-                    try service.distributedRead(body: body, authorization: request.headers[.authorization])
-                }
-            }
-            router.post("\(prefix)/distributed/write") { request, _ in
-                await respond(request, limit: limits.distributedWrite, service: service) { (body: ByteBuffer) async throws(AgentError) -> [UInt8] in
-                    try await service.distributedWrite(body: body, authorization: request.headers[.authorization])
-                }
-            }
-            router.post("\(prefix)/log") { request, _ in
-                await respond(request, limit: limits.log, inflatedLimit: limits.inflatedLog, service: service) {
-                    (body: ByteBuffer) async throws(AgentError) -> [UInt8] in
-                    try await service.log(body: body, contentEncoding: nil, authorization: request.headers[.authorization])
-                }
-            }
-            router.post("\(prefix)/carve/begin") { request, _ in
-                await respond(request, limit: limits.small, service: service) { (body: ByteBuffer) async throws(AgentError) -> [UInt8] in
-                    try await service.carveBegin(body: body, authorization: request.headers[.authorization])
-                }
-            }
-            router.post("\(prefix)/carve/block") { request, _ in
-                await respond(request, limit: limits.carveBlock, service: service) { (body: ByteBuffer) async throws(AgentError) -> [UInt8] in
-                    try await service.carveBlock(body: body, authorization: request.headers[.authorization])
-                }
-            }
-        }
-    }
-
-    /// Reads the body within `limit`, inflates it if it is gzip (osquery compresses only logs, but
-    /// proxies and other clients may compress anything; the inflated size is capped too), runs
-    /// `work`, and maps the outcome to a response.
-    static func respond(
-        _ request: Request, limit: Int, inflatedLimit: Int? = nil, service: AgentService,
-        _ work: (ByteBuffer) async throws(AgentError) -> [UInt8]
-    ) async -> Response {
-        let raw: ByteBuffer
-        do {
-            raw = try await request.body.collect(upTo: limit)
-        } catch {
-            return errorResponse(.tooLarge("request body exceeds \(limit) bytes"))
-        }
-        do {
-            let body = try AgentBody.inflate(raw, contentEncoding: request.headers[.contentEncoding], maxInflated: inflatedLimit ?? limit)
-            return jsonResponse(.ok, try await work(body))
-        } catch {
-            if error.code == .internalError || error.code == .unavailable {
-                service.logger.error("agent request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error.message)"])
-            } else {
-                service.logger.debug("agent request refused", metadata: ["path": "\(request.uri.path)", "error": "\(error.message)"])
-            }
-            return errorResponse(error)
         }
     }
 

@@ -127,11 +127,13 @@ public final class PomonaServer: Sendable {
         let bound = BoundPorts()
 
         let agentRouter = Router(context: AgentRequestContext.self)
-        AgentRoutes.register(on: agentRouter, service: agentService)
+        let agentEndpoints = AgentEndpointTable(service: agentService)
+        AgentRoutes.register(on: agentRouter, endpoints: agentEndpoints)
         CollectorRoutes.register(on: agentRouter, pipeline: pipeline, logger: logger)
         HealthRoutes.register(on: agentRouter, server: self, detailed: false)
         let agentApp = Application(
-            router: agentRouter, server: try .tls(.http1(), tlsConfiguration: tlsConfiguration),
+            router: agentRouter,
+            server: try .tls(.http1(configuration: agentEndpoints.channelConfiguration), tlsConfiguration: tlsConfiguration),
             configuration: .init(address: .hostname(configuration.agentAddress, port: configuration.agentPort), serverName: "pomona"),
             onServerRunning: { channel in
                 if let ready = await bound.set(agent: channel.localAddress?.port ?? 0) { await onReady(ready) }

@@ -1,0 +1,130 @@
+import Logging
+import NIOCore
+
+/// What an agent request carries besides its body.
+public struct AgentRequestHeaders: Sendable {
+    public var authorization: String?
+    public var contentEncoding: String?
+    /// The peer's address, recorded at enrollment as the host's remote IP.
+    public var remoteIP: String
+
+    public init(authorization: String?, contentEncoding: String?, remoteIP: String) {
+        self.authorization = authorization
+        self.contentEncoding = contentEncoding
+        self.remoteIP = remoteIP
+    }
+}
+
+/// One osquery endpoint: its path under ``AgentEndpointTable/prefixes``, its body limits and the
+/// service call. Both ways a request can arrive (``AgentHTTPHandler`` in the channel pipeline,
+/// and the Hummingbird routes behind it) answer from this one table, so they cannot disagree.
+public struct AgentEndpoint: Sendable {
+    public enum Work: Sendable {
+        /// Answered from memory without suspending (config, distributed/read): run right where
+        /// the request was read, on its event loop.
+        case immediate(@Sendable (ByteBuffer, AgentRequestHeaders) throws(AgentError) -> [UInt8])
+        /// May wait on SQLite or the spool's fsync: run as a task.
+        case suspending(@Sendable (ByteBuffer, AgentRequestHeaders) async throws(AgentError) -> [UInt8])
+    }
+
+    public let path: String
+    /// Bound on the body as received.
+    public let limit: Int
+    /// Bound on the body after gzip inflation.
+    public let inflatedLimit: Int
+    public let work: Work
+}
+
+/// The osquery endpoints, served under both `/api/osquery/*` and `/api/v1/osquery/*`.
+public struct AgentEndpointTable: Sendable {
+    public static let prefixes = ["/api/osquery", "/api/v1/osquery"]
+
+    public let service: AgentService
+    public let all: [AgentEndpoint]
+    /// Full request path (prefix + endpoint path) → endpoint.
+    private let byFullPath: [String: AgentEndpoint]
+
+    public init(service: AgentService) {
+        self.service = service
+        let limits = service.limits
+        all = [
+            AgentEndpoint(path: "/enroll", limit: limits.enroll, inflatedLimit: limits.enroll, work: .suspending { body, headers throws(AgentError) in
+                try await service.enroll(body: body, remoteIP: headers.remoteIP)
+            }),
+            AgentEndpoint(path: "/config", limit: limits.small, inflatedLimit: limits.small, work: .immediate { body, headers throws(AgentError) in
+                try service.config(body: body, authorization: headers.authorization)
+            }),
+            AgentEndpoint(path: "/distributed/read", limit: limits.small, inflatedLimit: limits.small, work: .immediate { body, headers throws(AgentError) in
+                try service.distributedRead(body: body, authorization: headers.authorization)
+            }),
+            AgentEndpoint(
+                path: "/distributed/write", limit: limits.distributedWrite, inflatedLimit: limits.distributedWrite,
+                work: .suspending { body, headers throws(AgentError) in
+                    try await service.distributedWrite(body: body, authorization: headers.authorization)
+                }),
+            AgentEndpoint(path: "/log", limit: limits.log, inflatedLimit: limits.inflatedLog, work: .suspending { body, headers throws(AgentError) in
+                try await service.log(body: body, contentEncoding: nil, authorization: headers.authorization)
+            }),
+            AgentEndpoint(path: "/carve/begin", limit: limits.small, inflatedLimit: limits.small, work: .suspending { body, headers throws(AgentError) in
+                try await service.carveBegin(body: body, authorization: headers.authorization)
+            }),
+            AgentEndpoint(path: "/carve/block", limit: limits.carveBlock, inflatedLimit: limits.carveBlock, work: .suspending { body, headers throws(AgentError) in
+                try await service.carveBlock(body: body, authorization: headers.authorization)
+            }),
+        ]
+        var byFullPath: [String: AgentEndpoint] = [:]
+        for prefix in Self.prefixes {
+            for endpoint in all { byFullPath[prefix + endpoint.path] = endpoint }
+        }
+        self.byFullPath = byFullPath
+    }
+
+    /// The endpoint a request target names (any query string ignored), if it is one of ours.
+    public func endpoint(target: Substring) -> AgentEndpoint? {
+        let path = target.firstIndex(of: "?").map { target[..<$0] } ?? target
+        return byFullPath[String(path)]
+    }
+
+    /// Inflates the body within the endpoint's bound and runs an `.immediate` endpoint.
+    /// `nil` for a `.suspending` one (use ``answer(_:body:headers:path:)``).
+    public func answerNow(_ endpoint: AgentEndpoint, body: ByteBuffer, headers: AgentRequestHeaders, path: Substring) -> (status: Int, body: [UInt8])? {
+        guard case .immediate(let work) = endpoint.work else { return nil }
+        do throws(AgentError) {
+            let inflated = try AgentBody.inflate(body, contentEncoding: headers.contentEncoding, maxInflated: endpoint.inflatedLimit)
+            return (200, try work(inflated, headers))
+        } catch {
+            return refusal(error, path: path)
+        }
+    }
+
+    /// Inflates the body within the endpoint's bound and runs the endpoint, whatever its kind.
+    public func answer(_ endpoint: AgentEndpoint, body: ByteBuffer, headers: AgentRequestHeaders, path: Substring) async -> (status: Int, body: [UInt8]) {
+        switch endpoint.work {
+        case .immediate:
+            return answerNow(endpoint, body: body, headers: headers, path: path)!
+        case .suspending(let work):
+            do throws(AgentError) {
+                let inflated = try AgentBody.inflate(body, contentEncoding: headers.contentEncoding, maxInflated: endpoint.inflatedLimit)
+                return (200, try await work(inflated, headers))
+            } catch {
+                return refusal(error, path: path)
+            }
+        }
+    }
+
+    /// The answer to a body over the endpoint's limit.
+    public func tooLarge(_ endpoint: AgentEndpoint, path: Substring) -> (status: Int, body: [UInt8]) {
+        refusal(.tooLarge("request body exceeds \(endpoint.limit) bytes"), path: path)
+    }
+
+    /// Every failure becomes an ``AgentError`` body, never an empty one. Server-side failures are
+    /// errors in the log; refusals of what the agent sent are debug noise.
+    private func refusal(_ error: AgentError, path: Substring) -> (status: Int, body: [UInt8]) {
+        if error.code == .internalError || error.code == .unavailable {
+            service.logger.error("agent request failed", metadata: ["path": "\(path)", "error": "\(error.message)"])
+        } else {
+            service.logger.debug("agent request refused", metadata: ["path": "\(path)", "error": "\(error.message)"])
+        }
+        return (error.httpStatus, error.body)
+    }
+}

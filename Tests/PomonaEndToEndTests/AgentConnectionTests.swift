@@ -1,0 +1,223 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PomonaServer
+import Synchronization
+import Testing
+
+/// The agent listener at the connection level: requests written raw over one TLS connection,
+/// the way a keep-alive osqueryd (or a pipelining client) writes them. Most agent requests are
+/// answered by `AgentHTTPHandler` in the channel pipeline and the rest by Hummingbird behind
+/// it, so these check that answers keep request order across the two, that bounds hold, and
+/// that the connection stays usable after a refusal.
+@Suite(.serialized) struct AgentConnectionTests {
+    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+        let running = try await RunningServer.start()
+        defer { Task { await running.stop() } }
+        let connection = try await RawTLSConnection.open(running)
+        defer { connection.close() }
+        let nodeKey = try await connection.enroll()
+
+        // One write holding five requests: a log (answered by a task), a read and a config
+        // (answered on the event loop), a health check (Hummingbird), a refused read.
+        let statusLine = #"{"severity":"0","filename":"x.cpp","line":"1","message":"hello","unixTime":"1785845100"}"#
+        connection.send(
+            RawTLSConnection.post("/api/v1/osquery/log", #"{"node_key":"\#(nodeKey)","log_type":"status","data":[\#(statusLine)]}"#)
+                + RawTLSConnection.post("/api/v1/osquery/distributed/read", #"{"node_key":"\#(nodeKey)"}"#)
+                + "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                + RawTLSConnection.post("/api/osquery/config", #"{"node_key":"\#(nodeKey)"}"#)
+                + RawTLSConnection.post("/api/v1/osquery/distributed/read", #"{"node_key":"not-a-key"}"#))
+        let responses = try await connection.responses(5)
+        #expect(responses.map(\.status) == [200, 200, 200, 200, 401])
+        #expect(responses[1].body.contains(#""queries""#))
+        #expect(responses[2].body.contains(#""status":"ok""#))
+        #expect(responses[3].body.contains(#""schedule""#) || responses[3].body.contains(#""packs""#))
+        #expect(responses[4].body.contains(#""node_invalid":true"#))
+        #expect(responses.allSatisfy { $0.headers["content-type"] == "application/json" })
+    }
+
+    @Test func aRequestBehindOneHummingbirdAnswersWaitsItsTurn() async throws {
+        let running = try await RunningServer.start()
+        defer { Task { await running.stop() } }
+        let connection = try await RawTLSConnection.open(running)
+        defer { connection.close() }
+        let nodeKey = try await connection.enroll()
+        // An unknown path goes to Hummingbird (404); the read right behind it must not overtake it.
+        connection.send(
+            RawTLSConnection.post("/api/v1/osquery/nonexistent", "{}")
+                + RawTLSConnection.post("/api/v1/osquery/distributed/read", #"{"node_key":"\#(nodeKey)"}"#)
+                + RawTLSConnection.post("/api/v1/osquery/distributed/read", #"{"node_key":"\#(nodeKey)"}"#))
+        let responses = try await connection.responses(3)
+        #expect(responses.map(\.status) == [404, 200, 200])
+    }
+
+    @Test func anOversizedBodyIsRefusedAndTheConnectionStaysUsable() async throws {
+        let running = try await RunningServer.start()
+        defer { Task { await running.stop() } }
+        let connection = try await RawTLSConnection.open(running)
+        defer { connection.close() }
+        let nodeKey = try await connection.enroll()
+        let padding = String(repeating: " ", count: 300 << 10)  // over the 256 KiB bound of distributed/read
+        connection.send(RawTLSConnection.post("/api/v1/osquery/distributed/read", #"{"node_key":"\#(nodeKey)"\#(padding)}"#))
+        let refused = try await connection.responses(1)[0]
+        #expect(refused.status == 413)
+        #expect(refused.body.contains("exceeds"))
+        connection.send(RawTLSConnection.post("/api/v1/osquery/distributed/read", #"{"node_key":"\#(nodeKey)"}"#))
+        #expect(try await connection.responses(1)[0].status == 200)
+    }
+
+    @Test func malformedBodiesGetAPreciseErrorBody() async throws {
+        let running = try await RunningServer.start()
+        defer { Task { await running.stop() } }
+        let connection = try await RawTLSConnection.open(running)
+        defer { connection.close() }
+        connection.send(
+            RawTLSConnection.post("/api/v1/osquery/distributed/read", #"{"node_key": "#)
+                + RawTLSConnection.post("/api/v1/osquery/config", "not gzip", extraHeaders: "Content-Encoding: gzip\r\n")
+                + RawTLSConnection.post("/api/v1/osquery/config", ""))
+        let responses = try await connection.responses(3)
+        #expect(responses.map(\.status) == [400, 400, 400])
+        #expect(responses[0].body.contains("malformed JSON"))
+        #expect(responses[1].body.contains("gzip"))
+        #expect(responses[2].body.contains("empty body"))
+    }
+
+    @Test func connectionCloseIsHonoured() async throws {
+        let running = try await RunningServer.start()
+        defer { Task { await running.stop() } }
+        let connection = try await RawTLSConnection.open(running)
+        defer { connection.close() }
+        let nodeKey = try await connection.enroll()
+        connection.send(RawTLSConnection.post("/api/v1/osquery/distributed/read", #"{"node_key":"\#(nodeKey)"}"#, extraHeaders: "Connection: close\r\n"))
+        #expect(try await connection.responses(1)[0].status == 200)
+        #expect(try await connection.waitUntilClosed())
+    }
+}
+
+/// A TLS connection that writes raw HTTP/1.1 and parses what comes back.
+final class RawTLSConnection: Sendable {
+    struct Response {
+        var status: Int
+        var headers: [String: String]
+        var body: String
+    }
+
+    final class Inbox: Sendable {
+        let bytes = Mutex<[UInt8]>([])
+        let closed = Atomic<Bool>(false)
+    }
+
+    final class Collector: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        let inbox: Inbox
+        init(inbox: Inbox) { self.inbox = inbox }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let buffer = unwrapInboundIn(data)
+            inbox.bytes.withLock { $0.append(contentsOf: buffer.readableBytesView) }
+        }
+        func channelInactive(context: ChannelHandlerContext) {
+            inbox.closed.store(true, ordering: .releasing)
+        }
+    }
+
+    let channel: any Channel
+    let inbox: Inbox
+
+    private init(channel: any Channel, inbox: Inbox) {
+        self.channel = channel
+        self.inbox = inbox
+    }
+
+    static func open(_ running: RunningServer) async throws -> RawTLSConnection {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(running.server.tlsFiles.caCertificatePath!.path)
+        let context = try NIOSSLContext(configuration: tls)
+        let inbox = Inbox()
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: "localhost"))
+                    try channel.pipeline.syncOperations.addHandler(Collector(inbox: inbox))
+                }
+            }
+            .connect(host: "127.0.0.1", port: running.addresses.agentPort).get()
+        return RawTLSConnection(channel: channel, inbox: inbox)
+    }
+
+    static func post(_ path: String, _ body: String, extraHeaders: String = "") -> String {
+        "POST \(path) HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\(extraHeaders)Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
+    }
+
+    func send(_ text: String) {
+        channel.writeAndFlush(ByteBuffer(string: text), promise: nil)
+    }
+
+    func close() {
+        channel.close(promise: nil)
+    }
+
+    /// Enrolls a new host over this connection and returns its node key.
+    func enroll() async throws -> String {
+        let identifier = UUID().uuidString
+        send(Self.post("/api/v1/osquery/enroll", #"{"enroll_secret":"\#(RunningServer.secret)","host_identifier":"\#(identifier)","platform_type":"21"}"#))
+        let response = try await responses(1)[0]
+        try #require(response.status == 200, "enroll answered \(response.status): \(response.body)")
+        let object = try JSONSerialization.jsonObject(with: Data(response.body.utf8)) as? [String: Any]
+        return try #require(object?["node_key"] as? String)
+    }
+
+    /// Waits (at most 10 s) for `count` complete responses, consumes and returns them.
+    func responses(_ count: Int) async throws -> [Response] {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            let parsed: [Response]? = inbox.bytes.withLock { bytes in
+                var responses: [Response] = []
+                var offset = 0
+                while responses.count < count, let (response, used) = Self.parse(bytes[offset...]) {
+                    responses.append(response)
+                    offset += used
+                }
+                guard responses.count == count else { return nil }
+                bytes.removeFirst(offset)
+                return responses
+            }
+            if let parsed { return parsed }
+            if ContinuousClock.now > deadline || inbox.closed.load(ordering: .acquiring) {
+                let text = inbox.bytes.withLock { String(decoding: $0, as: UTF8.self) }
+                Issue.record("expected \(count) responses, got: \(text.prefix(2000))")
+                throw CancellationError()
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// Whether the server closes the connection within 5 s.
+    func waitUntilClosed() async throws -> Bool {
+        for _ in 0..<1000 {
+            if inbox.closed.load(ordering: .acquiring) { return true }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return false
+    }
+
+    /// One response with a Content-Length body from the start of `bytes`, and its length.
+    static func parse(_ bytes: ArraySlice<UInt8>) -> (Response, Int)? {
+        let separator: [UInt8] = Array("\r\n\r\n".utf8)
+        guard let headEnd = bytes.indices.first(where: { bytes[$0...].starts(with: separator) }) else { return nil }
+        let head = String(decoding: bytes[bytes.startIndex..<headEnd], as: UTF8.self)
+        var lines = head.components(separatedBy: "\r\n")
+        let statusLine = lines.removeFirst().split(separator: " ")
+        guard statusLine.count >= 2, let status = Int(statusLine[1]) else { return nil }
+        var headers: [String: String] = [:]
+        for line in lines {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        let length = Int(headers["content-length"] ?? "0") ?? 0
+        let bodyStart = headEnd + separator.count
+        guard bytes.endIndex - bodyStart >= length else { return nil }
+        let body = String(decoding: bytes[bodyStart..<bodyStart + length], as: UTF8.self)
+        return (Response(status: status, headers: headers, body: body), bodyStart + length - bytes.startIndex)
+    }
+}
