@@ -60,6 +60,17 @@ struct AgentFixture {
 }
 
 @Suite struct AgentServiceTests {
+    @Test func nodeKeyHeaderSchemeIsCaseInsensitiveAndTheKeyTrimmed() {
+        #expect(AgentService.nodeKey(body: nil, authorization: "NodeKey abc") == "abc")
+        #expect(AgentService.nodeKey(body: nil, authorization: "nodekey  abc \t") == "abc")
+        #expect(AgentService.nodeKey(body: nil, authorization: "NODEKEY abc") == "abc")
+        #expect(AgentService.nodeKey(body: nil, authorization: "Bearer abc") == nil)
+        #expect(AgentService.nodeKey(body: nil, authorization: "NodeKeys abc") == nil)
+        #expect(AgentService.nodeKey(body: nil, authorization: "NodeKey   ") == nil)
+        #expect(AgentService.nodeKey(body: nil, authorization: "NodeKey") == nil)
+        #expect(AgentService.nodeKey(body: .object([("node_key", .string("from-body"))]), authorization: "NodeKey abc") == "from-body")
+    }
+
     @Test func enrollThenConfigForThePlatform() async throws {
         let f = try AgentFixture()
         let key = try await f.enroll()

@@ -20,10 +20,13 @@ final class FakeOutput: EventOutput {
     let state: Mutex<State>
     let refuse: String?
 
-    init(name: String, failures: Int = 0, down: Bool = false, refuse: String? = nil, maxEvents: Int = 50, concurrency: Int = 4) {
+    init(
+        name: String, failures: Int = 0, down: Bool = false, refuse: String? = nil, maxEvents: Int = 50, concurrency: Int = 4,
+        flushTimeout: Duration = .zero
+    ) {
         self.name = name
         self.refuse = refuse
-        batchLimits = OutputBatchLimits(maxEvents: maxEvents, maxBytes: 1 << 20, concurrency: concurrency)
+        batchLimits = OutputBatchLimits(maxEvents: maxEvents, maxBytes: 1 << 20, concurrency: concurrency, flushTimeout: flushTimeout)
         state = Mutex(State(failuresLeft: failures, down: down))
     }
 
@@ -105,6 +108,24 @@ func appendNumbered(_ pipeline: Pipeline, input: String = "osquery", records: In
 
 @Suite struct DeliveryTests {
     let logger = Logger(label: "test")
+
+    /// Ten acknowledged requests 20 ms apart: with a 1 s flush timeout the caught-up loop holds
+    /// its started batch and they leave together; with none, each request leaves on its own.
+    @Test(arguments: [(Duration.seconds(1), true), (Duration.zero, false)])
+    func aStartedBatchWaitsOutTheFlushTimeout(timeout: Duration, together: Bool) async throws {
+        let output = FakeOutput(name: "siem", concurrency: 1, flushTimeout: timeout)
+        let pipeline = try Pipeline(configuration: fastConfiguration(), dataDirectory: temporarySpoolDirectory(), outputs: [output], logger: logger)
+        let running = RunningPipeline(pipeline)
+        for r in 0..<10 {
+            try await pipeline.append(input: "osquery", sourcetype: "osquery:result", hostID: 1, events: events([#"{"name":"q","r":\#(r)}"#]))
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let stats = try await running.wait { $0.outputs[0].totals.forwarded.events == 10 }
+        await running.stop()
+        #expect(stats.outputs[0].totals.forwarded.events == 10)
+        let attempts = output.state.withLock { $0.attempts }
+        if together { #expect(attempts <= 2, "sent in \(attempts) batches") } else { #expect(attempts >= 5, "sent in \(attempts) batches") }
+    }
 
     @Test func retriedBatchesAreDeliveredCompletelyAndInOrder() async throws {
         let output = FakeOutput(name: "siem", failures: 7, maxEvents: 37)

@@ -90,7 +90,7 @@ import Testing
     @Test func concurrentSendsShareTheClient() async throws {
         let fake = try await FakeSplunkHEC.start()
         let output = try makeHEC(fake) { $0.common.concurrency = 4 }
-        #expect(output.batchLimits == OutputBatchLimits(maxEvents: 5000, maxBytes: 1_000_000, concurrency: 4))
+        #expect(output.batchLimits == OutputBatchLimits(maxEvents: 5000, maxBytes: 1_000_000, concurrency: 4, flushTimeout: .milliseconds(200)))
         async let a = output.send(OutputTestEvents.results(50, start: 0))
         async let b = output.send(OutputTestEvents.results(50, start: 50))
         async let c = output.send(OutputTestEvents.results(50, start: 100))

@@ -53,6 +53,8 @@ public final class OutputDelivery: Sendable {
         var span: ResolvedSpan
         var bytes = 0
         var segment: UInt64?
+        /// When the first event went in (the flush timeout counts from here).
+        var openedAt: ContinuousClock.Instant?
 
         var isEmpty: Bool { events.isEmpty && span.byInput.isEmpty }
     }
@@ -115,6 +117,11 @@ public final class OutputDelivery: Sendable {
                 }
                 let metas = spool.records(from: position, maxBytes: readAheadBytes)
                 if metas.isEmpty {
+                    // Caught up: a started batch waits up to the flush timeout for company.
+                    if let opened = batch.openedAt, !spool.isClosed, ContinuousClock.now < opened + limits.flushTimeout {
+                        await waitForRecordOrTick(position, until: opened + limits.flushTimeout)
+                        continue
+                    }
                     await cut()
                     if spool.isClosed { break }
                     await waitForRecordOrTick(position)
@@ -158,6 +165,7 @@ public final class OutputDelivery: Sendable {
                         switch processor.process(event, now: clock()) {
                         case .forward(let copies):
                             let origin = batch.spooled.count
+                            if batch.openedAt == nil { batch.openedAt = ContinuousClock.now }
                             batch.spooled.append((header.input, size))
                             for copy in copies {
                                 batch.events.append(copy)
@@ -220,12 +228,14 @@ public final class OutputDelivery: Sendable {
         }
     }
 
-    /// Waits for a new record, at most a second (throttle windows close on time, not on events).
-    private func waitForRecordOrTick(_ position: SpoolPosition) async {
+    /// Waits for a new record, at most a second (throttle windows close on time, not on events)
+    /// and at most until `deadline`.
+    private func waitForRecordOrTick(_ position: SpoolPosition, until deadline: ContinuousClock.Instant? = nil) async {
         let spool = self.spool
+        let wait = min(.seconds(1), deadline.map { ContinuousClock.now.duration(to: $0) } ?? .seconds(1))
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await spool.waitForRecord(atOrAfter: position) }
-            group.addTask { try? await Task.sleep(for: .seconds(1)) }
+            group.addTask { try? await Task.sleep(for: wait) }
             await group.next()
             group.cancelAll()
         }

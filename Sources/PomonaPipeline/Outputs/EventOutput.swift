@@ -19,11 +19,14 @@ public struct OutputBatchLimits: Sendable, Equatable {
     public var maxBytes: Int
     /// How many batches may be in flight to this output at once.
     public var concurrency: Int
+    /// How long a started batch may wait for more events once the spool is read to its end.
+    public var flushTimeout: Duration
 
-    public init(maxEvents: Int, maxBytes: Int, concurrency: Int) {
+    public init(maxEvents: Int, maxBytes: Int, concurrency: Int, flushTimeout: Duration = .zero) {
         self.maxEvents = maxEvents
         self.maxBytes = maxBytes
         self.concurrency = concurrency
+        self.flushTimeout = flushTimeout
     }
 }
 

@@ -76,22 +76,31 @@ public struct OutputTLSConfiguration: Sendable, Equatable, Decodable {
 public struct OutputBatchConfiguration: Sendable, Equatable, Decodable {
     public var maxEvents: Int
     public var maxBytes: Int
+    /// Once the loop has caught up with the spool, how long a started batch may wait for more
+    /// events before it is sent (file.d's `batch_flush_timeout`). Without it every acknowledged
+    /// agent request became its own batch: one request, or one `fdatasync` for a file, each.
+    public var flushTimeoutSeconds: Double
 
-    public init(maxEvents: Int, maxBytes: Int) {
+    public static let defaultFlushTimeoutSeconds = 0.2
+
+    public init(maxEvents: Int, maxBytes: Int, flushTimeoutSeconds: Double = OutputBatchConfiguration.defaultFlushTimeoutSeconds) {
         self.maxEvents = maxEvents
         self.maxBytes = maxBytes
+        self.flushTimeoutSeconds = flushTimeoutSeconds
     }
 
     public init(from decoder: any Decoder) throws {
-        let reader = try ConfigReader(decoder, allowed: ["max_events", "max_bytes"])
+        let reader = try ConfigReader(decoder, allowed: ["max_events", "max_bytes", "flush_timeout_seconds"])
         // Placeholders: ``OutputCommonSettings`` fills what the file leaves out from the type's defaults.
         maxEvents = try reader.integer("max_events", in: 1...1_000_000) ?? 0
         maxBytes = try reader.integer("max_bytes", in: 1024...1_073_741_824) ?? 0
+        flushTimeoutSeconds = try reader.number("flush_timeout_seconds", in: 0...60) ?? -1
     }
 
     func filling(_ defaults: OutputBatchConfiguration) -> OutputBatchConfiguration {
         OutputBatchConfiguration(maxEvents: maxEvents == 0 ? defaults.maxEvents : maxEvents,
-                                 maxBytes: maxBytes == 0 ? defaults.maxBytes : maxBytes)
+                                 maxBytes: maxBytes == 0 ? defaults.maxBytes : maxBytes,
+                                 flushTimeoutSeconds: flushTimeoutSeconds < 0 ? defaults.flushTimeoutSeconds : flushTimeoutSeconds)
     }
 }
 
@@ -124,6 +133,8 @@ public struct OutputCommonSettings: Sendable, Equatable {
     }
 
     var batchLimits: OutputBatchLimits {
-        OutputBatchLimits(maxEvents: batch.maxEvents, maxBytes: batch.maxBytes, concurrency: concurrency)
+        OutputBatchLimits(
+            maxEvents: batch.maxEvents, maxBytes: batch.maxBytes, concurrency: concurrency,
+            flushTimeout: .milliseconds(Int64((batch.flushTimeoutSeconds * 1000).rounded())))
     }
 }
