@@ -12,7 +12,10 @@ import Testing
         let registry = HostRegistry()
         var keys: [Int64: NodeKeyDigest] = [:]
         for id in hosts {
-            let key = NodeKeyDigest(bytes: Array(repeating: UInt8(id), count: 32))!
+            var bytes = [UInt8](repeating: 7, count: 32)
+            bytes[0] = UInt8(truncatingIfNeeded: id)
+            bytes[1] = UInt8(truncatingIfNeeded: id >> 8)
+            let key = NodeKeyDigest(bytes: bytes)!
             registry.register(
                 HostCheckInState(id: id, platform: .darwin, hostnameKnown: true, createdAt: now, seenAt: now, detailUpdatedAt: now, refetchRequested: false),
                 digest: key)
@@ -25,6 +28,34 @@ import Testing
         LiveQueryHostResult(
             campaignID: campaign, hostID: host, rowsJSON: "[" + Array(repeating: "{\"a\":\"1\"}", count: rows).joined(separator: ",") + "]",
             rowCount: rows, error: error, statsJSON: nil, receivedAt: now)
+    }
+
+    /// Listeners that go away (their task cancelled) while results are delivered: the stream's
+    /// termination handler once took the campaign's lock, which `deliver` holds while it wakes
+    /// listeners, and the two deadlocked. A deadlock hangs the test.
+    @Test(.timeLimit(.minutes(1))) func listenersCancelledWhileResultsArriveNeverDeadlock() async {
+        let hosts = Array(Int64(1)...20_000)
+        let (registry, _) = registry(hosts: hosts)
+        let hub = registry.liveQueries
+        hub.settings.maxBufferedResults = 16  // keep each new listener's replay short
+        hub.start(id: 9, sql: "SELECT 1", targets: Set(hosts), online: Set(hosts), deadline: now.addingTimeInterval(60), registry: registry)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for host in hosts {
+                    hub.deliver(self.result(9, host))
+                    if host % 8 == 0 { await Task.yield() }
+                }
+            }
+            group.addTask {
+                for _ in 0..<3_000 {
+                    guard let events = hub.subscribe(id: 9) else { return }
+                    let listener = Task { for await _ in events {} }
+                    await Task.yield()
+                    listener.cancel()
+                }
+            }
+        }
+        #expect(hub.snapshot(id: 9) == nil, "every host answered, so the campaign ended")
     }
 
     @Test func targetsGetTheQueryAndTheLastAnswerEndsTheCampaign() async {

@@ -109,22 +109,31 @@ func appendNumbered(_ pipeline: Pipeline, input: String = "osquery", records: In
 @Suite struct DeliveryTests {
     let logger = Logger(label: "test")
 
-    /// Ten acknowledged requests 20 ms apart: with a 1 s flush timeout the caught-up loop holds
+    /// Ten acknowledged requests 20 ms apart: with a 3 s flush timeout the caught-up loop holds
     /// its started batch and they leave together; with none, each request leaves on its own.
-    @Test(arguments: [(Duration.seconds(1), true), (Duration.zero, false)])
+    @Test(arguments: [(Duration.seconds(3), true), (Duration.zero, false)])
     func aStartedBatchWaitsOutTheFlushTimeout(timeout: Duration, together: Bool) async throws {
         let output = FakeOutput(name: "siem", concurrency: 1, flushTimeout: timeout)
-        let pipeline = try Pipeline(configuration: fastConfiguration(), dataDirectory: temporarySpoolDirectory(), outputs: [output], logger: logger)
+        var configuration = fastConfiguration()
+        configuration.spool.fsync = .never  // appends stay quick on a busy machine
+        let pipeline = try Pipeline(configuration: configuration, dataDirectory: temporarySpoolDirectory(), outputs: [output], logger: logger)
         let running = RunningPipeline(pipeline)
+        let started = ContinuousClock.now
         for r in 0..<10 {
             try await pipeline.append(input: "osquery", sourcetype: "osquery:result", hostID: 1, events: events([#"{"name":"q","r":\#(r)}"#]))
             try await Task.sleep(for: .milliseconds(20))
         }
+        let appending = ContinuousClock.now - started
         let stats = try await running.wait { $0.outputs[0].totals.forwarded.events == 10 }
         await running.stop()
         #expect(stats.outputs[0].totals.forwarded.events == 10)
         let attempts = output.state.withLock { $0.attempts }
-        if together { #expect(attempts <= 2, "sent in \(attempts) batches") } else { #expect(attempts >= 5, "sent in \(attempts) batches") }
+        if !together {
+            #expect(attempts >= 5, "sent in \(attempts) batches")
+        } else if appending < timeout {
+            // (On a machine so loaded that appending took longer than the timeout, more batches are right.)
+            #expect(attempts <= 2, "sent in \(attempts) batches while appending took \(appending)")
+        }
     }
 
     @Test func retriedBatchesAreDeliveredCompletelyAndInOrder() async throws {

@@ -37,6 +37,38 @@ func readAll(_ spool: Spool) throws -> [String] {
 @Suite struct SpoolTests {
     let logger = Logger(label: "test")
 
+    /// Readers waiting for the next record are cancelled (timed waits) while appends commit and
+    /// wake waiters: the spool once woke them under its lock while a cancelled waiter's handler
+    /// wanted that lock, and the two threads deadlocked (a hung server under load). A deadlock
+    /// here hangs the test until its time limit.
+    @Test(.timeLimit(.minutes(1))) func cancelledWaitsRacingCommitsNeverDeadlock() async throws {
+        var options = spoolOptions(temporarySpoolDirectory())
+        options.fsync = .never
+        let spool = try Spool(options: options, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for i in 0..<3_000 {
+                    _ = try await spool.append(input: "i", sourcetype: "s", hostID: 1, receivedAt: 0, events: events(["{\"i\":\(i)}"]))
+                }
+            }
+            for _ in 0..<2 {
+                group.addTask {
+                    for _ in 0..<3_000 {
+                        let next = spool.endPosition
+                        await withTaskGroup(of: Void.self) { waits in
+                            waits.addTask { await spool.waitForRecord(atOrAfter: next) }
+                            waits.addTask { await Task.yield() }
+                            await waits.next()
+                            waits.cancelAll()
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        await spool.close()
+    }
+
     @Test func crc32cMatchesTheStandardCheckValue() {
         #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
     }

@@ -117,9 +117,14 @@ public final class LiveQueryHub: Sendable {
             for (key, subscriber) in s.subscribers where subscriber.wantsResults {
                 // A listener that fell `subscriberBuffer` events behind is cut off rather than
                 // buffered without bound; its stream ends without `done` (see ``subscribe``).
-                if case .dropped = subscriber.continuation.yield(event) {
+                switch subscriber.continuation.yield(event) {
+                case .dropped:
                     s.subscribers.removeValue(forKey: key)
                     closing.append(subscriber.continuation)
+                case .terminated:
+                    s.subscribers.removeValue(forKey: key)  // the listener went away (see `subscribe`)
+                default:
+                    break
                 }
             }
             guard s.responded.count == campaign.targets.count else { return false }
@@ -196,7 +201,7 @@ public final class LiveQueryHub: Sendable {
             s.subscribers[key] = Subscriber(continuation: continuation, wantsResults: results)
             return key
         }
-        guard let registered else { return stream }
+        guard registered != nil else { return stream }
         let ticker = keepAlive.map { interval in
             Task {
                 while !Task.isCancelled {
@@ -205,10 +210,11 @@ public final class LiveQueryHub: Sendable {
                 }
             }
         }
-        continuation.onTermination = { [weak campaign] _ in
-            ticker?.cancel()
-            campaign?.state.withLock { _ = $0.subscribers.removeValue(forKey: registered) }
-        }
+        // Takes no lock: it runs while the listener's task is being cancelled, holding that task's
+        // status lock, and `deliver` yields to the listener (which needs that lock) while holding
+        // the campaign's: locking here could deadlock. The next yield that finds the stream
+        // terminated removes the subscriber; ending the campaign drops them all.
+        continuation.onTermination = { _ in ticker?.cancel() }
         return stream
     }
 

@@ -219,7 +219,7 @@ public final class Spool: Sendable {
                     return (fd, created)
                 }
                 var positions: [SpoolPosition] = []
-                state.withLock { state in
+                let waiters = state.withLock { state in
                     if let segment = result.segment {
                         state.segments.append(segment)
                         state.writeFD = result.fd
@@ -241,8 +241,12 @@ public final class Spool: Sendable {
                     if !committed.isEmpty { state.observer?.spoolCommitted(committed) }
                     let waiters = state.waiters
                     state.waiters = [:]
-                    for (_, waiter) in waiters { waiter.resume() }
+                    return waiters
                 }
+                // Resumed outside the lock: resuming takes the task's status lock, and a task being
+                // cancelled holds that lock while its cancellation handler waits for ours (deadlock
+                // seen under load when the delivery loop's timed wait cancelled `waitForRecord`).
+                for (_, waiter) in waiters { waiter.resume() }
                 for (p, position) in zip(round.pending, positions) { p.continuation.resume(returning: position) }
             } catch {
                 logger.error("spool write failed", metadata: ["error": "\(error)"])
