@@ -22,6 +22,7 @@ public struct PipelineConfiguration: Sendable {
         public var segmentBytes: Int = 64 << 20
         public var fsync: SpoolFsyncPolicy = .always
         public var fsyncInterval: Double = 0.5
+        public var commitDelay: Double = 0.004
         public var whenFull: SpoolFullPolicy = .block
         public init() {}
     }
@@ -75,6 +76,7 @@ public struct PipelineConfiguration: Sendable {
         options.segmentBytes = spool.segmentBytes
         options.fsync = spool.fsync
         options.fsyncInterval = .milliseconds(Int64(spool.fsyncInterval * 1000))
+        options.commitDelay = .microseconds(Int64((spool.commitDelay * 1_000_000).rounded()))
         options.whenFull = spool.whenFull
         return options
     }
@@ -214,13 +216,14 @@ func parseByteSize(_ text: String) -> Int64? {
 
 extension PipelineConfiguration.SpoolSettings: Decodable {
     public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(["max_bytes", "segment_bytes", "fsync", "fsync_interval", "when_full"])
+        try decoder.rejectUnknownKeys(["max_bytes", "segment_bytes", "fsync", "fsync_interval", "commit_delay", "when_full"])
         let c = try decoder.container(keyedBy: AnyConfigKey.self)
         self.init()
         if let v = try c.decodeByteSize("max_bytes", in: (16 << 20)...(1 << 50)) { maxBytes = v }
         if let v = try c.decodeByteSize("segment_bytes", in: (1 << 20)...(1 << 30)) { segmentBytes = Int(v) }
         if let v = try c.decodeChoice("fsync", SpoolFsyncPolicy.self) { fsync = v }
         if let v = try c.decodeSeconds("fsync_interval", in: 0.001...60) { fsyncInterval = v }
+        if let v = try c.decodeSeconds("commit_delay", in: 0...0.1) { commitDelay = v }
         if let v = try c.decodeChoice("when_full", SpoolFullPolicy.self) { whenFull = v }
     }
 }

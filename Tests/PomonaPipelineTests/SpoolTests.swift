@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import Synchronization
 import Testing
 @testable import PomonaPipeline
 
@@ -41,6 +42,36 @@ func readAll(_ spool: Spool) throws -> [String] {
     /// wake waiters: the spool once woke them under its lock while a cancelled waiter's handler
     /// wanted that lock, and the two threads deadlocked (a hung server under load). A deadlock
     /// here hangs the test until its time limit.
+    /// Requests arriving 2 ms apart while the spool is busy share rounds (one write and one
+    /// `fdatasync` each) when a commit delay is set; without one each gets its own.
+    @Test(arguments: [(Duration.milliseconds(40), true), (Duration.zero, false)])
+    func busyAppendsShareSyncsUnderTheCommitDelay(delay: Duration, shared: Bool) async throws {
+        var options = spoolOptions(temporarySpoolDirectory())
+        options.commitDelay = delay
+        let spool = try Spool(options: options, logger: logger)
+        try await spool.append(input: "i", sourcetype: "s", hostID: 1, receivedAt: 0, events: events(["{}"]))  // now "busy"
+        let before = spool.state.withLock { $0.rounds }
+        let started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<10 {
+                group.addTask {
+                    try await Task.sleep(for: .milliseconds(2 * i))
+                    try await spool.append(input: "i", sourcetype: "s", hostID: 1, receivedAt: 0, events: events(["{\"i\":\(i)}"]))
+                }
+            }
+            try await group.waitForAll()
+        }
+        let elapsed = ContinuousClock.now - started
+        let rounds = spool.state.withLock { $0.rounds } - before
+        #expect(try readAll(spool).count == 11)
+        await spool.close()
+        if shared {
+            if elapsed < .milliseconds(200) { #expect(rounds <= 3, "\(rounds) rounds for 10 appends in \(elapsed)") }
+        } else {
+            #expect(rounds >= 4, "\(rounds) rounds for 10 appends in \(elapsed)")
+        }
+    }
+
     @Test(.timeLimit(.minutes(1))) func cancelledWaitsRacingCommitsNeverDeadlock() async throws {
         var options = spoolOptions(temporarySpoolDirectory())
         options.fsync = .never

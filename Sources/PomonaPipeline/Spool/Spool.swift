@@ -45,6 +45,10 @@ public final class Spool: Sendable {
         var pending: [Pending] = []
         var pendingBytes: Int64 = 0
         var flushing = false
+        /// When the last round's write+sync finished (the commit delay applies only under load).
+        var lastRoundEnd: ContinuousClock.Instant?
+        /// Write+sync rounds so far (each one `fdatasync` under `always`).
+        var rounds = 0
         var syncRequested = false
         var closed = false
         var observer: (any SpoolObserver)?
@@ -154,6 +158,11 @@ public final class Spool: Sendable {
     /// Writes and syncs rounds of pending records until none are left.
     private func flushLoop() async {
         while true {
+            if options.fsync == .always, options.commitDelay > .zero,
+                let last = state.withLock({ $0.lastRoundEnd }), ContinuousClock.now - last < .milliseconds(50)
+            {
+                try? await Task.sleep(for: options.commitDelay)
+            }
             struct Round {
                 var frames: ByteBuffer
                 var pending: [Pending]
@@ -220,6 +229,8 @@ public final class Spool: Sendable {
                 }
                 var positions: [SpoolPosition] = []
                 let waiters = state.withLock { state in
+                    state.lastRoundEnd = ContinuousClock.now
+                    state.rounds += 1
                     if let segment = result.segment {
                         state.segments.append(segment)
                         state.writeFD = result.fd

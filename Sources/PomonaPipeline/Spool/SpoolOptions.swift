@@ -33,6 +33,11 @@ public struct SpoolOptions: Sendable, Equatable {
     public var maxBytes: Int64 = 4 << 30
     public var fsync: SpoolFsyncPolicy = .always
     public var fsyncInterval: Duration = .milliseconds(500)
+    /// Under `always`, while appends keep coming (the last sync ended under 50 ms ago), a round
+    /// waits this long before taking what is pending, so more requests share one `fdatasync`.
+    /// The sync was the largest single cost of log ingest (14% of server CPU at 3,000 hosts);
+    /// the price is at most this much more latency per acknowledgement, and only under load.
+    public var commitDelay: Duration = .milliseconds(4)
     public var whenFull: SpoolFullPolicy = .block
 
     public init(directory: URL) {
