@@ -67,7 +67,8 @@ func readAll(_ spool: Spool) throws -> [String] {
         await spool.close()
         if shared {
             if elapsed < .milliseconds(200) { #expect(rounds <= 3, "\(rounds) rounds for 10 appends in \(elapsed)") }
-        } else {
+        } else if elapsed < .milliseconds(100) {
+            // (On a loaded machine slow syncs group requests by themselves; nothing to compare then.)
             #expect(rounds >= 4, "\(rounds) rounds for 10 appends in \(elapsed)")
         }
     }
