@@ -5,6 +5,9 @@
 # figures: server CPU-seconds per 1,000 host-minutes and hosts per core. Asserts nothing.
 #
 # Usage: Benchmarks/capacity.sh [HOSTS=2000] [SECONDS=120] [START_SPREAD=30]
+#   SIM_ARGS (environment) adds options to `pomona simulate`, e.g. SIM_ARGS="--log-lines 2".
+#   Prints two costs: over the whole run (enrollment included) and in the steady state (from
+#   15 s after the last host started), which is what an enrolled fleet costs day to day.
 #   SPEEDUP=0.25 (environment) runs every agent interval 4x slower: the simulator cannot drive tens of
 #   thousands of hosts at Fleet's real intervals on the cores it shares with the server, so large
 #   enrolled counts are run slowed down and the CPU cost is reported per host-minute at Fleet's
@@ -28,10 +31,17 @@ echo "binary: $binary"
 echo "simulating $hosts hosts for ${seconds}s (start spread ${spread}s), Fleet's default intervals divided by speed-up $speedup"
 echo "server RSS at start: $(rss) MiB"
 cpu_before=$(cpu)
+# Steady state: from 15 s after the last host started to the end, every host is enrolled and
+# only checks in, so this window prices hosts without the one-time enrollment.
+settle=$((spread + 15))
 TIMEFORMAT='simulator process: %R s wall, %U s user, %S s system CPU'
+( sleep "$settle"; cpu > "$work/cpu-steady-start" ) &
+sampler=$!
 time "$binary" simulate --server https://localhost:18543 --ca "$work/data/tls/ca.pem" --enroll-secret "$secret" \
-  --hosts "$hosts" --duration "$seconds" --start-spread "$spread" --speedup "$speedup" --seed 1
+  --hosts "$hosts" --duration "$seconds" --start-spread "$spread" --speedup "$speedup" --seed 1 ${SIM_ARGS:-}
 cpu_after=$(cpu)
+wait "$sampler"
+cpu_steady_start=$(cat "$work/cpu-steady-start" 2>/dev/null || echo "")
 
 echo
 echo "server CPU seconds during the run (user+system): $(awk -v a="$cpu_after" -v b="$cpu_before" 'BEGIN {printf "%.2f", a-b}')"
@@ -46,3 +56,12 @@ awk -v a="$cpu_after" -v b="$cpu_before" -v h="$hosts" -v d="$seconds" -v s="$sp
   # One core supplies 60 CPU-seconds per minute; each host needs cpu/hostMinutes of them per minute.
   printf "hosts per core at this load: %.0f\n", 60 / (cpu / hostMinutes)
 }'
+if [ -n "$cpu_steady_start" ] && [ "$settle" -lt "$seconds" ]; then
+  awk -v a="$cpu_after" -v b="$cpu_steady_start" -v h="$hosts" -v d="$seconds" -v w="$settle" -v k="$speedup" 'BEGIN {
+    cpu = a - b; hostMinutes = h * (d - w) / 60 * k
+    printf "steady state (all hosts enrolled, last %d s): server CPU %.2f s for %.0f host-minutes\n", d - w, cpu, hostMinutes
+    if (cpu <= 0) exit
+    printf "steady-state server CPU-seconds per 1,000 host-minutes: %.2f\n", cpu / hostMinutes * 1000
+    printf "steady-state hosts per core: %.0f\n", 60 / (cpu / hostMinutes)
+  }'
+fi
