@@ -43,7 +43,8 @@ sleep 0.5
 
 run() { wrk -t2 -c"$connections" -d"${seconds}s" -s Benchmarks/checkin.lua "$1" | awk '/requests\/s/ {print $2} /latency p/ {print}'; }
 echo "pomona distributed/read (wrk -t2 -c$connections -d${seconds}s):"
-pomona=$(run https://127.0.0.1:$AGENT_PORT/api/osquery/distributed/read | tee /dev/stderr | head -n 1)
+# (Captured, then printed: `tee /dev/stderr` reopens a redirected output file at offset 0 and overwrote it.)
+out=$(run https://127.0.0.1:$AGENT_PORT/api/osquery/distributed/read); echo "$out"; pomona=$(echo "$out" | head -n 1)
 echo "nginx static JSON over TLS (same certificate, same wrk):"
-static=$(run https://127.0.0.1:18700/ | tee /dev/stderr | head -n 1)
+out=$(run https://127.0.0.1:18700/); echo "$out"; static=$(echo "$out" | head -n 1)
 echo "pomona: $pomona req/s; nginx: $static req/s; ratio pomona/nginx: $(awk -v a="$pomona" -v b="$static" 'BEGIN {printf "%.2f", a/b}')"
