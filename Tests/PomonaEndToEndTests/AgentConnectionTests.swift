@@ -12,86 +12,83 @@ import Testing
 /// it, so these check that answers keep request order across the two, that bounds hold, and
 /// that the connection stays usable after a refusal.
 @Suite(.serialized) struct AgentConnectionTests {
-    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+    /// A fresh server, one connection to it, and a host enrolled over that connection.
+    func withEnrolledHost(_ body: (RawTLSConnection, String) async throws -> Void) async throws {
         let running = try await RunningServer.start()
         defer { Task { await running.stop() } }
         let connection = try await RawTLSConnection.open(running)
         defer { connection.close() }
-        let nodeKey = try await connection.enroll()
+        try await body(connection, try await connection.enroll())
+    }
 
-        // One write holding five requests: a log (answered by a task), a read and a config
-        // (answered on the event loop), a health check (Hummingbird), a refused read.
-        let statusLine = #"{"severity":"0","filename":"x.cpp","line":"1","message":"hello","unixTime":"1785845100"}"#
-        connection.send(
-            RawTLSConnection.post("/api/v1/osquery/log", #"{"node_key":"\#(nodeKey)","log_type":"status","data":[\#(statusLine)]}"#)
-                + RawTLSConnection.post("/api/v1/osquery/distributed/read", #"{"node_key":"\#(nodeKey)"}"#)
-                + "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
-                + RawTLSConnection.post("/api/osquery/config", #"{"node_key":"\#(nodeKey)"}"#)
-                + RawTLSConnection.post("/api/v1/osquery/distributed/read", #"{"node_key":"not-a-key"}"#))
-        let responses = try await connection.responses(5)
-        #expect(responses.map(\.status) == [200, 200, 200, 200, 401])
-        #expect(responses[1].body.contains(#""queries""#))
-        #expect(responses[2].body.contains(#""status":"ok""#))
-        #expect(responses[3].body.contains(#""schedule""#) || responses[3].body.contains(#""packs""#))
-        #expect(responses[4].body.contains(#""node_invalid":true"#))
-        #expect(responses.allSatisfy { $0.headers["content-type"] == "application/json" })
+    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+        try await withEnrolledHost { connection, nodeKey in
+            // One write holding five requests: a log (answered by a task), a read and a config
+            // (answered on the event loop), a health check (Hummingbird), a refused read.
+            let statusLine = #"{"severity":"0","filename":"x.cpp","line":"1","message":"hello","unixTime":"1785845100"}"#
+            connection.send(
+                RawTLSConnection.post("/api/v1/osquery/log", #"{"node_key":"\#(nodeKey)","log_type":"status","data":[\#(statusLine)]}"#)
+                    + RawTLSConnection.post("/api/v1/osquery/distributed/read", #"{"node_key":"\#(nodeKey)"}"#)
+                    + "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                    + RawTLSConnection.post("/api/osquery/config", #"{"node_key":"\#(nodeKey)"}"#)
+                    + RawTLSConnection.post("/api/v1/osquery/distributed/read", #"{"node_key":"not-a-key"}"#))
+            let responses = try await connection.responses(5)
+            #expect(responses.map(\.status) == [200, 200, 200, 200, 401])
+            #expect(responses[1].body.contains(#""queries""#))
+            #expect(responses[2].body.contains(#""status":"ok""#))
+            #expect(responses[3].body.contains(#""schedule""#) || responses[3].body.contains(#""packs""#))
+            #expect(responses[4].body.contains(#""node_invalid":true"#))
+            #expect(responses.allSatisfy { $0.headers["content-type"] == "application/json" })
+        }
     }
 
     @Test func aRequestBehindOneHummingbirdAnswersWaitsItsTurn() async throws {
-        let running = try await RunningServer.start()
-        defer { Task { await running.stop() } }
-        let connection = try await RawTLSConnection.open(running)
-        defer { connection.close() }
-        let nodeKey = try await connection.enroll()
-        // An unknown path goes to Hummingbird (404); the read right behind it must not overtake it.
-        connection.send(
-            RawTLSConnection.post("/api/v1/osquery/nonexistent", "{}")
-                + RawTLSConnection.post("/api/v1/osquery/distributed/read", #"{"node_key":"\#(nodeKey)"}"#)
-                + RawTLSConnection.post("/api/v1/osquery/distributed/read", #"{"node_key":"\#(nodeKey)"}"#))
-        let responses = try await connection.responses(3)
-        #expect(responses.map(\.status) == [404, 200, 200])
+        try await withEnrolledHost { connection, nodeKey in
+            // An unknown path goes to Hummingbird (404); the read right behind it must not overtake it.
+            connection.send(
+                RawTLSConnection.post("/api/v1/osquery/nonexistent", "{}")
+                    + RawTLSConnection.post("/api/v1/osquery/distributed/read", #"{"node_key":"\#(nodeKey)"}"#)
+                    + RawTLSConnection.post("/api/v1/osquery/distributed/read", #"{"node_key":"\#(nodeKey)"}"#))
+            let responses = try await connection.responses(3)
+            #expect(responses.map(\.status) == [404, 200, 200])
+        }
     }
 
     @Test func anOversizedBodyIsRefusedAndTheConnectionStaysUsable() async throws {
-        let running = try await RunningServer.start()
-        defer { Task { await running.stop() } }
-        let connection = try await RawTLSConnection.open(running)
-        defer { connection.close() }
-        let nodeKey = try await connection.enroll()
-        let padding = String(repeating: " ", count: 300 << 10)  // over the 256 KiB bound of distributed/read
-        connection.send(RawTLSConnection.post("/api/v1/osquery/distributed/read", #"{"node_key":"\#(nodeKey)"\#(padding)}"#))
-        let refused = try await connection.responses(1)[0]
-        #expect(refused.status == 413)
-        #expect(refused.body.contains("exceeds"))
-        connection.send(RawTLSConnection.post("/api/v1/osquery/distributed/read", #"{"node_key":"\#(nodeKey)"}"#))
-        #expect(try await connection.responses(1)[0].status == 200)
+        try await withEnrolledHost { connection, nodeKey in
+            let padding = String(repeating: " ", count: 300 << 10)  // over the 256 KiB bound of distributed/read
+            connection.send(RawTLSConnection.post("/api/v1/osquery/distributed/read", #"{"node_key":"\#(nodeKey)"\#(padding)}"#))
+            let refused = try await connection.responses(1)[0]
+            #expect(refused.status == 413)
+            #expect(refused.body.contains("exceeds"))
+            connection.send(RawTLSConnection.post("/api/v1/osquery/distributed/read", #"{"node_key":"\#(nodeKey)"}"#))
+            let accepted = try await connection.responses(1)[0]
+            #expect(accepted.status == 200)
+        }
     }
 
     @Test func malformedBodiesGetAPreciseErrorBody() async throws {
-        let running = try await RunningServer.start()
-        defer { Task { await running.stop() } }
-        let connection = try await RawTLSConnection.open(running)
-        defer { connection.close() }
-        connection.send(
-            RawTLSConnection.post("/api/v1/osquery/distributed/read", #"{"node_key": "#)
-                + RawTLSConnection.post("/api/v1/osquery/config", "not gzip", extraHeaders: "Content-Encoding: gzip\r\n")
-                + RawTLSConnection.post("/api/v1/osquery/config", ""))
-        let responses = try await connection.responses(3)
-        #expect(responses.map(\.status) == [400, 400, 400])
-        #expect(responses[0].body.contains("malformed JSON"))
-        #expect(responses[1].body.contains("gzip"))
-        #expect(responses[2].body.contains("empty body"))
+        try await withEnrolledHost { connection, _ in
+            connection.send(
+                RawTLSConnection.post("/api/v1/osquery/distributed/read", #"{"node_key": "#)
+                    + RawTLSConnection.post("/api/v1/osquery/config", "not gzip", extraHeaders: "Content-Encoding: gzip\r\n")
+                    + RawTLSConnection.post("/api/v1/osquery/config", ""))
+            let responses = try await connection.responses(3)
+            #expect(responses.map(\.status) == [400, 400, 400])
+            #expect(responses[0].body.contains("malformed JSON"))
+            #expect(responses[1].body.contains("gzip"))
+            #expect(responses[2].body.contains("empty body"))
+        }
     }
 
     @Test func connectionCloseIsHonoured() async throws {
-        let running = try await RunningServer.start()
-        defer { Task { await running.stop() } }
-        let connection = try await RawTLSConnection.open(running)
-        defer { connection.close() }
-        let nodeKey = try await connection.enroll()
-        connection.send(RawTLSConnection.post("/api/v1/osquery/distributed/read", #"{"node_key":"\#(nodeKey)"}"#, extraHeaders: "Connection: close\r\n"))
-        #expect(try await connection.responses(1)[0].status == 200)
-        #expect(try await connection.waitUntilClosed())
+        try await withEnrolledHost { connection, nodeKey in
+            connection.send(RawTLSConnection.post("/api/v1/osquery/distributed/read", #"{"node_key":"\#(nodeKey)"}"#, extraHeaders: "Connection: close\r\n"))
+            let answered = try await connection.responses(1)[0]
+            #expect(answered.status == 200)
+            let closed = try await connection.waitUntilClosed()
+            #expect(closed)
+        }
     }
 }
 
