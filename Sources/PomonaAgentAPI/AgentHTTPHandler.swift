@@ -48,6 +48,7 @@ final class AgentHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// A read the channel asked for while a task was answering; issued once it is done.
     private var readHeld = false
     private var channelOpen = true
+    private var cachedRemoteIP: String?
     /// Set whenever a part is passed on to Hummingbird.
     private var passedOn = false
 
@@ -86,7 +87,7 @@ final class AgentHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 self.path = Substring(path)
                 headers = AgentRequestHeaders(
                     authorization: head.headerFields[.authorization], contentEncoding: head.headerFields[.contentEncoding],
-                    remoteIP: context.channel.remoteAddress?.ipAddress ?? "")
+                    remoteIP: remoteIP(context))
                 body = nil
                 bodyTooLarge = false
             } else {
@@ -114,6 +115,14 @@ final class AgentHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // The rest of a forwarded request, or parts out of order (Hummingbird refuses those).
             passOn(part, context: context)
         }
+    }
+
+    /// The peer's address, formatted once per connection rather than per request.
+    private func remoteIP(_ context: ChannelHandlerContext) -> String {
+        if let cachedRemoteIP { return cachedRemoteIP }
+        let ip = context.channel.remoteAddress?.ipAddress ?? ""
+        cachedRemoteIP = ip
+        return ip
     }
 
     private func passOn(_ part: HTTPRequestPart, context: ChannelHandlerContext) {

@@ -22,8 +22,8 @@ public struct AgentRequestContext: RequestContext, RemoteAddressRequestContext {
 ///
 /// Most agent requests never get here: ``AgentHTTPHandler`` answers them in the channel
 /// pipeline. These routes serve what it passes on (a request behind one Hummingbird is still
-/// answering on the same connection, `Connection: close`), from the same ``AgentEndpointTable``
-/// table, so the answer is the same either way.
+/// answering on the same connection, `Connection: close`) from the same ``AgentEndpointTable``,
+/// so the answer is the same either way.
 public enum AgentRoutes {
     public static func register(on router: Router<AgentRequestContext>, endpoints: AgentEndpointTable) {
         for prefix in AgentEndpointTable.prefixes {
@@ -44,10 +44,6 @@ public enum AgentRoutes {
                 }
             }
         }
-    }
-
-    public static func errorResponse(_ error: AgentError) -> Response {
-        jsonResponse(HTTPResponse.Status(code: error.httpStatus), error.body)
     }
 
     public static func jsonResponse(_ status: HTTPResponse.Status, _ bytes: [UInt8]) -> Response {
