@@ -37,26 +37,10 @@ public final class QueryVolume: Sendable {
         self.state = Mutex(state)
     }
 
+    /// The UTC day of `time` (a receive time), `2026-05-18`: arithmetic, no Calendar or
+    /// formatter on the ingest path.
     static func day(_ time: Double) -> String {
-        let seconds = Int64(time.rounded(.down))
-        let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
-        // Civil-from-days (Howard Hinnant's algorithm): no Calendar or formatter on the ingest path.
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        // Not String(format:): Foundation's formatter was 2% of server CPU at 3,000 hosts.
-        return padded(y, 4) + "-" + padded(m, 2) + "-" + padded(d, 2)
-    }
-
-    private static func padded(_ value: Int64, _ width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+        UTCDateFields(epochSeconds: time).date
     }
 
     /// Counts `events` (osquery result rows) by their `name` member.

@@ -1,5 +1,6 @@
 /// Calendar fields of an epoch time in UTC, computed arithmetically (no Foundation calendar on
-/// the per-event path): index names (`osquery-%Y.%m.%d`) and RFC 3339 syslog timestamps.
+/// the per-event path): index names (`osquery-%Y.%m.%d`), RFC 3339 syslog timestamps and the
+/// day keys of per-query volume accounting.
 struct UTCDateFields: Equatable {
     var year: Int
     var month: Int
@@ -34,6 +35,11 @@ struct UTCDateFields: Equatable {
         day = dayOfYear - (153 * mp + 2) / 5 + 1
         month = mp < 10 ? mp + 3 : mp - 9
         year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+    }
+
+    /// `2026-05-18`.
+    var date: String {
+        "\(Self.pad(year, 4))-\(Self.pad(month, 2))-\(Self.pad(day, 2))"
     }
 
     /// `2026-05-18T12:29:58.123456Z` (RFC 3339 as RFC 5424 §6.2.3 profiles it).
