@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import NIOCore
 import PomonaPipeline
 import PomonaServer
 import PomonaSimulator
@@ -46,6 +48,37 @@ struct DiskFullTests {
     /// With the data directory full, `/log` answers error bodies (so agents keep their batches),
     /// nothing acknowledged is lost, and once space returns ingest and delivery carry on by
     /// themselves, without a restart.
+    /// The disk fills exactly when the spool starts a new segment: the segment file is created
+    /// (an empty file needs no blocks) but the record cannot be written. The append fails, and
+    /// once space returns appends succeed again. They once failed for good (EBADF) until restart.
+    @Test func spoolRecoversWhenTheDiskFillsAtASegmentRotation() async throws {
+        let disk = try SmallDisk(megabytes: 2)
+        defer { disk.remove() }
+        var options = SpoolOptions(directory: disk.directory.appendingPathComponent("spool"))
+        options.segmentBytes = 64 << 10
+        let spool = try Spool(options: options, logger: Logger(label: "test"))
+        let record = [ByteBuffer(string: #"{"pad":""# + String(repeating: "x", count: 40 << 10) + #""}"#)]
+        try await spool.append(input: "i", sourcetype: "s", hostID: 1, receivedAt: 0, events: record)
+
+        // Fill the rest of the disk.
+        let filler = disk.directory.appendingPathComponent("filler").path
+        let fd = open(filler, O_WRONLY | O_CREAT, 0o600)
+        try #require(fd >= 0)
+        let chunk = [UInt8](repeating: 0, count: 16 << 10)
+        while chunk.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) > 0 {}
+        close(fd)
+
+        // 40 KiB more does not fit the 64 KiB segment: rotation, then no room for the record.
+        await #expect(throws: (any Error).self) {
+            try await spool.append(input: "i", sourcetype: "s", hostID: 1, receivedAt: 0, events: record)
+        }
+        unlink(filler)
+        for _ in 0..<3 {
+            try await spool.append(input: "i", sourcetype: "s", hostID: 1, receivedAt: 0, events: record)
+        }
+        await spool.close()
+    }
+
     @Test func fullDataDirectorySurfacesErrorsAndRecovers() async throws {
         let disk = try SmallDisk(megabytes: 6)
         defer { disk.remove() }

@@ -207,9 +207,12 @@ public final class Spool: Sendable {
                         // Seal the full segment: its bytes must be on disk before records land in the next.
                         if spoolOptions.fsync != .never { try FileIO.fdatasync(fd, path: path) }
                         let segment = try Spool.createSegment(id: next, directory: spoolOptions.directory.path)
-                        let newFD = try FileIO.open(segment.path, O_WRONLY)
-                        Glibc.close(fd)
-                        fd = newFD
+                        do {
+                            fd = try FileIO.open(segment.path, O_WRONLY)
+                        } catch {
+                            unlink(segment.path)
+                            throw error
+                        }
                         created = segment
                         path = segment.path
                     }
@@ -218,13 +221,23 @@ public final class Spool: Sendable {
                             try FileIO.pwriteAll(fd, frames, at: start, path: path)
                             if sync { try FileIO.fdatasync(fd, path: path) }
                         } catch {
-                            // Leave no torn record behind for the next round to append after.
-                            _ = ftruncate(fd, off_t(start))
+                            if created != nil {
+                                // The new segment never became ours: drop it and keep appending to the
+                                // old one, whose descriptor stays open, so the next round rotates again.
+                                // (Closing the old descriptor first left every later round failing with
+                                // EBADF after a disk-full error at a rotation, until a restart.)
+                                Glibc.close(fd)
+                                unlink(path)
+                            } else {
+                                // Leave no torn record behind for the next round to append after.
+                                _ = ftruncate(fd, off_t(start))
+                            }
                             throw error
                         }
                     } else if sync {
                         try FileIO.fdatasync(fd, path: path)
                     }
+                    if created != nil { Glibc.close(oldFD) }
                     return (fd, created)
                 }
                 var positions: [SpoolPosition] = []
