@@ -31,7 +31,7 @@ extension AdminAPI {
             _ = try context.requireRole(.observer)
             if let digest = context.sessionDigest {
                 let store = self.store
-                try await offload { try store.deleteSession(tokenDigest: digest) }
+                _ = try await offload { try store.deleteSession(tokenDigest: digest) }
             }
             return emptyObjectResponse()
         }

@@ -67,7 +67,7 @@ final class PipelineMetrics: Sendable {
     }
 
     private func gauge(_ name: String, _ labels: [(String, String)], _ value: Double, _ help: String) {
-        registry.makeGauge(name: name, labels: labels, help: help).set(value)
+        registry.makeGauge(descriptor: Self.descriptor(name, help), labels: labels).set(value)
     }
 
     private func counter(_ name: String, _ labels: [(String, String)], _ value: Int64, _ help: String) {
@@ -77,8 +77,13 @@ final class PipelineMetrics: Sendable {
             last[key] = max(previous, value)
             return value - previous
         }
-        let counter = registry.makeCounter(name: name, labels: labels, help: help)
+        let counter = registry.makeCounter(descriptor: Self.descriptor(name, help), labels: labels)
         if delta > 0 { counter.increment(by: delta) }
+    }
+
+    /// Our names already end in their unit (`_total`, `_seconds`), so the descriptor's unit stays empty.
+    private static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 
     func register(on router: Router<AdminRequestContext>) {

@@ -54,6 +54,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(10))
             stats = server.server.pipeline.stats()
         }
+        let metrics = try await Self.adminGet(server, path: "/metrics")
         await server.stop()
         let output = stats.outputs[0]
         #expect(output.name == "logs")
@@ -67,6 +68,24 @@ import Testing
         #expect(collector.split(separator: "\n").count == 302)
         let results = try String(contentsOf: server.dataDirectory.appendingPathComponent("logs/osquery_result.log"), encoding: .utf8)
         #expect(results.split(separator: "\n").filter { $0.contains("pack_e2e") }.count == 50)
+
+        // The same books in Prometheus text: names as documented (no unit suffix added), help lines.
+        #expect(metrics.contains("# HELP pomona_pipeline_events_total "))
+        #expect(metrics.contains(#"pomona_pipeline_events_total{output="logs",input="edr",outcome="forwarded"} 302"#))
+        #expect(metrics.contains(#"pomona_pipeline_events_total{output="logs",input="osquery",outcome="forwarded"} 50"#))
+        #expect(metrics.contains("# TYPE pomona_spool_bytes gauge"))
+        #expect(metrics.contains(#"pomona_output_retries_total{output="logs"} 0"#))
+    }
+
+    /// GET on the admin listener (which serves `/metrics` without a token, on loopback by default).
+    static func adminGet(_ server: RunningServer, path: String) async throws -> String {
+        var configuration = HTTPClient.Configuration()
+        configuration.tlsConfiguration = try OsqueryAgentConfiguration.tlsConfiguration(trustingCAPEM: try server.caPEM)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        defer { _ = client.shutdown() }
+        let response = try await client.execute(HTTPClientRequest(url: "https://localhost:\(server.addresses.adminPort)\(path)"), timeout: .seconds(16))
+        #expect(response.status == .ok)
+        return String(buffer: try await response.body.collect(upTo: 1 << 20))
     }
 
     /// A receiver that is down fills the spool; then `/collector` answers 503 with Retry-After and

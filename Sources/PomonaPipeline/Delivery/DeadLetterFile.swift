@@ -26,7 +26,7 @@ public final class DeadLetterFile: Sendable {
         self.maxBytes = maxBytes
         self.sync = sync
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? 0
-        state = Mutex(size ?? 0)
+        state = Mutex(size)
     }
 
     public struct Entry: Sendable {
