@@ -16,9 +16,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
-        // Both come with Hummingbird already; named here because the agent API's channel handler
-        // speaks HTTPTypes' request/response parts directly (AgentHTTPHandler).
-        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        // Comes with Hummingbird already; named here because the agent and collector routes use
+        // HTTPTypes' field names directly.
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -70,7 +69,6 @@ let package = Package(
                 "PomonaCore", "PomonaStore", "PomonaPipeline",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -16,7 +16,7 @@ public struct AgentRequestHeaders: Sendable {
 }
 
 /// One osquery endpoint: its path under ``AgentEndpointTable/prefixes``, its body limits and the
-/// service call. Both ways a request can arrive (``AgentHTTPHandler`` in the channel pipeline,
+/// service call. Both ways a request can arrive (``AgentWireHandler`` in front of the HTTP server,
 /// and the Hummingbird routes behind it) answer from this one table, so they cannot disagree.
 public struct AgentEndpoint: Sendable {
     public enum Work: Sendable {

@@ -20,10 +20,10 @@ public struct AgentRequestContext: RequestContext, RemoteAddressRequestContext {
 
 /// Registers the osquery endpoints on a router, under both `/api/osquery/*` and `/api/v1/osquery/*`.
 ///
-/// Most agent requests never get here: ``AgentHTTPHandler`` answers them in the channel
-/// pipeline. These routes serve what it passes on (a request behind one Hummingbird is still
-/// answering on the same connection, `Connection: close`) from the same ``AgentEndpointTable``,
-/// so the answer is the same either way.
+/// Requests from osqueryd never get here: ``AgentWireHandler`` answers them from the bytes. These
+/// routes serve connections it handed over (a client that sends `Connection: close`, a chunked
+/// body, or another request first) from the same ``AgentEndpointTable``, so the answer is the
+/// same either way.
 public enum AgentRoutes {
     public static func register(on router: Router<AgentRequestContext>, endpoints: AgentEndpointTable) {
         for prefix in AgentEndpointTable.prefixes {

@@ -133,7 +133,7 @@ public final class PomonaServer: Sendable {
         HealthRoutes.register(on: agentRouter, server: self, detailed: false)
         let agentApp = Application(
             router: agentRouter,
-            server: try .tls(.http1(configuration: agentEndpoints.channelConfiguration), tlsConfiguration: tlsConfiguration),
+            server: try .tls(agentEndpoints.httpServer(), tlsConfiguration: tlsConfiguration),
             configuration: .init(address: .hostname(configuration.agentAddress, port: configuration.agentPort), serverName: "pomona"),
             onServerRunning: { channel in
                 if let ready = await bound.set(agent: channel.localAddress?.port ?? 0) { await onReady(ready) }

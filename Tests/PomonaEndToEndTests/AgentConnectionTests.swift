@@ -7,10 +7,11 @@ import Synchronization
 import Testing
 
 /// The agent listener at the connection level: requests written raw over one TLS connection,
-/// the way a keep-alive osqueryd (or a pipelining client) writes them. Most agent requests are
-/// answered by `AgentHTTPHandler` in the channel pipeline and the rest by Hummingbird behind
-/// it, so these check that answers keep request order across the two, that bounds hold, and
-/// that the connection stays usable after a refusal.
+/// the way a keep-alive osqueryd (or a pipelining client) writes them. osqueryd's requests are
+/// answered by `AgentWireHandler` straight from the bytes; the first request of any other shape
+/// hands the connection to Hummingbird behind it. These check that answers keep request order
+/// across the two, that bounds hold, that requests split anywhere are put together, and that the
+/// connection stays usable after a refusal.
 @Suite(.serialized) struct AgentConnectionTests {
     /// A fresh server, one connection to it, and a host enrolled over that connection.
     func withEnrolledHost(_ body: (RawTLSConnection, String) async throws -> Void) async throws {
@@ -81,6 +82,61 @@ import Testing
         }
     }
 
+    @Test func aRequestSplitAnywhereIsPutTogether() async throws {
+        try await withEnrolledHost { connection, nodeKey in
+            let statusLine = #"{"severity":"0","filename":"x.cpp","line":"1","message":"split","unixTime":"1785845100"}"#
+            let bytes = Array(
+                (RawTLSConnection.post("/api/v1/osquery/log", #"{"node_key":"\#(nodeKey)","log_type":"status","data":[\#(statusLine)]}"#)
+                    + RawTLSConnection.post("/api/v1/osquery/distributed/read", #"{"node_key":"\#(nodeKey)"}"#)).utf8)
+            // Pieces of 1 to 7 bytes, each its own TLS record: every head and body boundary is cut somewhere.
+            var offset = 0, size = 1
+            while offset < bytes.count {
+                let end = min(bytes.count, offset + size)
+                connection.send(bytes: bytes[offset..<end])
+                offset = end
+                size = size % 7 + 1
+            }
+            let responses = try await connection.responses(2)
+            #expect(responses.map(\.status) == [200, 200])
+            #expect(responses[0].body == "{}")
+            #expect(responses[1].body.contains(#""queries""#))
+        }
+    }
+
+    @Test func aHandedOverConnectionStillAnswersAgentRequests() async throws {
+        try await withEnrolledHost { connection, nodeKey in
+            // A chunked body is not osqueryd's shape: Hummingbird answers it, from the same endpoint
+            // table, and every request after it on this connection.
+            let body = #"{"node_key":"\#(nodeKey)"}"#
+            let chunked = "POST /api/v1/osquery/distributed/read HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + String(body.utf8.count, radix: 16) + "\r\n" + body + "\r\n0\r\n\r\n"
+            connection.send(
+                RawTLSConnection.post("/api/v1/osquery/distributed/read", body) + chunked
+                    + RawTLSConnection.post("/api/v1/osquery/distributed/read", body)
+                    + RawTLSConnection.post("/api/v1/osquery/config", #"{"node_key":"wrong"}"#))
+            let responses = try await connection.responses(4)
+            #expect(responses.map(\.status) == [200, 200, 200, 401])
+            // The first read hands out the detail queries; the next two (answered by Hummingbird) see
+            // them in flight, so they get the same, shorter answer.
+            #expect(responses[0].body.contains("fleet_detail_query_"))
+            #expect(responses[1].body == responses[2].body && responses[1].body.hasPrefix(#"{"queries":{"#), "\(responses[1].body)")
+            #expect(responses[3].body.contains(#""node_invalid":true"#))
+            #expect(responses.allSatisfy { $0.headers["content-type"] == "application/json" })
+        }
+    }
+
+    @Test func anOversizedBodyPipelinedWithMoreIsSkipped() async throws {
+        try await withEnrolledHost { connection, nodeKey in
+            let padding = String(repeating: " ", count: 300 << 10)
+            connection.send(
+                RawTLSConnection.post("/api/v1/osquery/distributed/read", #"{"node_key":"\#(nodeKey)"\#(padding)}"#)
+                    + RawTLSConnection.post("/api/v1/osquery/config", #"{"node_key":"\#(nodeKey)"}"#))
+            let responses = try await connection.responses(2)
+            #expect(responses.map(\.status) == [413, 200])
+            #expect(responses[1].body.contains(#""schedule""#) || responses[1].body.contains(#""packs""#))
+        }
+    }
+
     @Test func connectionCloseIsHonoured() async throws {
         try await withEnrolledHost { connection, nodeKey in
             connection.send(RawTLSConnection.post("/api/v1/osquery/distributed/read", #"{"node_key":"\#(nodeKey)"}"#, extraHeaders: "Connection: close\r\n"))
@@ -148,6 +204,10 @@ final class RawTLSConnection: Sendable {
 
     func send(_ text: String) {
         channel.writeAndFlush(ByteBuffer(string: text), promise: nil)
+    }
+
+    func send(bytes: ArraySlice<UInt8>) {
+        channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
     }
 
     func close() {

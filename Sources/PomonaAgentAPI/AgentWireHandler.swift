@@ -1,0 +1,262 @@
+import HummingbirdCore
+import Logging
+import NIOCore
+
+/// Answers osquery's requests straight from the decrypted bytes, in front of the HTTP server.
+///
+/// Why: an idle `distributed/read` or a `config` is answered from memory in microseconds, so
+/// what a check-in cost was almost all HTTP machinery: the HTTP/1 parser and its header
+/// collections, the conversion to HTTPTypes, Hummingbird's two thread hops, async sequences and
+/// router, and a response encoded in two TLS records. Here a request of the one shape osqueryd
+/// sends (``AgentWireRequest``) to one of the ``AgentEndpointTable``'s paths is answered with one
+/// pre-encoded buffer: `.immediate` endpoints on the event loop that read it, `.suspending` ones
+/// (enroll, distributed/write, log, carves) in a task whose answer is written back on the loop.
+///
+/// The first request that is anything else (another path or method, chunked, `Connection:
+/// close`, a head that is not strictly well-formed) hands the connection over for good: its
+/// bytes and everything after go unchanged to Hummingbird behind this handler. This only
+/// happens while no answer of ours is outstanding, so responses always leave in request order.
+/// While a task answers, the channel stops reading (back-pressure for a client that pipelines).
+final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private enum Mode {
+        /// Reading requests to answer here.
+        case agent
+        /// A `.suspending` endpoint's task is running; bytes wait in `unread`.
+        case answering
+        /// Discarding the rest of a body already refused as too large.
+        case skipping(remaining: Int)
+        /// Everything goes to the HTTP server behind.
+        case handedOver
+    }
+
+    private let endpoints: AgentEndpointTable
+    private var mode = Mode.agent
+    /// Bytes read and not yet consumed.
+    private var unread: ByteBuffer?
+    /// A read the channel asked for while a task was answering; issued once it is done.
+    private var readHeld = false
+    /// A quiesce (graceful shutdown) that arrived while a task was answering; passed on after.
+    private var quiesceHeld = false
+    private var channelOpen = true
+    private var remoteIP: String?
+
+    init(endpoints: AgentEndpointTable) {
+        self.endpoints = endpoints
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .handedOver = mode {
+            context.fireChannelRead(data)
+            return
+        }
+        var chunk = unwrapInboundIn(data)
+        if unread == nil {
+            unread = chunk
+        } else {
+            unread!.writeBuffer(&chunk)
+        }
+        process(context: context)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if case .handedOver = mode { context.fireChannelReadComplete() }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        channelOpen = false
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        channelOpen = false
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // Hummingbird closes a connection it sees as idle when the server shuts down; a log being
+        // answered here must get its acknowledgement out first.
+        if event is ChannelShouldQuiesceEvent, case .answering = mode {
+            quiesceHeld = true
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// Answers every complete request in `unread`, in order, until one needs a task, more bytes
+    /// are needed, or the connection is handed over.
+    private func process(context: ChannelHandlerContext) {
+        while var buffer = unread {
+            switch mode {
+            case .handedOver, .answering:
+                return
+            case .skipping(let remaining):
+                let skip = min(remaining, buffer.readableBytes)
+                buffer.moveReaderIndex(forwardBy: skip)
+                mode = remaining > skip ? .skipping(remaining: remaining - skip) : .agent
+                unread = buffer.readableBytes > 0 ? buffer : nil
+                continue
+            case .agent:
+                break
+            }
+            let parsed = buffer.withUnsafeReadableBytes { AgentWireRequest.parse($0) }
+            switch parsed {
+            case .needMore:
+                return
+            case .other:
+                handOver(context: context)
+                return
+            case .request(let request):
+                guard let endpoint = endpoints.endpoint(target: request.target) else {
+                    handOver(context: context)
+                    return
+                }
+                if request.contentLength > endpoint.limit {
+                    buffer.moveReaderIndex(forwardBy: request.headBytes)
+                    unread = buffer.readableBytes > 0 ? buffer : nil
+                    mode = .skipping(remaining: request.contentLength)
+                    respond(endpoints.tooLarge(endpoint, path: request.target), context: context)
+                    continue
+                }
+                guard buffer.readableBytes >= request.headBytes + request.contentLength else { return }
+                buffer.moveReaderIndex(forwardBy: request.headBytes)
+                let body = buffer.readSlice(length: request.contentLength)!
+                unread = buffer.readableBytes > 0 ? buffer : nil
+                answer(request, endpoint: endpoint, body: body, context: context)
+            }
+        }
+    }
+
+    private func answer(_ request: AgentWireRequest, endpoint: AgentEndpoint, body: ByteBuffer, context: ChannelHandlerContext) {
+        let headers = AgentRequestHeaders(
+            authorization: request.authorization, contentEncoding: request.contentEncoding, remoteIP: peerIP(context))
+        if let answer = endpoints.answerNow(endpoint, body: body, headers: headers, path: request.target) {
+            respond(answer, context: context)
+            return
+        }
+        mode = .answering
+        let endpoints = self.endpoints
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        Task {
+            let answer = await endpoints.answer(endpoint, body: body, headers: headers, path: request.target)
+            eventLoop.execute {
+                let (handler, context) = bound.value
+                handler.answered(answer, context: context)
+            }
+        }
+    }
+
+    private func answered(_ answer: (status: Int, body: [UInt8]), context: ChannelHandlerContext) {
+        guard channelOpen else { return }
+        mode = .agent
+        respond(answer, context: context)
+        process(context: context)
+        if case .answering = mode { return }
+        if quiesceHeld {
+            quiesceHeld = false
+            context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
+        if readHeld {
+            readHeld = false
+            context.read()
+        }
+    }
+
+    /// From here on the connection belongs to the HTTP server behind: the unconsumed bytes first.
+    private func handOver(context: ChannelHandlerContext) {
+        mode = .handedOver
+        if let unread {
+            self.unread = nil
+            context.fireChannelRead(wrapInboundOut(unread))
+            context.fireChannelReadComplete()
+        }
+        if quiesceHeld {
+            quiesceHeld = false
+            context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
+        if readHeld {
+            readHeld = false
+            context.read()
+        }
+    }
+
+    /// The peer's address, formatted once per connection rather than per request.
+    private func peerIP(_ context: ChannelHandlerContext) -> String {
+        if let remoteIP { return remoteIP }
+        let ip = context.channel.remoteAddress?.ipAddress ?? ""
+        remoteIP = ip
+        return ip
+    }
+
+    /// One buffer: status line, headers and body, so TLS seals it as one record.
+    private func respond(_ answer: (status: Int, body: [UInt8]), context: ChannelHandlerContext) {
+        var out = context.channel.allocator.buffer(capacity: 128 + answer.body.count)
+        out.writeStaticString("HTTP/1.1 ")
+        out.writeString(String(answer.status))
+        out.writeString(Self.reason(answer.status))
+        out.writeStaticString("\r\nContent-Type: application/json\r\nContent-Length: ")
+        out.writeString(String(answer.body.count))
+        out.writeStaticString("\r\nServer: pomona\r\n\r\n")
+        out.writeBytes(answer.body)
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+    }
+
+    private static func reason(_ status: Int) -> String {
+        switch status {
+        case 200: " OK"
+        case 400: " Bad Request"
+        case 401: " Unauthorized"
+        case 413: " Content Too Large"
+        case 500: " Internal Server Error"
+        case 503: " Service Unavailable"
+        default: " Status"
+        }
+    }
+
+    // MARK: Outbound
+
+    func read(context: ChannelHandlerContext) {
+        if case .answering = mode {
+            readHeld = true
+            return
+        }
+        context.read()
+    }
+}
+
+/// Hummingbird's HTTP/1 channel with an ``AgentWireHandler`` right behind TLS, in front of the
+/// HTTP parser.
+struct AgentWireChannel: ServerChildChannel {
+    typealias Value = HTTP1Channel.Value
+
+    let base: HTTP1Channel
+    let endpoints: AgentEndpointTable
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(AgentWireHandler(endpoints: endpoints))
+        }.flatMap {
+            base.setup(channel: channel, logger: logger)
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await base.handle(value: value, logger: logger)
+    }
+}
+
+extension AgentEndpointTable {
+    /// Hummingbird's HTTP/1 server with osquery's requests answered by ``AgentWireHandler``
+    /// before it (wrap it in `.tls(…)` as usual).
+    public func httpServer(configuration: HTTP1Channel.Configuration = .init()) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            AgentWireChannel(base: HTTP1Channel(responder: responder, configuration: configuration), endpoints: self)
+        }
+    }
+}
