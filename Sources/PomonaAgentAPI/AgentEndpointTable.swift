@@ -23,9 +23,15 @@ public struct AgentEndpoint: Sendable {
         /// Answered from memory without suspending (config, distributed/read): run right where
         /// the request was read, on its event loop.
         case immediate(@Sendable (ByteBuffer, AgentRequestHeaders) throws(AgentError) -> [UInt8])
-        /// May wait on SQLite or the spool's fsync: run as a task.
+        /// May wait on SQLite: run as a task.
         case suspending(@Sendable (ByteBuffer, AgentRequestHeaders) async throws(AgentError) -> [UInt8])
+        /// Checked where it was read, answered later through the callback (exactly once, from any
+        /// thread) without a task: `/log`, whose answer waits only for the spool's fsync.
+        case completing(@Sendable (ByteBuffer, AgentRequestHeaders, @escaping @Sendable (Result<[UInt8], AgentError>) -> Void) -> Void)
     }
+
+    /// An answer: HTTP status (for people; osquery reads only the body) and body.
+    public typealias Answer = (status: Int, body: [UInt8])
 
     public let path: String
     /// Bound on the body as received.
@@ -62,8 +68,8 @@ public struct AgentEndpointTable: Sendable {
                 work: .suspending { body, headers throws(AgentError) in
                     try await service.distributedWrite(body: body, authorization: headers.authorization)
                 }),
-            AgentEndpoint(path: "/log", limit: limits.log, inflatedLimit: limits.inflatedLog, work: .suspending { body, headers throws(AgentError) in
-                try await service.log(body: body, contentEncoding: nil, authorization: headers.authorization)
+            AgentEndpoint(path: "/log", limit: limits.log, inflatedLimit: limits.inflatedLog, work: .completing { body, headers, done in
+                service.log(body: body, contentEncoding: nil, authorization: headers.authorization, done: done)
             }),
             AgentEndpoint(path: "/carve/begin", limit: limits.small, inflatedLimit: limits.small, work: .suspending { body, headers throws(AgentError) in
                 try await service.carveBegin(body: body, authorization: headers.authorization)
@@ -86,8 +92,8 @@ public struct AgentEndpointTable: Sendable {
     }
 
     /// Inflates the body within the endpoint's bound and runs an `.immediate` endpoint.
-    /// `nil` for a `.suspending` one (use ``answer(_:body:headers:path:)``).
-    public func answerNow(_ endpoint: AgentEndpoint, body: ByteBuffer, headers: AgentRequestHeaders, path: Substring) -> (status: Int, body: [UInt8])? {
+    /// `nil` for the other kinds (use ``answer(_:body:headers:path:done:)``).
+    public func answerNow(_ endpoint: AgentEndpoint, body: ByteBuffer, headers: AgentRequestHeaders, path: Substring) -> AgentEndpoint.Answer? {
         guard case .immediate(let work) = endpoint.work else { return nil }
         do throws(AgentError) {
             let inflated = try AgentBody.inflate(body, contentEncoding: headers.contentEncoding, maxInflated: endpoint.inflatedLimit)
@@ -97,29 +103,62 @@ public struct AgentEndpointTable: Sendable {
         }
     }
 
-    /// Inflates the body within the endpoint's bound and runs the endpoint, whatever its kind.
-    public func answer(_ endpoint: AgentEndpoint, body: ByteBuffer, headers: AgentRequestHeaders, path: Substring) async -> (status: Int, body: [UInt8]) {
+    /// Inflates the body within the endpoint's bound and runs the endpoint, whatever its kind;
+    /// `done` gets the answer exactly once, on the caller's thread (`.immediate`, or a request
+    /// refused before any work), in a task (`.suspending`), or on the thread that completed it.
+    public func answer(
+        _ endpoint: AgentEndpoint, body: ByteBuffer, headers: AgentRequestHeaders, path: Substring,
+        done: @escaping @Sendable (AgentEndpoint.Answer) -> Void
+    ) {
+        let inflated: ByteBuffer
+        do throws(AgentError) {
+            inflated = try AgentBody.inflate(body, contentEncoding: headers.contentEncoding, maxInflated: endpoint.inflatedLimit)
+        } catch {
+            done(refusal(error, path: path))
+            return
+        }
         switch endpoint.work {
-        case .immediate:
-            return answerNow(endpoint, body: body, headers: headers, path: path)!
-        case .suspending(let work):
+        case .immediate(let work):
             do throws(AgentError) {
-                let inflated = try AgentBody.inflate(body, contentEncoding: headers.contentEncoding, maxInflated: endpoint.inflatedLimit)
-                return (200, try await work(inflated, headers))
+                done((200, try work(inflated, headers)))
             } catch {
-                return refusal(error, path: path)
+                done(refusal(error, path: path))
+            }
+        case .suspending(let work):
+            let path = String(path)
+            Task {
+                do throws(AgentError) {
+                    done((200, try await work(inflated, headers)))
+                } catch {
+                    done(self.refusal(error, path: Substring(path)))
+                }
+            }
+        case .completing(let work):
+            let path = String(path)
+            work(inflated, headers) { result in
+                switch result {
+                case .success(let bytes): done((200, bytes))
+                case .failure(let error): done(self.refusal(error, path: Substring(path)))
+                }
             }
         }
     }
 
+    /// The same, awaited (the Hummingbird routes).
+    public func answer(_ endpoint: AgentEndpoint, body: ByteBuffer, headers: AgentRequestHeaders, path: Substring) async -> AgentEndpoint.Answer {
+        await withCheckedContinuation { (continuation: CheckedContinuation<AgentEndpoint.Answer, Never>) in
+            answer(endpoint, body: body, headers: headers, path: path) { continuation.resume(returning: $0) }
+        }
+    }
+
     /// The answer to a body over the endpoint's limit.
-    public func tooLarge(_ endpoint: AgentEndpoint, path: Substring) -> (status: Int, body: [UInt8]) {
+    public func tooLarge(_ endpoint: AgentEndpoint, path: Substring) -> AgentEndpoint.Answer {
         refusal(.tooLarge("request body exceeds \(endpoint.limit) bytes"), path: path)
     }
 
     /// Every failure becomes an ``AgentError`` body, never an empty one. Server-side failures are
     /// errors in the log; refusals of what the agent sent are debug noise.
-    private func refusal(_ error: AgentError, path: Substring) -> (status: Int, body: [UInt8]) {
+    private func refusal(_ error: AgentError, path: Substring) -> AgentEndpoint.Answer {
         if error.code == .internalError || error.code == .unavailable {
             service.logger.error("agent request failed", metadata: ["path": "\(path)", "error": "\(error.message)"])
         } else {

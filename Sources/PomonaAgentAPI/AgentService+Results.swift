@@ -155,6 +155,41 @@ extension AgentService {
     /// `log`: validates the envelope and that every `data` item is a JSON object, keeps each line
     /// as the agent's bytes, and answers `{}` only after the sink made the batch durable.
     public func log(body: ByteBuffer, contentEncoding: String?, authorization: String?, now: Date = Date()) async throws(AgentError) -> [UInt8] {
+        try await withCheckedContinuation { (continuation: CheckedContinuation<Result<[UInt8], AgentError>, Never>) in
+            log(body: body, contentEncoding: contentEncoding, authorization: authorization, now: now) { continuation.resume(returning: $0) }
+        }.get()
+    }
+
+    /// The same, answered through `done` (exactly once, on any thread): parsing and checks run
+    /// on the caller's thread, the answer comes when the sink has made the batch durable.
+    public func log(
+        body: ByteBuffer, contentEncoding: String?, authorization: String?, now: Date = Date(),
+        done: @escaping @Sendable (Result<[UInt8], AgentError>) -> Void
+    ) {
+        let batch: LogBatch?
+        do {
+            batch = try logBatch(body: body, contentEncoding: contentEncoding, authorization: authorization, now: now)
+        } catch {
+            done(.failure(error))
+            return
+        }
+        guard let batch else {
+            done(.success(AgentService.okBody))  // osquery can post "data":[] (spec §4.5)
+            return
+        }
+        logSink.append(batch) { result in
+            switch result {
+            case .success:
+                done(.success(AgentService.okBody))
+            case .failure(let error):
+                // An error body makes osquery keep the batch and resend it later (spec §4.6).
+                done(.failure(.unavailable("logs could not be stored durably (\(error)); the agent will resend them")))
+            }
+        }
+    }
+
+    /// A `/log` body checked and taken apart: `nil` when it holds no lines.
+    func logBatch(body: ByteBuffer, contentEncoding: String?, authorization: String?, now: Date) throws(AgentError) -> LogBatch? {
         // Reject an unknown key before inflating or scanning a large body.
         if let header = AgentService.nodeKey(body: nil, authorization: authorization),
             registry.authenticate(AgentService.digest(header), now: now) == nil
@@ -199,15 +234,9 @@ extension AgentService {
             throw .badRequest("log_type must be \"result\" or \"status\", not \"\(logType)\"")
         }
         guard sawData else { throw .badRequest("missing data array") }
-        if ranges.isEmpty { return AgentService.okBody }  // osquery can post "data":[] (spec §4.5)
+        if ranges.isEmpty { return nil }
         let base = inflated.readerIndex
         let lines = ranges.map { inflated.getSlice(at: base + $0.lowerBound, length: $0.count)! }
-        do {
-            try await logSink.append(LogBatch(hostID: hostID, kind: kind, lines: lines, receivedAt: now))
-        } catch {
-            // An error body makes osquery keep the batch and resend it later (spec §4.6).
-            throw .unavailable("logs could not be stored durably (\(error)); the agent will resend them")
-        }
-        return AgentService.okBody
+        return LogBatch(hostID: hostID, kind: kind, lines: lines, receivedAt: now)
     }
 }

@@ -9,8 +9,9 @@ import NIOCore
 /// collections, the conversion to HTTPTypes, Hummingbird's two thread hops, async sequences and
 /// router, and a response encoded in two TLS records. Here a request of the one shape osqueryd
 /// sends (``AgentWireRequest``) to one of the ``AgentEndpointTable``'s paths is answered with one
-/// pre-encoded buffer: `.immediate` endpoints on the event loop that read it, `.suspending` ones
-/// (enroll, distributed/write, log, carves) in a task whose answer is written back on the loop.
+/// pre-encoded buffer: `.immediate` endpoints on the event loop that read it; `.suspending` ones
+/// (enroll, distributed/write, carves) in a task, and `/log` when the spool has synced it, with
+/// the answer written back on the loop.
 ///
 /// The first request that is anything else (another path or method, chunked, `Connection:
 /// close`, a head that is not strictly well-formed) hands the connection over for good: its
@@ -140,11 +141,11 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         mode = .answering
-        let endpoints = self.endpoints
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
-        Task {
-            let answer = await endpoints.answer(endpoint, body: body, headers: headers, path: request.target)
+        endpoints.answer(endpoint, body: body, headers: headers, path: request.target) { answer in
+            // Usually called on another thread (a task, the spool's writer); a refusal before any
+            // work calls it right here, and then the answer still goes out after this returns.
             eventLoop.execute {
                 let (handler, context) = bound.value
                 handler.answered(answer, context: context)
@@ -152,7 +153,7 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func answered(_ answer: (status: Int, body: [UInt8]), context: ChannelHandlerContext) {
+    private func answered(_ answer: AgentEndpoint.Answer, context: ChannelHandlerContext) {
         guard channelOpen else { return }
         mode = .agent
         respond(answer, context: context)
@@ -195,7 +196,7 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// One buffer: status line, headers and body, so TLS seals it as one record.
-    private func respond(_ answer: (status: Int, body: [UInt8]), context: ChannelHandlerContext) {
+    private func respond(_ answer: AgentEndpoint.Answer, context: ChannelHandlerContext) {
         var out = context.channel.allocator.buffer(capacity: 128 + answer.body.count)
         out.writeStaticString("HTTP/1.1 ")
         out.writeString(String(answer.status))

@@ -20,8 +20,12 @@ public struct LogBatch: Sendable {
     }
 }
 
-/// Where accepted logs go. `append` returns only once the batch is durable; if it throws, the
-/// agent is answered with an error so it keeps and resends the batch (spec §4.6).
+/// Where accepted logs go. `append` calls `done` exactly once: with success only once the batch
+/// is durable, otherwise with the reason, and the agent is answered with an error so it keeps
+/// and resends the batch (spec §4.6). `done` may run on any thread and must not block.
+///
+/// A callback rather than `async`: `/log` is answered without a task (the event loop that read
+/// it appends; the spool's writing thread calls back), which saves two thread hops per request.
 public protocol LogSink: Sendable {
-    func append(_ batch: LogBatch) async throws
+    func append(_ batch: LogBatch, done: @escaping @Sendable (Result<Void, any Error>) -> Void)
 }

@@ -4,8 +4,8 @@ import PomonaPipeline
 
 /// `/log` into the pipeline: each result line is split into one event per row
 /// (``OsqueryLogSplitter``), status lines pass as they are, and the whole request becomes one
-/// spool record. `append` returns once the record is durable; when the spool is full it throws,
-/// and the agent is answered with an error body so it keeps the batch and resends it.
+/// spool record. `done` is called once the record is durable; when the spool is full it gets the
+/// error, and the agent is answered with an error body so it keeps the batch and resends it.
 public struct PipelineLogSink: LogSink {
     public let pipeline: Pipeline
     public let splitter: OsqueryLogSplitter
@@ -15,7 +15,7 @@ public struct PipelineLogSink: LogSink {
         splitter = OsqueryLogSplitter(snapshotMode: pipeline.configuration.snapshotMode)
     }
 
-    public func append(_ batch: LogBatch) async throws {
+    public func append(_ batch: LogBatch, done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
         var events: [ByteBuffer] = []
         events.reserveCapacity(batch.lines.count)
         switch batch.kind {
@@ -28,8 +28,8 @@ public struct PipelineLogSink: LogSink {
                 do { try splitter.split(line, into: &events) } catch { events.append(line) }
             }
         }
-        try await pipeline.append(
+        pipeline.append(
             input: "osquery", sourcetype: batch.kind == .result ? "osquery:result" : "osquery:status", hostID: batch.hostID,
-            events: events, receivedAt: batch.receivedAt)
+            events: events, receivedAt: batch.receivedAt, done: done)
     }
 }

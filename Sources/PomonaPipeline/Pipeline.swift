@@ -64,15 +64,33 @@ public final class Pipeline: Sendable {
     /// once they are durable. Throws ``SpoolError/full(maxBytes:)`` when the spool is full under
     /// the `block` policy: the caller must answer its sender with an error so it keeps the data.
     public func append(input: String, sourcetype: String, hostID: Int64?, events: [ByteBuffer], receivedAt: Date = Date()) async throws {
-        if events.isEmpty { return }
-        let time = receivedAt.timeIntervalSince1970
-        do {
-            try await spool.append(input: input, sourcetype: sourcetype, hostID: hostID, receivedAt: time, events: events)
-        } catch let error as SpoolError {
-            if case .full = error { ledger.noteRefused(input: input) }
-            throw error
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            append(input: input, sourcetype: sourcetype, hostID: hostID, events: events, receivedAt: receivedAt) { continuation.resume(with: $0) }
         }
-        if sourcetype == "osquery:result" || sourcetype == "osquery:live" { queryVolume.record(events, at: time) }
+    }
+
+    /// The same without waiting: `done` is called once the events are durable (on the spool's
+    /// writing thread; it must not block) or with the reason they were refused.
+    public func append(
+        input: String, sourcetype: String, hostID: Int64?, events: [ByteBuffer], receivedAt: Date = Date(),
+        done: @escaping @Sendable (Result<Void, any Error>) -> Void
+    ) {
+        if events.isEmpty {
+            done(.success(()))
+            return
+        }
+        let time = receivedAt.timeIntervalSince1970
+        let ledger = self.ledger, queryVolume = self.queryVolume
+        spool.append(input: input, sourcetype: sourcetype, hostID: hostID, receivedAt: time, events: events) { result in
+            switch result {
+            case .success:
+                if sourcetype == "osquery:result" || sourcetype == "osquery:live" { queryVolume.record(events, at: time) }
+                done(.success(()))
+            case .failure(let error):
+                if case .full = error as? SpoolError { ledger.noteRefused(input: input) }
+                done(.failure(error))
+            }
+        }
     }
 
     /// Live-query results (called by the live-query campaign code), one event per row.

@@ -17,9 +17,13 @@ final class MemoryLogSink: LogSink {
 
     let batches = Mutex<[LogBatch]>([])
     let failing = Mutex(false)
-    func append(_ batch: LogBatch) async throws {
-        if failing.withLock({ $0 }) { throw DiskFull() }
+    func append(_ batch: LogBatch, done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        if failing.withLock({ $0 }) {
+            done(.failure(DiskFull()))
+            return
+        }
         batches.withLock { $0.append(batch) }
+        done(.success(()))
     }
 }
 

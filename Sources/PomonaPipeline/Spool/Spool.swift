@@ -32,10 +32,13 @@ public final class Spool: Sendable {
     let state: Mutex<State>
     static let segmentSuffix = ".seg"
 
+    /// Called once an appended record is durable (or with why it is not).
+    public typealias AppendCompletion = @Sendable (Result<SpoolPosition, any Error>) -> Void
+
     struct Pending {
         var metas: [SpoolRecordMeta]  // segment/offset filled at write time
         var frame: ByteBuffer
-        var continuation: CheckedContinuation<SpoolPosition, any Error>
+        var done: AppendCompletion
     }
 
     struct State {
@@ -111,29 +114,40 @@ public final class Spool: Sendable {
     /// policy. Throws ``SpoolError/full(maxBytes:)`` under the `block` policy when there is no room.
     @discardableResult
     public func append(input: String, sourcetype: String, hostID: Int64?, receivedAt: Double, events: [ByteBuffer]) async throws -> SpoolPosition {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<SpoolPosition, any Error>) in
+            append(input: input, sourcetype: sourcetype, hostID: hostID, receivedAt: receivedAt, events: events) { continuation.resume(with: $0) }
+        }
+    }
+
+    /// Appends one record without waiting: `done` is called once it is durable per the fsync
+    /// policy, on the thread that wrote it (so it must not block), or right away when the record
+    /// is refused. This is what lets `/log` be answered without a task: the request's event loop
+    /// appends, the flushing thread calls back, and the answer goes out on the loop.
+    public func append(input: String, sourcetype: String, hostID: Int64?, receivedAt: Double, events: [ByteBuffer], done: @escaping AppendCompletion) {
         let eventBytes = events.reduce(0) { $0 + $1.readableBytes }
         let header = SpoolRecordHeader(
             input: input, sourcetype: sourcetype, hostID: hostID, receivedAt: receivedAt, eventCount: events.count, eventBytes: Int64(eventBytes))
         let size = SpoolRecordCodec.frameSize(input: input, sourcetype: sourcetype, events: events)
-        if size > options.maxRecordBytes { throw SpoolError.recordTooLarge(bytes: size, limit: options.maxRecordBytes) }
+        if size > options.maxRecordBytes {
+            done(.failure(SpoolError.recordTooLarge(bytes: size, limit: options.maxRecordBytes)))
+            return
+        }
         var frame = ByteBufferAllocator().buffer(capacity: size)
         SpoolRecordCodec.encode(header, events: events, into: &frame)
         let meta = SpoolRecordMeta(segment: 0, offset: 0, frameBytes: frame.readableBytes, input: input, eventCount: events.count, eventBytes: Int64(eventBytes))
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<SpoolPosition, any Error>) in
-            let outcome: (start: Bool, error: (any Error)?) = state.withLock { state in
-                if state.closed { return (false, SpoolError.closed) }
-                if let error = makeRoom(&state, for: Int64(frame.readableBytes)) { return (false, error) }
-                state.pending.append(Pending(metas: [meta], frame: frame, continuation: continuation))
-                state.pendingBytes += Int64(frame.readableBytes)
-                if state.flushing { return (false, nil) }
-                state.flushing = true
-                return (true, nil)
-            }
-            if let error = outcome.error {
-                continuation.resume(throwing: error)
-            } else if outcome.start {
-                Task { await self.flushLoop() }
-            }
+        let outcome: (start: Bool, error: (any Error)?) = state.withLock { state in
+            if state.closed { return (false, SpoolError.closed) }
+            if let error = makeRoom(&state, for: Int64(frame.readableBytes)) { return (false, error) }
+            state.pending.append(Pending(metas: [meta], frame: frame, done: done))
+            state.pendingBytes += Int64(frame.readableBytes)
+            if state.flushing { return (false, nil) }
+            state.flushing = true
+            return (true, nil)
+        }
+        if let error = outcome.error {
+            done(.failure(error))
+        } else if outcome.start {
+            startFlushing()
         }
     }
 
@@ -155,13 +169,41 @@ public final class Spool: Sendable {
         return used(state) + bytes <= options.maxBytes ? nil : .full(maxBytes: options.maxBytes)
     }
 
-    /// Writes and syncs rounds of pending records until none are left.
-    private func flushLoop() async {
+    /// Runs ``flushRounds()`` on a thread of NIO's blocking pool (write and `fdatasync` block, and
+    /// must never hold up the event loops or the cooperative pool); `finished` runs after it.
+    private func startFlushing(finished: (@Sendable () -> Void)? = nil) {
+        NIOThreadPool.singleton.submit { poolState in
+            if poolState == .active {
+                self.flushRounds()
+            } else {
+                self.failPending(SpoolError.io("the I/O thread pool has stopped"))
+            }
+            finished?()
+        }
+    }
+
+    /// Fails everything pending and stops flushing (the thread pool is gone: only at exit).
+    private func failPending(_ error: SpoolError) {
+        let pending = state.withLock { state in
+            let pending = state.pending
+            state.pending = []
+            state.pendingBytes = 0
+            state.flushing = false
+            return pending
+        }
+        for p in pending { p.done(.failure(error)) }
+    }
+
+    /// Writes and syncs rounds of pending records until none are left (blocking; on the I/O pool).
+    private func flushRounds() {
         while true {
             if options.fsync == .always, options.commitDelay > .zero,
                 let last = state.withLock({ $0.lastRoundEnd }), ContinuousClock.now - last < .milliseconds(50)
             {
-                try? await Task.sleep(for: options.commitDelay)
+                // Under load, let more appends join this round (one write and one sync for all).
+                let (seconds, attoseconds) = options.commitDelay.components
+                var delay = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+                nanosleep(&delay, nil)
             }
             struct Round {
                 var frames: ByteBuffer
@@ -197,9 +239,7 @@ public final class Spool: Sendable {
             let frames = round.frames, oldFD = round.fd, oldPath = round.path, start = round.start
             let rotateTo = round.rotateTo, sync = round.sync
             do {
-                // Blocking I/O (write, fdatasync, open) runs on NIO's thread pool, never on the
-                // cooperative pool that serves requests.
-                let result: (fd: Int32, segment: SegmentState?) = try await NIOThreadPool.singleton.runIfActive {
+                let result: (fd: Int32, segment: SegmentState?) = try {
                     var fd = oldFD
                     var path = oldPath
                     var created: SegmentState?
@@ -239,7 +279,7 @@ public final class Spool: Sendable {
                     }
                     if created != nil { Glibc.close(oldFD) }
                     return (fd, created)
-                }
+                }()
                 var positions: [SpoolPosition] = []
                 let waiters = state.withLock { state in
                     state.lastRoundEnd = ContinuousClock.now
@@ -271,11 +311,11 @@ public final class Spool: Sendable {
                 // cancelled holds that lock while its cancellation handler waits for ours (deadlock
                 // seen under load when the delivery loop's timed wait cancelled `waitForRecord`).
                 for (_, waiter) in waiters { waiter.resume() }
-                for (p, position) in zip(round.pending, positions) { p.continuation.resume(returning: position) }
+                for (p, position) in zip(round.pending, positions) { p.done(.success(position)) }
             } catch {
                 logger.error("spool write failed", metadata: ["error": "\(error)"])
                 state.withLock { $0.pendingBytes -= Int64(round.frames.readableBytes) }
-                for p in round.pending { p.continuation.resume(throwing: error) }
+                for p in round.pending { p.done(.failure(error)) }
             }
         }
     }
@@ -289,7 +329,11 @@ public final class Spool: Sendable {
             state.flushing = true
             return true
         }
-        if start { await flushLoop() }
+        if start {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                startFlushing { continuation.resume() }
+            }
+        }
     }
 
     /// Runs the `interval` fsync timer until cancelled (a no-op for the other policies).
