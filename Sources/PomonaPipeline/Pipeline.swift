@@ -81,10 +81,11 @@ public final class Pipeline: Sendable {
         }
         let time = receivedAt.timeIntervalSince1970
         let ledger = self.ledger, queryVolume = self.queryVolume
+        let volume = sourcetype == "osquery:result" || sourcetype == "osquery:live" ? QueryVolume.tally(events) : [:]
         spool.append(input: input, sourcetype: sourcetype, hostID: hostID, receivedAt: time, events: events) { result in
             switch result {
             case .success:
-                if sourcetype == "osquery:result" || sourcetype == "osquery:live" { queryVolume.record(events, at: time) }
+                queryVolume.record(volume, at: time)
                 done(.success(()))
             case .failure(let error):
                 if case .full = error as? SpoolError { ledger.noteRefused(input: input) }

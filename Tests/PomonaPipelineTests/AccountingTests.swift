@@ -110,4 +110,20 @@ import Testing
         #expect(reloaded.snapshot() == snapshot)
         #expect(QueryVolume.day(1_764_460_800) == "2025-11-30")
     }
+
+    @Test func queryVolumeBoundsNamesPerDayAndKeepsDays() {
+        let volume = QueryVolume(directory: temporarySpoolDirectory(), keepDays: 2, maxNamesPerDay: 2)
+        volume.record(events([#"{"name":"a"}"#, #"{"name":"b"}"#]), at: 86400 * 10)
+        volume.record(events([#"{"name":"c"}"#, #"{"name":"d"}"#]), at: 86400 * 10 + 30)
+        volume.record(events([#"{"name":"a"}"#, #"{"name":"e"}"#]), at: 86400 * 10 + 60)
+        let day = volume.snapshot().filter { $0.day == "1970-01-11" }
+        // The first two names; c, d and e under (other); a still counted by name.
+        #expect(day.count == 3)
+        #expect(day.first { $0.name == "a" }?.events == 2)
+        #expect(day.first { $0.name == "b" }?.events == 1)
+        #expect(day.first { $0.name == QueryVolume.otherName }?.events == 3)
+        volume.record(events([#"{"name":"x"}"#]), at: 86400 * 11)
+        volume.record(events([#"{"name":"y"}"#]), at: 86400 * 12)
+        #expect(Set(volume.snapshot().map(\.day)) == ["1970-01-12", "1970-01-13"])
+    }
 }

@@ -45,23 +45,37 @@ public final class QueryVolume: Sendable {
 
     /// Counts `events` (osquery result rows) by their `name` member.
     public func record(_ events: [ByteBuffer], at time: Double) {
-        if events.isEmpty { return }
+        record(QueryVolume.tally(events), at: time)
+    }
+
+    /// Events and bytes by query name: the scanning half of ``record(_:at:)``, done before the
+    /// events are stored, so what runs once they are durable (on the spool's writing thread) is
+    /// only the addition.
+    public static func tally(_ events: [ByteBuffer]) -> [String: EventTally] {
         var counts: [String: EventTally] = [:]
         for event in events {
             let name = QueryVolume.queryName(event) ?? "(unnamed)"
             counts[name, default: .zero] += EventTally(events: 1, bytes: Int64(event.readableBytes))
         }
+        return counts
+    }
+
+    /// Adds counts from ``tally(_:)`` to the day of `time`.
+    public func record(_ counts: [String: EventTally], at time: Double) {
+        if counts.isEmpty { return }
         let day = QueryVolume.day(time)
         state.withLock { state in
-            var today = state.days[day] ?? [:]
+            // Mutated in place: copying the day out and back copied every name's tally per request.
+            let known = state.days[day]?.count ?? 0
+            var added = 0
             for (name, tally) in counts {
-                if today[name] == nil && today.count >= maxNamesPerDay {
-                    today[QueryVolume.otherName, default: .zero] += tally
+                if state.days[day]?[name] == nil && known + added >= maxNamesPerDay {
+                    state.days[day, default: [:]][QueryVolume.otherName, default: .zero] += tally
                 } else {
-                    today[name, default: .zero] += tally
+                    if state.days[day]?[name] == nil { added += 1 }
+                    state.days[day, default: [:]][name, default: .zero] += tally
                 }
             }
-            state.days[day] = today
             state.dirty = true
             if state.days.count > keepDays {
                 for old in state.days.keys.sorted().dropLast(keepDays) { state.days.removeValue(forKey: old) }
