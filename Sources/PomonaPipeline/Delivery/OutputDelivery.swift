@@ -117,9 +117,11 @@ public final class OutputDelivery: Sendable {
                 }
                 let metas = spool.records(from: position, maxBytes: readAheadBytes)
                 if metas.isEmpty {
-                    // Caught up: a started batch waits up to the flush timeout for company.
+                    // Caught up: a started batch waits out the flush timeout for company. It sleeps
+                    // rather than waking at every spool commit (a hundred or more a second under
+                    // load, each a wake-up of this loop); what arrived meanwhile is read in one go.
                     if let opened = batch.openedAt, !spool.isClosed, ContinuousClock.now < opened + limits.flushTimeout {
-                        await waitForRecordOrTick(position, until: opened + limits.flushTimeout)
+                        try? await Task.sleep(until: min(opened + limits.flushTimeout, ContinuousClock.now + .seconds(1)))
                         continue
                     }
                     await cut()
@@ -228,11 +230,10 @@ public final class OutputDelivery: Sendable {
         }
     }
 
-    /// Waits for a new record, at most a second (throttle windows close on time, not on events)
-    /// and at most until `deadline`.
-    private func waitForRecordOrTick(_ position: SpoolPosition, until deadline: ContinuousClock.Instant? = nil) async {
+    /// Waits for a new record, at most a second (throttle windows close on time, not on events).
+    private func waitForRecordOrTick(_ position: SpoolPosition) async {
         let spool = self.spool
-        let wait = min(.seconds(1), deadline.map { ContinuousClock.now.duration(to: $0) } ?? .seconds(1))
+        let wait = Duration.seconds(1)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await spool.waitForRecord(atOrAfter: position) }
             group.addTask { try? await Task.sleep(for: wait) }
