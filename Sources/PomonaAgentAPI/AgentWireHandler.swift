@@ -159,14 +159,7 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
         respond(answer, context: context)
         process(context: context)
         if case .answering = mode { return }
-        if quiesceHeld {
-            quiesceHeld = false
-            context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
-        }
-        if readHeld {
-            readHeld = false
-            context.read()
-        }
+        releaseHeld(context: context)
     }
 
     /// From here on the connection belongs to the HTTP server behind: the unconsumed bytes first.
@@ -177,6 +170,11 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.fireChannelRead(wrapInboundOut(unread))
             context.fireChannelReadComplete()
         }
+        releaseHeld(context: context)
+    }
+
+    /// Passes on what waited while an answer was outstanding: a quiesce, then a read.
+    private func releaseHeld(context: ChannelHandlerContext) {
         if quiesceHeld {
             quiesceHeld = false
             context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
