@@ -17,13 +17,28 @@ final class MemoryLogSink: LogSink {
 
     let batches = Mutex<[LogBatch]>([])
     let failing = Mutex(false)
+    /// When set, batches are kept but not answered until the test calls what ``takeHeld()`` returns.
+    let holding = Mutex(false)
+    private let held = Mutex<[@Sendable (Result<Void, any Error>) -> Void]>([])
+
     func append(_ batch: LogBatch, done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
         if failing.withLock({ $0 }) {
             done(.failure(DiskFull()))
             return
         }
         batches.withLock { $0.append(batch) }
+        if holding.withLock({ $0 }) {
+            held.withLock { $0.append(done) }
+            return
+        }
         done(.success(()))
+    }
+
+    func takeHeld() -> [@Sendable (Result<Void, any Error>) -> Void] {
+        held.withLock { held in
+            defer { held = [] }
+            return held
+        }
     }
 }
 
