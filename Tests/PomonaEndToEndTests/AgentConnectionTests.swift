@@ -110,12 +110,15 @@ import Testing
             let body = #"{"node_key":"\#(nodeKey)"}"#
             let chunked = "POST /api/v1/osquery/distributed/read HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
                 + String(body.utf8.count, radix: 16) + "\r\n" + body + "\r\n0\r\n\r\n"
+            let statusLine = #"{"severity":"0","filename":"x.cpp","line":"1","message":"after hand-over","unixTime":"1785845100"}"#
             connection.send(
                 RawTLSConnection.post("/api/v1/osquery/distributed/read", body) + chunked
                     + RawTLSConnection.post("/api/v1/osquery/distributed/read", body)
-                    + RawTLSConnection.post("/api/v1/osquery/config", #"{"node_key":"wrong"}"#))
-            let responses = try await connection.responses(4)
-            #expect(responses.map(\.status) == [200, 200, 200, 401])
+                    + RawTLSConnection.post("/api/v1/osquery/config", #"{"node_key":"wrong"}"#)
+                    + RawTLSConnection.post("/api/v1/osquery/log", #"{"node_key":"\#(nodeKey)","log_type":"status","data":[\#(statusLine)]}"#))
+            let responses = try await connection.responses(5)
+            #expect(responses.map(\.status) == [200, 200, 200, 401, 200])
+            #expect(responses[4].body == "{}")
             // The first read hands out the detail queries; the next two (answered by Hummingbird) see
             // them in flight, so they get the same, shorter answer.
             #expect(responses[0].body.contains("fleet_detail_query_"))
