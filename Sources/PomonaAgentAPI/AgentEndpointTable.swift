@@ -125,20 +125,18 @@ public struct AgentEndpointTable: Sendable {
                 done(refusal(error, path: path))
             }
         case .suspending(let work):
-            let path = String(path)
             Task {
                 do throws(AgentError) {
                     done((200, try await work(inflated, headers)))
                 } catch {
-                    done(self.refusal(error, path: Substring(path)))
+                    done(self.refusal(error, path: path))
                 }
             }
         case .completing(let work):
-            let path = String(path)
             work(inflated, headers) { result in
                 switch result {
                 case .success(let bytes): done((200, bytes))
-                case .failure(let error): done(self.refusal(error, path: Substring(path)))
+                case .failure(let error): done(self.refusal(error, path: path))
                 }
             }
         }
