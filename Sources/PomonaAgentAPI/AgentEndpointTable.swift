@@ -97,6 +97,17 @@ public struct AgentEndpointTable: Sendable {
         guard case .immediate(let work) = endpoint.work else { return nil }
         do throws(AgentError) {
             let inflated = try AgentBody.inflate(body, contentEncoding: headers.contentEncoding, maxInflated: endpoint.inflatedLimit)
+            return run(work, inflated, headers, path: path)
+        } catch {
+            return refusal(error, path: path)
+        }
+    }
+
+    private func run(
+        _ work: @Sendable (ByteBuffer, AgentRequestHeaders) throws(AgentError) -> [UInt8], _ inflated: ByteBuffer,
+        _ headers: AgentRequestHeaders, path: Substring
+    ) -> AgentEndpoint.Answer {
+        do throws(AgentError) {
             return (200, try work(inflated, headers))
         } catch {
             return refusal(error, path: path)
@@ -119,11 +130,7 @@ public struct AgentEndpointTable: Sendable {
         }
         switch endpoint.work {
         case .immediate(let work):
-            do throws(AgentError) {
-                done((200, try work(inflated, headers)))
-            } catch {
-                done(refusal(error, path: path))
-            }
+            done(run(work, inflated, headers, path: path))
         case .suspending(let work):
             Task {
                 do throws(AgentError) {
