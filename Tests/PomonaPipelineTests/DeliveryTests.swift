@@ -109,8 +109,10 @@ func appendNumbered(_ pipeline: Pipeline, input: String = "osquery", records: In
 @Suite struct DeliveryTests {
     let logger = Logger(label: "test")
 
-    /// Ten acknowledged requests 20 ms apart: with a 3 s flush timeout the caught-up loop holds
+    /// Ten acknowledged requests 50 ms apart: with a 3 s flush timeout the caught-up loop holds
     /// its started batch and they leave together; with none, each request leaves on its own.
+    /// (20 ms apart, a CI run with every suite in parallel once merged them into 4 batches: the
+    /// loop itself was that slow, not the timeout.)
     @Test(arguments: [(Duration.seconds(3), true), (Duration.zero, false)])
     func aStartedBatchWaitsOutTheFlushTimeout(timeout: Duration, together: Bool) async throws {
         let output = FakeOutput(name: "siem", concurrency: 1, flushTimeout: timeout)
@@ -121,7 +123,7 @@ func appendNumbered(_ pipeline: Pipeline, input: String = "osquery", records: In
         let started = ContinuousClock.now
         for r in 0..<10 {
             try await pipeline.append(input: "osquery", sourcetype: "osquery:result", hostID: 1, events: events([#"{"name":"q","r":\#(r)}"#]))
-            try await Task.sleep(for: .milliseconds(20))
+            try await Task.sleep(for: .milliseconds(50))
         }
         let appending = ContinuousClock.now - started
         let stats = try await running.wait { $0.outputs[0].totals.forwarded.events == 10 }
