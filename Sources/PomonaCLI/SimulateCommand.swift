@@ -57,7 +57,9 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seed for host identities and failure injection.")
     var seed: UInt64 = 1
 
-    @Option(name: .long, help: "Keep-alive connections the simulator may open (default min(hosts, 512)).")
+    @Option(name: .long, help: ArgumentHelp(
+        "Share this many keep-alive connections among all hosts.",
+        discussion: "By default each host keeps its own, one per osqueryd thread (about 3 per host), as real agents do; that needs as many file descriptors here and on the server."))
     var connections: Int?
 
     func validate() throws {
@@ -109,6 +111,7 @@ struct SimulateCommand: AsyncParsableCommand {
         options.deadFraction = deadFraction
         options.seed = seed
         options.connections = connections
+        try Self.raiseDescriptorLimit(to: options.descriptorsNeeded, hosts: hosts)
 
         Self.standardError(
             "simulating \(hosts) hosts (\(options.platformMix)) against \(server) for \(duration) s, speed-up \(speedup)")
@@ -139,5 +142,23 @@ struct SimulateCommand: AsyncParsableCommand {
 
     static func standardError(_ line: String) {
         FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    /// Raises the soft file-descriptor limit as far as needed (the hard limit allows), or says
+    /// what to do when even the hard limit is too low for a connection per host thread.
+    static func raiseDescriptorLimit(to needed: Int, hosts: Int) throws {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        if Int(limit.rlim_cur) >= needed { return }
+        if Int(limit.rlim_max) >= needed {
+            limit.rlim_cur = rlim_t(needed)
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 { return }
+        }
+        throw ValidationError("""
+            \(hosts) hosts keeping their own connections need about \(needed) file descriptors; this process may \
+            open \(limit.rlim_max). Raise the limit (ulimit -n, LimitNOFILE=), run several simulators with fewer \
+            hosts each, or share connections with --connections N (the server then sees fewer, busier connections \
+            than a real fleet).
+            """)
     }
 }

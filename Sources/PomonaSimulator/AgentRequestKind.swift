@@ -22,3 +22,21 @@ public enum AgentRequestKind: String, Sendable, Hashable, CaseIterable, Codable,
 
     public var description: String { rawValue }
 }
+
+/// The osqueryd threads that talk to the server; each keeps its own connection (spec §6.4).
+enum AgentThread: Hashable, Sendable {
+    /// The config refresh thread; it also enrolls.
+    case config
+    case distributed
+    case logger
+    case carver
+
+    init(_ kind: AgentRequestKind) {
+        switch kind {
+        case .enroll, .config: self = .config
+        case .distributedRead, .distributedWrite: self = .distributed
+        case .log: self = .logger
+        case .carveStart, .carveBlock: self = .carver
+        }
+    }
+}

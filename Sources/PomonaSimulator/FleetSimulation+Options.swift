@@ -45,8 +45,9 @@ extension FleetSimulation {
         public var slowDelay: Duration = .seconds(1)
         /// Fraction of hosts (0…1) that enroll and then go silent.
         public var deadFraction: Double = 0
-        /// The HTTP client's pool size (keep-alive connections to the server); `nil` picks
-        /// `min(hosts, 512)`. Real osqueryd keeps about three per host (spec §6.4).
+        /// `nil`: each host keeps its own keep-alive connections, one per osqueryd thread, as
+        /// real agents do (about three per host, spec §6.4). A number: all hosts share that many,
+        /// for machines whose file-descriptor limit cannot hold a connection per host thread.
         public var connections: Int?
         /// `--host_identifier` (the agent kit's `uuid` by default, so names never collide).
         public var identifierMode = HostProfile.IdentifierMode.uuid
@@ -63,8 +64,8 @@ extension FleetSimulation {
             self.enrollSecret = enrollSecret
         }
 
-        /// The pool size actually used.
-        public var effectiveConnections: Int { connections ?? min(max(hosts, 1), 512) }
+        /// File descriptors the run needs: three connections per host when each keeps its own.
+        public var descriptorsNeeded: Int { (connections ?? 3 * hosts) + 64 }
 
         /// Checks every value.
         /// - Throws: ``FleetSimulationError`` naming the first bad value.

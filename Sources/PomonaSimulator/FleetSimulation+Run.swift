@@ -1,9 +1,8 @@
-import AsyncHTTPClient
 import Foundation
 import PomonaCore
 import Synchronization
 
-/// One run of a ``FleetSimulation``: the shared client, recorder and counters, and the host loops.
+/// One run of a ``FleetSimulation``: the shared transport, recorder and counters, and the host loops.
 ///
 /// Concurrency contract: every stored property is immutable or internally locked (``LatencyRecorder``,
 /// ``FleetCounters``), so the host tasks share one `FleetRun` freely. Each host's state lives in its
@@ -11,7 +10,7 @@ import Synchronization
 final class FleetRun: Sendable {
     let options: FleetSimulation.Options
     let agentConfiguration: OsqueryAgentConfiguration
-    let client: HTTPClient
+    let transport: AgentTransport
     let recorder = LatencyRecorder()
     let counters = FleetCounters()
     let platforms: [OsqueryPlatform]
@@ -22,13 +21,13 @@ final class FleetRun: Sendable {
     init(
         options: FleetSimulation.Options,
         agentConfiguration: OsqueryAgentConfiguration,
-        client: HTTPClient,
+        transport: AgentTransport,
         start: ContinuousClock.Instant,
         deadline: ContinuousClock.Instant
     ) {
         self.options = options
         self.agentConfiguration = agentConfiguration
-        self.client = client
+        self.transport = transport
         platforms = options.platformMix.platforms(count: options.hosts)
         self.start = start
         self.deadline = deadline
@@ -66,8 +65,12 @@ final class FleetRun: Sendable {
         guard await pause(traits.startOffset) else { return }
         counters.update { $0.started += 1; if traits.slow { $0.slow += 1 }; if traits.dead { $0.dead += 1 } }
         let profile = HostProfile(seed: options.seed, index: index, platform: platforms[index])
-        let agent = OsqueryAgent(profile: profile, configuration: agentConfiguration, httpClient: client, recorder: recorder)
+        let agent = OsqueryAgent(profile: profile, configuration: agentConfiguration, transport: transport, recorder: recorder)
+        await behave(agent, index: index, traits: traits)
+        await agent.disconnect()
+    }
 
+    private func behave(_ agent: OsqueryAgent, index: Int, traits: HostTraits) async {
         guard await slowDown(traits.slow) else { return }
         let firstAttempts: Int
         do {

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import NIOCore
 import PomonaCore
@@ -14,7 +13,7 @@ import PomonaCore
 /// head of the agent's buffer and is sent again, spec §4.6).
 ///
 /// Concurrency contract: ``run(progressInterval:progress:)`` owns everything it creates: one shared
-/// `HTTPClient` (its connection pool sized by ``Options/connections``), one ``LatencyRecorder`` and
+/// ``AgentTransport`` (each host keeps its own connections, or all share ``Options/connections``), one ``LatencyRecorder`` and
 /// one task per host loop inside a task group. The run stops cooperatively at the deadline: no new
 /// request starts after it, requests in flight finish (so the end of a run records no spurious
 /// errors; after 20 s more, whatever still runs is cancelled). Cancelling the calling task stops
@@ -83,9 +82,16 @@ public struct FleetSimulation: Sendable {
             try await clock.sleep(until: min(clock.now + duration / speedup, deadline), tolerance: nil)
         }
 
-        let client = Self.makeHTTPClient(connections: options.effectiveConnections)
+        let transport: AgentTransport
+        do {
+            transport = try AgentTransport(
+                tlsConfiguration: agentConfiguration.tlsConfiguration,
+                policy: options.connections.map { .shared($0) } ?? .perAgentThread)
+        } catch {
+            throw FleetSimulationError("cannot set up TLS: \(error)")
+        }
         let fleet = FleetRun(
-            options: options, agentConfiguration: agentConfiguration, client: client, start: start, deadline: deadline)
+            options: options, agentConfiguration: agentConfiguration, transport: transport, start: start, deadline: deadline)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await fleet.runHosts() }
             // Requests in flight at the deadline may take up to the agent's 16 s timeout; an agent
@@ -104,26 +110,12 @@ public struct FleetSimulation: Sendable {
             group.cancelAll()
         }
         let elapsed = clock.now - start
-        try? await client.shutdown()
+        transport.shutdown()
         return fleet.report(elapsed: elapsed, cancelled: Task.isCancelled)
     }
 
     /// How long after the deadline requests in flight may still finish before the run cancels them.
     static let drainTime: Duration = .seconds(20)
-
-    /// An `HTTPClient` like ``OsqueryAgent/makeHTTPClient(eventLoopGroup:)`` (HTTP/1.1 only, redirects
-    /// followed, no automatic decompression) whose pool may open `connections` keep-alive
-    /// connections to the server.
-    static func makeHTTPClient(connections: Int) -> HTTPClient {
-        var configuration = HTTPClient.Configuration(
-            redirectConfiguration: .follow(max: 10, allowCycles: true),
-            decompression: .disabled
-        )
-        configuration.httpVersion = .http1Only
-        configuration.connectionPool = HTTPClient.Configuration.ConnectionPool(
-            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
-        return HTTPClient(eventLoopGroupProvider: .shared(HTTPClient.defaultEventLoopGroup), configuration: configuration)
-    }
 }
 
 /// Why a ``FleetSimulation`` could not start.

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import CompressNIO
 import Foundation
 import NIOCore
@@ -12,11 +11,13 @@ import NIOHTTP1
 /// distributed, logger and carver threads: while one awaits the network another may run. As in
 /// osqueryd, enrollment is single-flight (concurrent callers wait for the one enrollment in
 /// progress), and a `node_invalid` answer drops whatever key is current, so overlapping requests
-/// can cause the re-enrollment bursts a server must tolerate (spec §2). The `HTTPClient` is shared
-/// and owned by the caller, so thousands of agents can share one client and event loop group.
+/// can cause the re-enrollment bursts a server must tolerate (spec §2). The ``AgentTransport`` is
+/// shared and owned by the caller; under its default policy each agent keeps one keep-alive
+/// connection per osqueryd thread, as `--tls_session_reuse` does (spec §6.4).
 ///
 /// ```swift
-/// let agent = OsqueryAgent(profile: HostProfile(seed: 1, index: 0), configuration: config, httpClient: client)
+/// let transport = try AgentTransport(tlsConfiguration: config.tlsConfiguration)
+/// let agent = OsqueryAgent(profile: HostProfile(seed: 1, index: 0), configuration: config, transport: transport)
 /// try await agent.enroll()
 /// let config = try await agent.fetchConfig()
 /// try await agent.runDistributedOnce()
@@ -29,7 +30,11 @@ public actor OsqueryAgent {
     /// Where latencies go, if anywhere.
     public let recorder: LatencyRecorder?
 
-    let httpClient: HTTPClient
+    let transport: AgentTransport
+    /// The server, parsed from the configuration's base URL once (`nil`: every request fails).
+    let target: AgentTransport.Target?
+    /// This agent's connections, one pool per osqueryd thread (unless the transport shares one).
+    private var threadPools: [AgentThread: SocketPool] = [:]
     /// The cached node key (osqueryd's RocksDB `nodeKey`); `nil` until enrolled or after `node_invalid`.
     public private(set) var nodeKey: String?
     /// How many enroll requests this agent has made.
@@ -45,29 +50,43 @@ public actor OsqueryAgent {
     /// - Parameters:
     ///   - profile: The host identity and dataset.
     ///   - configuration: Server URL, trust, paths and osqueryd knobs.
-    ///   - httpClient: A shared client; see ``makeHTTPClient(eventLoopGroup:)``.
+    ///   - transport: The shared transport (TLS context, connection policy).
     ///   - recorder: Optional shared latency recorder.
     public init(
         profile: HostProfile,
         configuration: OsqueryAgentConfiguration,
-        httpClient: HTTPClient,
+        transport: AgentTransport,
         recorder: LatencyRecorder? = nil
     ) {
         self.profile = profile
         self.configuration = configuration
-        self.httpClient = httpClient
+        self.transport = transport
+        self.target = AgentTransport.Target(url: configuration.baseURL)
         self.recorder = recorder
     }
 
-    /// An `HTTPClient` set up like osqueryd's transport: HTTP/1.1 only, redirects followed (up to
-    /// 10), no automatic response decompression (the judgement decides about gzip).
-    public static func makeHTTPClient(eventLoopGroup: any EventLoopGroup = HTTPClient.defaultEventLoopGroup) -> HTTPClient {
-        var configuration = HTTPClient.Configuration(
-            redirectConfiguration: .follow(max: 10, allowCycles: true),
-            decompression: .disabled
-        )
-        configuration.httpVersion = .http1Only
-        return HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: configuration)
+    /// An agent with a transport of its own (for a few agents; a fleet shares one transport).
+    /// - Throws: `NIOSSLError` when the configuration's TLS settings cannot make a context.
+    public init(profile: HostProfile, configuration: OsqueryAgentConfiguration, recorder: LatencyRecorder? = nil) throws {
+        self.init(
+            profile: profile, configuration: configuration,
+            transport: try AgentTransport(tlsConfiguration: configuration.tlsConfiguration), recorder: recorder)
+    }
+
+    /// Closes this agent's idle connections (osqueryd exiting).
+    public func disconnect() {
+        for pool in threadPools.values { pool.closeAll() }
+        threadPools = [:]
+    }
+
+    /// The pool the request's thread uses.
+    private func pool(for kind: AgentRequestKind) -> SocketPool {
+        if let shared = transport.sharedPool { return shared }
+        let thread = AgentThread(kind)
+        if let pool = threadPools[thread] { return pool }
+        let pool = SocketPool(limit: 1)
+        threadPools[thread] = pool
+        return pool
     }
 
     /// The `host_identifier` this agent sends.
@@ -229,32 +248,38 @@ public actor OsqueryAgent {
         extraHeaders: [(String, String)] = [],
         rawBody: inout Data
     ) async -> AgentResponseJudgement {
-        var request = HTTPClientRequest(url: configuration.baseURL + configuration.endpoints.path(for: kind))
-        request.method = .POST
-        request.tlsConfiguration = configuration.tlsConfiguration
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "Accept", value: "application/json")
-        request.headers.add(name: "User-Agent", value: "osquery/\(profile.osqueryVersion)")
-        if configuration.acceptGzip { request.headers.add(name: "Accept-Encoding", value: "gzip") }
+        var headers: [(String, String)] = [
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json"),
+            ("User-Agent", "osquery/\(profile.osqueryVersion)"),
+        ]
+        if configuration.acceptGzip { headers.append(("Accept-Encoding", "gzip")) }
         if configuration.sendsAuthorizationHeader, let nodeKeyHeader, !nodeKeyHeader.isEmpty {
-            request.headers.add(name: "Authorization", value: "NodeKey \(nodeKeyHeader)")
+            headers.append(("Authorization", "NodeKey \(nodeKeyHeader)"))
         }
-        for (name, value) in extraHeaders { request.headers.add(name: name, value: value) }
-        request.body = .bytes(ByteBuffer(data: body))
+        headers.append(contentsOf: extraHeaders)
 
         let clock = ContinuousClock()
         let start = clock.now
         let verdict: AgentResponseJudgement
-        do {
+        if let target {
+            let request = AgentHTTPRequest(
+                path: configuration.endpoints.path(for: kind),
+                host: target.port == 443 ? target.host : "\(target.host):\(target.port)",
+                headers: headers, body: ByteBuffer(data: body))
             let timeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeout.components.seconds) * 1_000_000_000
                 + configuration.requestTimeout.components.attoseconds / 1_000_000_000)
-            let response = try await httpClient.execute(request, timeout: timeout)
-            let buffer = try await response.body.collect(upTo: configuration.maxResponseBytes)
-            rawBody = Data(buffer: buffer)
-            let headers = response.headers.map { (name: $0.name, value: $0.value) }
-            verdict = AgentResponseJudgement.judge(kind, body: rawBody, headers: headers, acceptGzip: configuration.acceptGzip)
-        } catch {
-            verdict = .transportFailure(String(describing: error))
+            do {
+                let response = try await transport.send(
+                    request, to: target, pool: pool(for: kind), sessionTimeout: configuration.sessionTimeout,
+                    deadline: .now() + timeout, maxResponseBytes: configuration.maxResponseBytes)
+                rawBody = Data(buffer: response.body)
+                verdict = AgentResponseJudgement.judge(kind, body: rawBody, headers: response.headers, acceptGzip: configuration.acceptGzip)
+            } catch {
+                verdict = .transportFailure(String(describing: error))
+            }
+        } else {
+            verdict = .transportFailure("the server URL \(configuration.baseURL) is not https://host:port")
         }
         recorder?.record(kind, duration: clock.now - start, success: verdict.isSuccess)
         return verdict

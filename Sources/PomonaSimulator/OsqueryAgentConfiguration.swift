@@ -22,6 +22,8 @@ public struct OsqueryAgentConfiguration: Sendable {
     public var acceptGzip = false
     /// The whole-exchange deadline (osqueryd: 16 s).
     public var requestTimeout: Duration = .seconds(16)
+    /// `--tls_session_timeout`: a keep-alive connection older than this is replaced (spec §6.4).
+    public var sessionTimeout: Duration = .seconds(3600)
     /// Response body cap (Beast's default 8 MiB); a larger body is a transport failure.
     public var maxResponseBytes = 8 * 1024 * 1024
     /// `--tls_enroll_max_attempts` (0 = forever).

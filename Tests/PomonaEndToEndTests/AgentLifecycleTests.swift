@@ -16,7 +16,7 @@ import Testing
         let running = try await RunningServer.start()
         defer { Task { await running.stop() } }
         try await withAgentClient { client in
-            let agent = try running.agent(index: 1, platform: .darwin, client: client)
+            let agent = try running.agent(index: 1, platform: .darwin)
 
             // Enroll (implicitly, as osqueryd's config plugin does) and fetch the config.
             let config = try await agent.fetchConfig()
@@ -78,7 +78,7 @@ import Testing
         let running = try await RunningServer.start()
         defer { Task { await running.stop() } }
         try await withAgentClient { client in
-            let agent = try running.agent(index: 2, platform: .linux, client: client, endpoints: .v1)
+            let agent = try running.agent(index: 2, platform: .linux, endpoints: .v1)
             _ = try await agent.fetchConfig()
             let firstKey = await agent.nodeKey
             #expect(await agent.enrollRequestCount == 1)
@@ -97,7 +97,7 @@ import Testing
         let running = try await RunningServer.start()
         defer { Task { await running.stop() } }
         try await withAgentClient { client in
-            let agents = try (0..<3).map { _ in try running.agent(index: 3, platform: .windows, client: client) }
+            let agents = try (0..<3).map { _ in try running.agent(index: 3, platform: .windows) }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for agent in agents { group.addTask { _ = try await agent.enroll() } }
                 try await group.waitForAll()
@@ -116,7 +116,7 @@ import Testing
         let first = try await RunningServer.start()
         let directory = first.dataDirectory
         let nodeKey: String? = try await withAgentClient { client in
-            let agent = try first.agent(index: 4, platform: .darwin, client: client)
+            let agent = try first.agent(index: 4, platform: .darwin)
             _ = try await agent.fetchConfig()
             return await agent.nodeKey
         }
@@ -126,7 +126,7 @@ import Testing
         let second = try await RunningServer.start(dataDirectory: directory)
         defer { Task { await second.stop() } }
         try await withAgentClient { client in
-            let agent = try second.agent(index: 4, platform: .darwin, client: client)
+            let agent = try second.agent(index: 4, platform: .darwin)
             // The same identity with the old key: no re-enrollment needed after a restart.
             let raw = try await RawAgentRequest.post(
                 client: client, url: second.baseURL + "/api/osquery/config", body: #"{"node_key":"\#(nodeKey ?? "")"}"#, caPEM: second.caPEM)
@@ -145,12 +145,12 @@ import Testing
         _ = try store.revokeEnrollSecret(RunningServer.secret)
         try running.server.configState.refresh()
         try await withAgentClient { client in
-            let old = OsqueryAgent(
-                profile: HostProfile(seed: 1, index: 5, platform: .linux), configuration: try running.agentConfiguration(), httpClient: client)
+            let old = try OsqueryAgent(
+                profile: HostProfile(seed: 1, index: 5, platform: .linux), configuration: try running.agentConfiguration())
             await #expect(throws: (any Error).self) { try await old.enroll() }
-            let new = OsqueryAgent(
+            let new = try OsqueryAgent(
                 profile: HostProfile(seed: 1, index: 6, platform: .linux),
-                configuration: try running.agentConfiguration(secret: newSecret), httpClient: client)
+                configuration: try running.agentConfiguration(secret: newSecret))
             _ = try await new.enroll()
         }
     }

@@ -231,7 +231,7 @@ import Testing
         let fixture = try await Fixture.start()
         defer { Task { await fixture.stop() } }
         try await withAgentClient { client in
-            let agents = try (0..<2).map { try fixture.server.agent(index: $0, platform: .linux, client: client) }
+            let agents = try (0..<2).map { try fixture.server.agent(index: $0, platform: .linux) }
             for agent in agents {
                 _ = try await agent.enroll()
                 _ = try await agent.runDistributedOnce()  // detail queries: the host gets its hostname

@@ -89,7 +89,7 @@ struct DiskFullTests {
         }
         do {
             try await withAgentClient { client in
-                let agent = try server.agent(index: 0, client: client)
+                let agent = try server.agent(index: 0)
                 _ = try await agent.enroll()
                 let padding = String(repeating: "x", count: 900)
                 var acknowledged = Set<String>()

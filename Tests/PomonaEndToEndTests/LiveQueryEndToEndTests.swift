@@ -57,7 +57,7 @@ import Testing
 
         try await withAgentClient { client in
             let platforms: [OsqueryPlatformName] = [.darwin, .linux, .windows, .darwin, .linux]
-            let agents = try platforms.enumerated().map { try running.agent(index: $0.offset + 1, platform: $0.element, client: client) }
+            let agents = try platforms.enumerated().map { try running.agent(index: $0.offset + 1, platform: $0.element) }
             // First round: enroll, vitals, and the built-in label queries (every label: platform unknown yet).
             for agent in agents {
                 _ = try await agent.fetchConfig()

@@ -43,7 +43,7 @@ import Testing
         #expect(try await Self.collectorPost(server, body: #"[{"x":1},{"x":2}]"#).1 == #"{"accepted":2}"#)
 
         try await withAgentClient { client in
-            let agent = try server.agent(index: 0, client: client)
+            let agent = try server.agent(index: 0)
             _ = try await agent.enroll()
             let lines = (0..<50).map { PomonaSimulator.JSONValue.object(["name": .string("pack_e2e"), "action": .string("added"), "columns": .object(["n": .string("\($0)")])]) }
             #expect(await agent.sendLogs(type: .result, lines: lines).delivered)
@@ -115,7 +115,7 @@ import Testing
         #expect(statuses.last == .serviceUnavailable)
         #expect(retryAfter == "5")
         try await withAgentClient { client in
-            let agent = try server.agent(index: 0, client: client)
+            let agent = try server.agent(index: 0)
             _ = try await agent.enroll()
             let lines = (0..<20).map { _ in PomonaSimulator.JSONValue.object(["name": .string("q"), "pad": .string(String(repeating: "x", count: 200_000))]) }
             let result = await agent.sendLogs(type: .result, lines: lines)

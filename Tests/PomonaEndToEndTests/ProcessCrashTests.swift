@@ -98,7 +98,8 @@ final class PomonaProcess: Sendable {
             var configuration = try OsqueryAgentConfiguration(baseURL: "https://localhost:\(server.port)", caPEM: server.caPEM, enrollSecret: RunningServer.secret)
             configuration.enrollMaxAttempts = 1
             configuration.sleep = { _ in }
-            let agents = (0..<4).map { OsqueryAgent(profile: HostProfile(seed: 9, index: $0, platform: .linux), configuration: configuration, httpClient: client) }
+            let transport = try AgentTransport(tlsConfiguration: configuration.tlsConfiguration)
+            let agents = (0..<4).map { OsqueryAgent(profile: HostProfile(seed: 9, index: $0, platform: .linux), configuration: configuration, transport: transport) }
             for agent in agents { _ = try await agent.enroll() }
             let newHostConfiguration = configuration
 
@@ -119,7 +120,7 @@ final class PomonaProcess: Sendable {
                 group.addTask {
                     for index in 100..<10_000 {
                         let agent = OsqueryAgent(
-                            profile: HostProfile(seed: 9, index: index, platform: .darwin), configuration: newHostConfiguration, httpClient: client)
+                            profile: HostProfile(seed: 9, index: index, platform: .darwin), configuration: newHostConfiguration, transport: transport)
                         do { _ = try await agent.enroll() } catch { return }  // the server is gone
                         let uuid = await agent.profile.hardwareUUID
                         acknowledged.enrolled.withLock { $0.append(uuid) }

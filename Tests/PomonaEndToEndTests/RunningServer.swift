@@ -65,10 +65,9 @@ final class RunningServer: Sendable {
         return configuration
     }
 
-    func agent(index: Int, platform: OsqueryPlatformName = .darwin, client: HTTPClient, endpoints: AgentEndpoints = .standard) throws -> OsqueryAgent {
-        OsqueryAgent(
-            profile: HostProfile(seed: 42, index: index, platform: platform.value), configuration: try agentConfiguration(endpoints: endpoints),
-            httpClient: client)
+    func agent(index: Int, platform: OsqueryPlatformName = .darwin, endpoints: AgentEndpoints = .standard) throws -> OsqueryAgent {
+        try OsqueryAgent(
+            profile: HostProfile(seed: 42, index: index, platform: platform.value), configuration: try agentConfiguration(endpoints: endpoints))
     }
 }
 
@@ -86,9 +85,11 @@ enum OsqueryPlatformName {
     }
 }
 
-/// Runs `body` with an HTTP client set up like osqueryd's, shutting it down afterwards.
+/// Runs `body` with an HTTP client for raw requests (HTTP/1.1, no decompression), shutting it down afterwards.
 func withAgentClient<T>(_ body: (HTTPClient) async throws -> T) async throws -> T {
-    let client = OsqueryAgent.makeHTTPClient()
+    var configuration = HTTPClient.Configuration(decompression: .disabled)
+    configuration.httpVersion = .http1Only
+    let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     do {
         let result = try await body(client)
         try await client.shutdown()

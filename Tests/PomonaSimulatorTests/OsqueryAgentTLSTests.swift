@@ -66,24 +66,22 @@ struct OsqueryAgentTLSTests {
     ) async throws {
         let state = ServerState()
         let server = try await CannedTLSServer.start(responder: Self.responder(state))
-        let client = OsqueryAgent.makeHTTPClient()
         let sleepLog = SleepLog()
         var configuration = try OsqueryAgentConfiguration(
             baseURL: "https://\(host):\(server.port)", caPEM: caPEM, enrollSecret: "s3cret")
         configuration.sleep = { duration in sleepLog.sleeps.withLock { $0.append(duration) } }
         configuration.requestTimeout = .seconds(5)
         configure(&configuration)
-        let agent = OsqueryAgent(
-            profile: HostProfile(seed: 1, index: 1, platform: .linux), configuration: configuration, httpClient: client,
-            recorder: LatencyRecorder())
+        let agent = try OsqueryAgent(
+            profile: HostProfile(seed: 1, index: 1, platform: .linux), configuration: configuration, recorder: LatencyRecorder())
         do {
             try await body(agent, server, state, sleepLog)
         } catch {
-            try? await client.shutdown()
+            await agent.disconnect()
             try? await server.shutdown()
             throw error
         }
-        try await client.shutdown()
+        await agent.disconnect()
         try await server.shutdown()
     }
 
