@@ -6,6 +6,10 @@
 #
 # Usage: Benchmarks/capacity.sh [HOSTS=2000] [SECONDS=120] [START_SPREAD=30]
 #   SIM_ARGS (environment) adds options to `pomona simulate`, e.g. SIM_ARGS="--log-lines 2".
+#   By default every simulated host keeps its own connections, one per osqueryd thread (about 3
+#   per host), as real agents do; the server's open sockets in the steady state are printed. Where
+#   the file-descriptor limit is too low for that (3 x HOSTS on each side), SIM_ARGS="--connections
+#   512" makes all hosts share 512 connections: cheaper for the server than a real fleet.
 #   Prints two costs: over the whole run (enrollment included) and in the steady state (from
 #   15 s after the last host started), which is what an enrolled fleet costs day to day.
 #   SPEEDUP=0.25 (environment) runs every agent interval 4x slower: the simulator cannot drive tens of
@@ -35,13 +39,14 @@ cpu_before=$(cpu)
 # only checks in, so this window prices hosts without the one-time enrollment.
 settle=$((spread + 15))
 TIMEFORMAT='simulator process: %R s wall, %U s user, %S s system CPU'
-( sleep "$settle"; cpu > "$work/cpu-steady-start" ) &
+( sleep "$settle"; cpu > "$work/cpu-steady-start"; open_sockets > "$work/sockets-steady"; rss > "$work/rss-steady" ) &
 sampler=$!
 time "$binary" simulate --server https://localhost:18543 --ca "$work/data/tls/ca.pem" --enroll-secret "$secret" \
   --hosts "$hosts" --duration "$seconds" --start-spread "$spread" --speedup "$speedup" --seed 1 ${SIM_ARGS:-}
 cpu_after=$(cpu)
 wait "$sampler"
 cpu_steady_start=$(cat "$work/cpu-steady-start" 2>/dev/null || echo "")
+echo "server open sockets when the steady state began: $(cat "$work/sockets-steady" 2>/dev/null || echo ?), RSS then $(cat "$work/rss-steady" 2>/dev/null || echo ?) MiB"
 
 echo
 echo "server CPU seconds during the run (user+system): $(awk -v a="$cpu_after" -v b="$cpu_before" 'BEGIN {printf "%.2f", a-b}')"

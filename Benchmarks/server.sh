@@ -1,7 +1,7 @@
 # Sourced by the benchmark scripts: starts a release `pomona serve` on loopback in a temporary data
 # directory and defines helpers to read its CPU time and memory. Set AGENT_PORT before sourcing.
 # POMONA_SERVE_ARGS adds arguments to `serve` (e.g. --config FILE).
-# Provides: $binary, $work, $server (pid), $secret, cpu_seconds, rss_mib, peak_rss_mib, machine.
+# Provides: $binary, $work, $server (pid), $secret, cpu_seconds, rss_mib, peak_rss_mib, open_sockets, machine.
 
 binary=${POMONA_BINARY:-.build/release/pomona}
 if [ -z "${POMONA_BINARY:-}" ] && [ ! -x "$binary" ]; then swift build -c release --product pomona; fi
@@ -23,5 +23,6 @@ ticks=$(getconf CLK_TCK)
 # utime + stime of the server (fields 14 and 15; the command name "pomona" has no spaces).
 cpu_seconds() { awk -v t="$ticks" '{printf "%.2f", ($14+$15)/t}' /proc/$server/stat; }
 rss_mib() { awk '/VmRSS/ {printf "%.1f", $2/1024}' /proc/$server/status; }
+open_sockets() { find /proc/$server/fd -lname 'socket:*' 2>/dev/null | wc -l; }
 peak_rss_mib() { awk '/VmHWM/ {printf "%.1f", $2/1024}' /proc/$server/status; }
 machine() { echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); $(uname -sr)"; }
