@@ -5,6 +5,8 @@
 # "last host enrolled after" line is the time to done. Asserts nothing.
 #
 # Usage: Benchmarks/enroll-storm.sh [HOSTS=10000] [SECONDS=90] [SPREAD=60]
+#   Each host keeps its own connections (about 3); where the file-descriptor limit cannot hold
+#   3 x HOSTS, pass SIM_ARGS="--connections 512" (see capacity.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 exec Benchmarks/capacity.sh "${1:-10000}" "${2:-90}" "${3:-60}"

@@ -17,8 +17,9 @@
 # Usage: Benchmarks/live-query.sh [HOSTS=1000] [CAMPAIGNS=200] [SECONDS]
 #   SECONDS: length of each simulator run; default START_SPREAD + 120. The queries start once every
 #   host is online (or the online wait timed out) plus 15 s, and must end before the simulator does.
-# Environment: START_SPREAD (s, default max(15, HOSTS/100)), SIM_CONNECTIONS (simulator keep-alive
-#   connections, default the simulator's min(HOSTS, 512)), QUERY_TIMEOUT (s, default 60: the bound
+# Environment: START_SPREAD (s, default max(15, HOSTS/100)), SIM_CONNECTIONS (keep-alive connections
+#   all simulated hosts share; default none: each host keeps its own, about 3, as osqueryd does, which
+#   needs 3 x HOSTS file descriptors on each side), QUERY_TIMEOUT (s, default 60: the bound
 #   on each run's streams), SIM_ARGS (more `pomona simulate` options, e.g. "--log-lines 2"), BASELINE (1: also run C without live queries; 0 skips it),
 #   POMONA_BINARY (default .build/release/pomona).
 # Needs: a built pomona, curl, python3 (Benchmarks/live-query-stream.py follows the SSE streams).

@@ -18,6 +18,13 @@ import NIOCore
 /// bytes and everything after go unchanged to Hummingbird behind this handler. This only
 /// happens while no answer of ours is outstanding, so responses always leave in request order.
 /// While a task answers, the channel stops reading (back-pressure for a client that pipelines).
+///
+/// A connection that sends nothing for ``AgentWireChannel/idleTimeout`` is closed (an
+/// `IdleStateHandler` in front reports it), unless an answer of ours is outstanding. Every
+/// connection holds TLS and channel state (about 40 KB here), and osqueryd keeps one per thread,
+/// so connections of laptops that went to sleep or of clients that stall mid-request would
+/// otherwise pile up until TCP keepalive (two hours) notices. osqueryd reconnects and resends
+/// transparently when it finds its idle connection closed (spec §6.4).
 final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -80,6 +87,11 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            if case .answering = mode { return }  // waiting on us, not on the client
+            context.close(promise: nil)
+            return
+        }
         // Hummingbird closes a connection it sees as idle when the server shuts down; a log being
         // answered here must get its acknowledgement out first.
         if event is ChannelShouldQuiesceEvent, case .answering = mode {
@@ -234,11 +246,18 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
 struct AgentWireChannel: ServerChildChannel {
     typealias Value = HTTP1Channel.Value
 
+    /// How long a connection may send nothing before it is closed: well above osqueryd's
+    /// intervals that keep a connection busy (distributed and logger, 10 s by default), so only
+    /// the config thread's connection under a long `config_refresh`, the carver's after a carve,
+    /// and dead or stalled clients are closed.
+    static let idleTimeout = TimeAmount.minutes(5)
+
     let base: HTTP1Channel
     let endpoints: AgentEndpointTable
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: Self.idleTimeout))
             try channel.pipeline.syncOperations.addHandler(AgentWireHandler(endpoints: endpoints))
         }.flatMap {
             base.setup(channel: channel, logger: logger)

@@ -67,6 +67,38 @@ import Testing
         _ = try? channel.finish()
     }
 
+    /// A connection that went quiet is closed, unless it is waiting for an answer of ours.
+    @Test func anIdleConnectionIsClosedButNotWhileALogIsAnswered() async throws {
+        let fixture = try AgentFixture()
+        let key = try await fixture.enroll()
+        fixture.sink.holding.withLock { $0 = true }
+        try Self.idleEventsWhileAnsweringAndAfter(fixture, key: key)
+    }
+
+    /// Synchronous: an embedded channel must stay on one thread.
+    static func idleEventsWhileAnsweringAndAfter(_ fixture: AgentFixture, key: String) throws {
+        let channel = EmbeddedChannel()
+        try channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        try channel.pipeline.syncOperations.addHandler(AgentWireHandler(endpoints: AgentEndpointTable(service: fixture.service)))
+        let status = #"{"severity":"0","filename":"x.cpp","line":"1","message":"m","unixTime":"1785845100"}"#
+        try channel.writeInbound(post("/api/v1/osquery/log", #"{"node_key":"\#(key)","log_type":"status","data":[\#(status)]}"#))
+        channel.pipeline.fireUserInboundEventTriggered(IdleStateHandler.IdleStateEvent.read)
+        #expect(channel.isActive, "closed while the log was being made durable")
+
+        let held = fixture.sink.takeHeld()
+        try #require(held.count == 1)
+        held[0](.success(()))
+        channel.embeddedEventLoop.run()
+        let answer = String(buffer: try #require(try channel.readOutbound(as: ByteBuffer.self)))
+        #expect(answer.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(channel.isActive)
+
+        channel.pipeline.fireUserInboundEventTriggered(IdleStateHandler.IdleStateEvent.read)
+        channel.embeddedEventLoop.run()
+        #expect(!channel.isActive, "an idle connection stays open")
+        _ = try? channel.finish()
+    }
+
     @Test func aFailedAppendIsAnsweredWithAnErrorBodyOsqueryKeeps() async throws {
         let fixture = try AgentFixture()
         let key = try await fixture.enroll()
