@@ -21,6 +21,23 @@ import Testing
         }
     }
 
+    /// What the handover did: how often the HTTP server was set up or the connection abandoned.
+    final class HandoverLog {
+        var setUps = 0
+        var abandons = 0
+    }
+
+    /// A handler whose handover puts `behind` in the pipeline, as Hummingbird's handlers would be.
+    static func wireHandler(_ fixture: AgentFixture, behind: Behind = Behind(), log: HandoverLog = HandoverLog()) -> AgentWireHandler {
+        let handover = AgentWireHandler.Handover(
+            setUp: { channel in
+                log.setUps += 1
+                return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(behind) }
+            },
+            abandon: { log.abandons += 1 })
+        return AgentWireHandler(endpoints: AgentEndpointTable(service: fixture.service), handover: handover)
+    }
+
     static func post(_ path: String, _ body: String) -> ByteBuffer {
         ByteBuffer(string: "POST \(path) HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
     }
@@ -35,18 +52,19 @@ import Testing
     /// Synchronous: an embedded channel must stay on one thread.
     static func quiesceWhileALogIsAnswered(_ fixture: AgentFixture, key: String) throws {
         let channel = EmbeddedChannel()
+        try channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         let behind = Behind()
-        try channel.pipeline.syncOperations.addHandler(AgentWireHandler(endpoints: AgentEndpointTable(service: fixture.service)))
-        try channel.pipeline.syncOperations.addHandler(behind)
+        let handovers = HandoverLog()
+        try channel.pipeline.syncOperations.addHandler(wireHandler(fixture, behind: behind, log: handovers))
         let status = #"{"severity":"0","filename":"x.cpp","line":"1","message":"m","unixTime":"1785845100"}"#
         try channel.writeInbound(post("/api/v1/osquery/log", #"{"node_key":"\#(key)","log_type":"status","data":[\#(status)]}"#))
         // The sink has the batch but has not made it durable: no answer yet.
         #expect(fixture.sink.batches.withLock { $0.count } == 1)
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
 
-        // Graceful shutdown: Hummingbird would close this "idle" connection at once.
+        // Graceful shutdown: closing now would lose the acknowledgement of a stored log.
         channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
-        #expect(behind.quiesces == 0)
+        #expect(channel.isActive)
         // A request pipelined behind the log waits its turn.
         try channel.writeInbound(post("/api/v1/osquery/distributed/read", #"{"node_key":"\#(key)"}"#))
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
@@ -61,9 +79,53 @@ import Testing
         #expect(logAnswer.hasSuffix("\r\n\r\n{}"))
         let readAnswer = String(buffer: try #require(try channel.readOutbound(as: ByteBuffer.self)))
         #expect(readAnswer.contains(#""queries""#))
-        // Only now is the quiesce passed on; nothing was handed to the HTTP server.
+        // Only now is the connection closed, after both answers; the HTTP server was never needed.
+        #expect(!channel.isActive)
+        #expect(handovers.setUps == 0)
+        #expect(handovers.abandons == 1)
+        #expect(behind.quiesces == 0)
+        _ = try? channel.finish()
+    }
+
+    /// Hummingbird's handlers are added at the handover, and get every byte from there on; a
+    /// quiesce then goes to them.
+    @Test func theHTTPServerIsSetUpOnlyAtTheHandover() throws {
+        let fixture = try AgentFixture()
+        let channel = EmbeddedChannel()
+        try channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        let behind = Behind()
+        let handovers = HandoverLog()
+        try channel.pipeline.syncOperations.addHandler(Self.wireHandler(fixture, behind: behind, log: handovers))
+        try channel.writeInbound(Self.post("/api/osquery/config", #"{"node_key":"nope"}"#))
+        #expect(String(buffer: try #require(try channel.readOutbound(as: ByteBuffer.self))).contains("node_invalid"))
+        #expect(handovers.setUps == 0)
+
+        let chunked = "POST /api/osquery/config HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        try channel.writeInbound(ByteBuffer(string: chunked))
+        try channel.writeInbound(ByteBuffer(string: "5\r\nhello\r\n0\r\n\r\n"))
+        #expect(handovers.setUps == 1)
+        #expect(behind.bytes == chunked.utf8.count + "5\r\nhello\r\n0\r\n\r\n".utf8.count)
+        channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         #expect(behind.quiesces == 1)
-        #expect(behind.bytes == 0)
+        #expect(channel.isActive)
+        _ = try? channel.finish()
+        #expect(handovers.abandons == 0)
+    }
+
+    /// An idle connection that was never handed over is closed by a quiesce: no HTTP server
+    /// behind it would do that.
+    @Test func aQuiesceClosesAnIdleAgentConnection() throws {
+        let fixture = try AgentFixture()
+        let channel = EmbeddedChannel()
+        try channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        let handovers = HandoverLog()
+        try channel.pipeline.syncOperations.addHandler(Self.wireHandler(fixture, log: handovers))
+        try channel.writeInbound(Self.post("/api/osquery/config", #"{"node_key":"nope"}"#))
+        _ = try channel.readOutbound(as: ByteBuffer.self)
+        channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        channel.embeddedEventLoop.run()
+        #expect(!channel.isActive)
+        #expect(handovers.abandons == 1)
         _ = try? channel.finish()
     }
 
@@ -79,7 +141,7 @@ import Testing
     static func idleEventsWhileAnsweringAndAfter(_ fixture: AgentFixture, key: String) throws {
         let channel = EmbeddedChannel()
         try channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
-        try channel.pipeline.syncOperations.addHandler(AgentWireHandler(endpoints: AgentEndpointTable(service: fixture.service)))
+        try channel.pipeline.syncOperations.addHandler(wireHandler(fixture))
         let status = #"{"severity":"0","filename":"x.cpp","line":"1","message":"m","unixTime":"1785845100"}"#
         try channel.writeInbound(post("/api/v1/osquery/log", #"{"node_key":"\#(key)","log_type":"status","data":[\#(status)]}"#))
         channel.pipeline.fireUserInboundEventTriggered(IdleStateHandler.IdleStateEvent.read)
@@ -110,7 +172,7 @@ import Testing
 
     static func answerOne(_ fixture: AgentFixture, _ request: ByteBuffer) throws -> String {
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(AgentWireHandler(endpoints: AgentEndpointTable(service: fixture.service)))
+        try channel.pipeline.syncOperations.addHandler(wireHandler(fixture))
         try channel.writeInbound(request)
         channel.embeddedEventLoop.run()
         let answer = String(buffer: try #require(try channel.readOutbound(as: ByteBuffer.self)))
