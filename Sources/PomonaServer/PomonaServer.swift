@@ -121,6 +121,12 @@ public final class PomonaServer: Sendable {
         return generated
     }
 
+    /// Pending connections the agent listener's socket may queue (the kernel caps it at
+    /// `net.core.somaxconn`, 4096 by default). Hummingbird's default of 256 is small for a fleet
+    /// that reconnects at once after this server restarts, each host opening about three
+    /// connections; a full queue drops SYNs, which clients retry only after 1, 3, 7 s.
+    static let agentListenBacklog = 4096
+
     /// Serves until a shutdown signal; `onReady` is called once both listeners are bound.
     public func run(onReady: @escaping @Sendable (ServerAddresses) async -> Void = { _ in }) async throws {
         let tlsConfiguration = try tlsFiles.makeServerConfiguration()
@@ -134,7 +140,9 @@ public final class PomonaServer: Sendable {
         let agentApp = Application(
             router: agentRouter,
             server: try .tls(agentEndpoints.httpServer(), tlsConfiguration: tlsConfiguration),
-            configuration: .init(address: .hostname(configuration.agentAddress, port: configuration.agentPort), serverName: "pomona"),
+            configuration: .init(
+                address: .hostname(configuration.agentAddress, port: configuration.agentPort), serverName: "pomona",
+                backlog: Self.agentListenBacklog),
             onServerRunning: { channel in
                 if let ready = await bound.set(agent: channel.localAddress?.port ?? 0) { await onReady(ready) }
             }, logger: logger)
