@@ -42,11 +42,26 @@ import Testing
         ByteBuffer(string: "POST \(path) HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
     }
 
-    @Test func aShutdownWaitsForTheLogAnswerInFlight() async throws {
+    /// Runs `scenario` with an enrolled host's key and a sink that holds log batches until the
+    /// test releases them (the scenario is synchronous: an embedded channel stays on one thread).
+    static func withHeldLogs(_ scenario: (AgentFixture, String) throws -> Void) async throws {
         let fixture = try AgentFixture()
         let key = try await fixture.enroll()
         fixture.sink.holding.withLock { $0 = true }
-        try Self.quiesceWhileALogIsAnswered(fixture, key: key)
+        try scenario(fixture, key)
+    }
+
+    /// Lets the one held log batch become durable and returns the answer written for it.
+    static func releaseTheHeldLog(_ fixture: AgentFixture, _ channel: EmbeddedChannel) throws -> String {
+        let held = fixture.sink.takeHeld()
+        try #require(held.count == 1)
+        held[0](.success(()))
+        channel.embeddedEventLoop.run()
+        return String(buffer: try #require(try channel.readOutbound(as: ByteBuffer.self)))
+    }
+
+    @Test func aShutdownWaitsForTheLogAnswerInFlight() async throws {
+        try await Self.withHeldLogs(Self.quiesceWhileALogIsAnswered)
     }
 
     /// Synchronous: an embedded channel must stay on one thread.
@@ -69,11 +84,7 @@ import Testing
         try channel.writeInbound(post("/api/v1/osquery/distributed/read", #"{"node_key":"\#(key)"}"#))
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
 
-        let held = fixture.sink.takeHeld()
-        try #require(held.count == 1)
-        held[0](.success(()))
-        channel.embeddedEventLoop.run()
-        let logAnswer = String(buffer: try #require(try channel.readOutbound(as: ByteBuffer.self)))
+        let logAnswer = try releaseTheHeldLog(fixture, channel)
         #expect(logAnswer.hasPrefix("HTTP/1.1 200 OK\r\n"))
         #expect(logAnswer.contains("\r\nContent-Length: 2\r\n"))
         #expect(logAnswer.hasSuffix("\r\n\r\n{}"))
@@ -131,10 +142,7 @@ import Testing
 
     /// A connection that went quiet is closed, unless it is waiting for an answer of ours.
     @Test func anIdleConnectionIsClosedButNotWhileALogIsAnswered() async throws {
-        let fixture = try AgentFixture()
-        let key = try await fixture.enroll()
-        fixture.sink.holding.withLock { $0 = true }
-        try Self.idleEventsWhileAnsweringAndAfter(fixture, key: key)
+        try await Self.withHeldLogs(Self.idleEventsWhileAnsweringAndAfter)
     }
 
     /// Synchronous: an embedded channel must stay on one thread.
@@ -147,11 +155,7 @@ import Testing
         channel.pipeline.fireUserInboundEventTriggered(IdleStateHandler.IdleStateEvent.read)
         #expect(channel.isActive, "closed while the log was being made durable")
 
-        let held = fixture.sink.takeHeld()
-        try #require(held.count == 1)
-        held[0](.success(()))
-        channel.embeddedEventLoop.run()
-        let answer = String(buffer: try #require(try channel.readOutbound(as: ByteBuffer.self)))
+        let answer = try releaseTheHeldLog(fixture, channel)
         #expect(answer.hasPrefix("HTTP/1.1 200 OK\r\n"))
         #expect(channel.isActive)
 
