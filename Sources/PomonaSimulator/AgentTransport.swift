@@ -52,6 +52,9 @@ public final class AgentTransport: Sendable {
             }
             guard !host.isEmpty, (1...65_535).contains(port) else { return nil }
         }
+
+        /// The `Host` header value: the port only when it is not 443.
+        var hostHeader: String { port == 443 ? host : "\(host):\(port)" }
     }
 
     let group: any EventLoopGroup
@@ -114,7 +117,7 @@ public final class AgentTransport: Sendable {
                 request.path = path.isEmpty ? "/" : String(path)
                 if next != target {
                     target = next
-                    request.host = next.port == 443 ? next.host : "\(next.host):\(next.port)"
+                    request.host = next.hostHeader
                     pool = nil
                 }
             } else {

@@ -265,7 +265,7 @@ public actor OsqueryAgent {
         if let target {
             let request = AgentHTTPRequest(
                 path: configuration.endpoints.path(for: kind),
-                host: target.port == 443 ? target.host : "\(target.host):\(target.port)",
+                host: target.hostHeader,
                 headers: headers, body: ByteBuffer(data: body))
             let timeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeout.components.seconds) * 1_000_000_000
                 + configuration.requestTimeout.components.attoseconds / 1_000_000_000)
