@@ -31,6 +31,9 @@ extension FleetSimulation {
         public var startSpread: Duration = .zero
         /// Wall-clock length of the run, start spread included.
         public var duration: Duration = .seconds(60)
+        /// The steady state (reported apart, ``FleetSimulationReport/steady``) begins this long
+        /// (wall clock) after every host has started and finished enrolling.
+        public var steadySettle: Duration = .seconds(15)
         /// Seed of host identities, platforms, start times and failure injection.
         public var seed: UInt64 = 1
         /// Result lines each host logs per logger period (event lines, and the periodic snapshot line).

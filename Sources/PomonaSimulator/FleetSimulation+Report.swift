@@ -57,6 +57,31 @@ public struct FleetSimulationReport: Sendable, Equatable {
     public var elapsed: Duration
     /// Whether the run was cancelled before its deadline.
     public var cancelled: Bool
+    /// The same figures for the steady state alone, when the run reached one.
+    public var steady: SteadyState?
+
+    /// Latency and load once every host had enrolled (``FleetSimulation/Options/steadySettle``
+    /// later) until the deadline: what an enrolled fleet costs day to day, without the
+    /// enrollment storm.
+    public struct SteadyState: Sendable, Equatable {
+        /// When the window began, after the start of the run.
+        public var began: Duration
+        /// How long it lasted.
+        public var duration: Duration
+        /// Latency and errors per endpoint of the requests made in the window.
+        public var endpoints: [AgentRequestKind: LatencyRecorder.Summary]
+        /// The fleet's distributed interval (before the speed-up), to express the load in hosts.
+        public var fleetDistributedInterval: Duration
+        public var speedup: Double
+
+        /// The load as a number of hosts checking in at the fleet's distributed interval: reads
+        /// per second times the interval. It falls short of hosts × speed-up when the simulator
+        /// could not keep up (or hosts are slow or dead), so costs divided by it are not flattered.
+        public var hostEquivalents: Double {
+            let seconds = max(duration.seconds, 0.001)
+            return Double(endpoints[.distributedRead]?.count ?? 0) / seconds * fleetDistributedInterval.seconds
+        }
+    }
 
     /// Creates a report.
     public init(hosts: Int, counts: Counts, endpoints: [AgentRequestKind: LatencyRecorder.Summary], elapsed: Duration, cancelled: Bool) {
@@ -81,27 +106,10 @@ public struct FleetSimulationReport: Sendable, Equatable {
     }
 
     /// A plain-text table: per endpoint count, errors, p50/p90/p99/max (ms) and requests/s, then
-    /// totals and what the hosts did.
+    /// totals and what the hosts did; then the same table for the steady state, if any.
     public func formatted() -> String {
         let seconds = max(elapsed.seconds, 0.001)
-        func ms(_ duration: Duration) -> String { String(format: "%.1f", duration.milliseconds) }
-        func rate(_ count: Int) -> String { String(format: "%.1f", Double(count) / seconds) }
-        var rows: [[String]] = [["endpoint", "count", "errors", "p50 ms", "p90 ms", "p99 ms", "max ms", "req/s"]]
-        for kind in AgentRequestKind.allCases {
-            guard let summary = endpoints[kind] else { continue }
-            rows.append([
-                kind.rawValue, String(summary.count), String(summary.errors), ms(summary.p50), ms(summary.p90), ms(summary.p99),
-                ms(summary.max), rate(summary.count),
-            ])
-        }
-        rows.append(["total", String(totalRequests), String(totalErrors), "", "", "", "", rate(totalRequests)])
-        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-        var lines = rows.map { row in
-            row.enumerated().map { column, text in
-                let padding = String(repeating: " ", count: widths[column] - text.count)
-                return column == 0 ? text + padding : padding + text
-            }.joined(separator: "  ")
-        }
+        var lines = Self.table(endpoints, seconds: seconds)
         let c = counts
         lines.append("")
         lines.append(
@@ -117,6 +125,41 @@ public struct FleetSimulationReport: Sendable, Equatable {
         lines.append(
             "status lines: \(c.statusGenerated) generated, \(c.statusSent) sent, \(c.statusAcknowledged) acknowledged")
         lines.append("log batches failed (retained and resent): \(c.logBatchFailures)")
+        if let steady {
+            lines.append("")
+            lines.append(
+                String(
+                    format: "steady state: %.1f s from %.1f s after the start (every host enrolled, then a settling time)",
+                    steady.duration.seconds, steady.began.seconds))
+            lines += Self.table(steady.endpoints, seconds: max(steady.duration.seconds, 0.001))
+            lines.append(
+                String(
+                    format: "steady load: as many distributed reads as %.0f hosts at a %.0f s interval (%d hosts x speed-up %g)",
+                    steady.hostEquivalents, steady.fleetDistributedInterval.seconds, hosts, steady.speedup))
+        }
         return lines.joined(separator: "\n")
+    }
+
+    private static func table(_ endpoints: [AgentRequestKind: LatencyRecorder.Summary], seconds: Double) -> [String] {
+        func ms(_ duration: Duration) -> String { String(format: "%.1f", duration.milliseconds) }
+        func rate(_ count: Int) -> String { String(format: "%.1f", Double(count) / seconds) }
+        var rows: [[String]] = [["endpoint", "count", "errors", "p50 ms", "p90 ms", "p99 ms", "max ms", "req/s"]]
+        for kind in AgentRequestKind.allCases {
+            guard let summary = endpoints[kind] else { continue }
+            rows.append([
+                kind.rawValue, String(summary.count), String(summary.errors), ms(summary.p50), ms(summary.p90), ms(summary.p99),
+                ms(summary.max), rate(summary.count),
+            ])
+        }
+        let requests = endpoints.values.reduce(0) { $0 + $1.count }
+        let errors = endpoints.values.reduce(0) { $0 + $1.errors }
+        rows.append(["total", String(requests), String(errors), "", "", "", "", rate(requests)])
+        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { column, text in
+                let padding = String(repeating: " ", count: widths[column] - text.count)
+                return column == 0 ? text + padding : padding + text
+            }.joined(separator: "  ")
+        }
     }
 }

@@ -17,6 +17,8 @@ final class FleetRun: Sendable {
     let clock = ContinuousClock()
     let start: ContinuousClock.Instant
     let deadline: ContinuousClock.Instant
+    /// When the steady state began (see ``watchForSteadyState()``).
+    let steadyBegan = Mutex<ContinuousClock.Instant?>(nil)
 
     init(
         options: FleetSimulation.Options,
@@ -53,6 +55,7 @@ final class FleetRun: Sendable {
 
     func runHosts() async {
         await withDiscardingTaskGroup { group in
+            group.addTask { await self.watchForSteadyState() }
             for index in 0..<options.hosts {
                 group.addTask { await self.runHost(index) }
             }
@@ -189,22 +192,48 @@ final class FleetRun: Sendable {
         return await pause(options.slowDelay)
     }
 
+    /// Starts the recorder's steady-state window ``Options/steadySettle`` after every host has
+    /// started and finished enrolling (enrolled or given up), so the report can price an enrolled
+    /// fleet apart from its enrollment storm. Returns by the deadline at the latest.
+    func watchForSteadyState() async {
+        let hosts = options.hosts
+        while clock.now < deadline {
+            let c = counters.snapshot
+            if c.started == hosts && c.enrolled + c.enrollFailures == hosts { break }
+            guard (try? await clock.sleep(for: .milliseconds(250), tolerance: nil)) != nil else { return }
+        }
+        guard (try? await clock.sleep(until: min(clock.now + options.steadySettle, deadline), tolerance: nil)) != nil,
+            clock.now < deadline
+        else { return }
+        recorder.beginSteadyState()
+        let now = clock.now
+        steadyBegan.withLock { $0 = now }
+    }
+
     // MARK: - Results
 
     func progress() -> FleetSimulation.Progress {
-        let summary = recorder.summary()
+        let totals = recorder.totals()
         return FleetSimulation.Progress(
             elapsed: clock.now - start,
             enrolledHosts: counters.snapshot.enrolled,
             hosts: options.hosts,
-            requests: summary.values.reduce(0) { $0 + $1.count },
-            errors: summary.values.reduce(0) { $0 + $1.errors })
+            requests: totals.requests,
+            errors: totals.errors)
     }
 
     func report(elapsed: Duration, cancelled: Bool) -> FleetSimulationReport {
-        FleetSimulationReport(
+        var report = FleetSimulationReport(
             hosts: options.hosts, counts: counters.snapshot, endpoints: recorder.summary(),
             elapsed: elapsed, cancelled: cancelled)
+        if let began = steadyBegan.withLock({ $0 }), let endpoints = recorder.steadySummary() {
+            // The window ends with the fleet's deadline: requests still finishing after it were
+            // started inside it, and no new ones start.
+            report.steady = .init(
+                began: began - start, duration: min(clock.now, deadline) - began, endpoints: endpoints,
+                fleetDistributedInterval: options.distributedInterval, speedup: options.speedup)
+        }
+        return report
     }
 }
 

@@ -22,6 +22,7 @@ import Testing
         options.resultLinesPerPeriod = 8
         options.snapshotEveryPeriods = 3
         options.statusEveryPeriods = 4
+        options.steadySettle = .seconds(1)
         let progressCalls = ProgressCount()
         let report = try await FleetSimulation(options: options).run(progressInterval: .seconds(1)) { _ in progressCalls.add() }
         let hostCount = try running.server.store.hostCount()
@@ -52,9 +53,20 @@ import Testing
         #expect(resultLines == counts.resultAcknowledged)
         #expect(statusLines == counts.statusAcknowledged)
 
+        // The steady state began once every host had enrolled, plus the settling time, and
+        // holds only the check-ins after it.
+        let steady = try #require(report.steady, "every host enrolled well before the deadline")
+        #expect(steady.began >= .milliseconds(1500) && steady.began < options.duration)
+        #expect(steady.endpoints[.enroll] == nil)
+        #expect((steady.endpoints[.distributedRead]?.count ?? 0) > 0)
+        #expect((steady.endpoints[.distributedRead]?.count ?? 0) < report.endpoints[.distributedRead]?.count ?? 0)
+        // 30 hosts at 50x are 1,500 hosts' worth of reads; accelerated check-ins could at most double it.
+        #expect(steady.hostEquivalents > 0 && steady.hostEquivalents < 3000, "\(steady.hostEquivalents)")
+
         let table = report.formatted()
         #expect(table.contains("distributed_read"))
         #expect(table.contains("total"))
+        #expect(table.contains("steady state:") && table.contains("steady load:"))
     }
 
     @Test func slowAndDeadHostsAreInjected() async throws {

@@ -77,6 +77,24 @@ struct LatencyRecorderTests {
         #expect(recorder.summary().isEmpty)
     }
 
+    @Test func steadyStateKeepsOnlyLaterSamples() throws {
+        let recorder = LatencyRecorder()
+        recorder.record(.enroll, duration: .seconds(4), success: true)
+        recorder.record(.log, duration: .seconds(2), success: false)
+        #expect(recorder.steadySummary() == nil)
+        recorder.beginSteadyState()
+        for ms in 1...10 { recorder.record(.log, duration: .milliseconds(ms), success: true) }
+        let steady = try #require(recorder.steadySummary())
+        #expect(steady[.enroll] == nil)
+        #expect(steady[.log]?.count == 10)
+        #expect(steady[.log]?.errors == 0)
+        #expect(steady[.log]?.max == .milliseconds(10))
+        // The whole-run figures still have everything.
+        #expect(recorder.summary()[.log]?.count == 11)
+        #expect(recorder.summary()[.log]?.max == .seconds(2))
+        #expect(recorder.totals() == (requests: 12, errors: 1))
+    }
+
     @Test func concurrentRecording() async {
         let recorder = LatencyRecorder()
         await withTaskGroup(of: Void.self) { group in
