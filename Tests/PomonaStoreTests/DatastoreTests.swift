@@ -153,3 +153,30 @@ func enrollment(_ identifier: String, key: UInt8, uuid: String? = nil) -> Enroll
         #expect(stored.first?.rowCount == 2)
     }
 }
+
+@Suite("EnrichmentVitals")
+struct EnrichmentVitalsTests {
+    @Test func picksTheSameFieldsAsDecodingAllTheVitals() {
+        var vitals = HostVitals()
+        vitals.hostname = "mac-1"
+        vitals.osVersion = "macOS 15.1"
+        vitals.primaryIP = "10.0.0.7"
+        vitals.primaryMAC = "a4:83:e7:00:00:01"
+        vitals.loggedInUsers = ["alice", "bob"]
+        vitals.memoryBytes = 17_179_869_184
+        vitals.diskEncryptionEnabled = true
+        let stored = Datastore.encodeVitals(vitals)
+        #expect(
+            EnrichmentVitals(json: stored)
+                == EnrichmentVitals(osVersion: "macOS 15.1", primaryIP: "10.0.0.7", primaryMAC: "a4:83:e7:00:00:01", loggedInUser: "alice"))
+    }
+
+    @Test func missingNullOrUnreadableFieldsAreEmpty() {
+        let empty = EnrichmentVitals(osVersion: "", primaryIP: "", primaryMAC: "", loggedInUser: "")
+        #expect(EnrichmentVitals(json: "{}") == empty)
+        #expect(EnrichmentVitals(json: #"{"osVersion":null,"loggedInUsers":[]}"#) == empty)
+        #expect(EnrichmentVitals(json: #"{"osVersion":"13","primaryIP":"#) == empty)
+        #expect(EnrichmentVitals(json: "") == empty)
+        #expect(EnrichmentVitals(json: #"{"loggedInUsers":[null,"carol"],"primaryMAC":"m"}"#).loggedInUser == "carol")
+    }
+}
