@@ -53,8 +53,12 @@ public final class AgentTransport: Sendable {
             guard !host.isEmpty, (1...65_535).contains(port) else { return nil }
         }
 
-        /// The `Host` header value: the port only when it is not 443.
-        var hostHeader: String { port == 443 ? host : "\(host):\(port)" }
+        /// The `Host` header value: the port only when it is not 443; an IPv6 address in
+        /// brackets (RFC 9110 §7.2: `uri-host` is an IP-literal there).
+        var hostHeader: String {
+            let name = host.contains(":") ? "[\(host)]" : host
+            return port == 443 ? name : "\(name):\(port)"
+        }
     }
 
     let group: any EventLoopGroup

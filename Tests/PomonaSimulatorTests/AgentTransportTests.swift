@@ -142,4 +142,16 @@ struct AgentTransportTests {
             await moved.disconnect()
         }
     }
+
+    /// The `Host` header names the URL's authority: port only when not 443, IPv6 in brackets.
+    @Test func hostHeaderFromTheURL() throws {
+        func header(_ url: String) throws -> String { try #require(AgentTransport.Target(url: url)).hostHeader }
+        #expect(try header("https://fleet.example.com") == "fleet.example.com")
+        #expect(try header("https://fleet.example.com:8443/api") == "fleet.example.com:8443")
+        #expect(try header("https://[::1]:8443") == "[::1]:8443")
+        #expect(try header("https://[fd00::7]") == "[fd00::7]")
+        #expect(try #require(AgentTransport.Target(url: "https://[::1]:8443")).host == "::1")
+        #expect(AgentTransport.Target(url: "http://fleet.example.com") == nil)
+        #expect(AgentTransport.Target(url: "https://[::1") == nil)
+    }
 }
