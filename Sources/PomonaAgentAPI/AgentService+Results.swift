@@ -190,11 +190,12 @@ extension AgentService {
 
     /// A `/log` body checked and taken apart: `nil` when it holds no lines.
     func logBatch(body: ByteBuffer, contentEncoding: String?, authorization: String?, now: Date) throws(AgentError) -> LogBatch? {
-        // Reject an unknown key before inflating or scanning a large body.
-        if let header = AgentService.nodeKey(body: nil, authorization: authorization),
-            registry.authenticate(AgentService.digest(header), now: now) == nil
-        {
-            throw .nodeInvalid()
+        // Reject an unknown key before inflating or scanning a large body; a body without its own
+        // node_key (osquery >= 5.23 sends it in the header) is then already authenticated.
+        var headerHostID: Int64?
+        if let header = AgentService.nodeKey(body: nil, authorization: authorization) {
+            guard let hostID = registry.authenticate(AgentService.digest(header), now: now) else { throw .nodeInvalid() }
+            headerHostID = hostID
         }
         let inflated = try AgentBody.inflate(body, contentEncoding: contentEncoding, maxInflated: limits.inflatedLog)
         var nodeKey: String?
@@ -227,8 +228,15 @@ extension AgentService {
         } catch {
             throw .badRequest(inflated.readableBytes == 0 ? "empty body: expected a JSON object" : "malformed log body: \(error)")
         }
-        let keyBody: JSONValue? = nodeKey.map { .object([("node_key", .string($0))]) }
-        let hostID = try authenticate(body: keyBody, authorization: authorization, now: now)
+        let hostID: Int64
+        if let nodeKey, !nodeKey.isEmpty {
+            // The body's key wins over the header's (``AgentService/nodeKey(body:authorization:)``).
+            hostID = try authenticate(body: .object([("node_key", .string(nodeKey))]), authorization: authorization, now: now)
+        } else if let headerHostID {
+            hostID = headerHostID
+        } else {
+            throw .nodeInvalid("missing node_key")
+        }
         guard let logType else { throw .badRequest("missing log_type") }
         guard let kind = LogBatch.Kind(rawValue: logType) else {
             throw .badRequest("log_type must be \"result\" or \"status\", not \"\(logType)\"")

@@ -222,6 +222,27 @@ struct AgentFixture {
         #expect(f.sink.batches.withLock { $0.isEmpty })
     }
 
+    /// osquery >= 5.23 sends the node key only in `Authorization`; a key in the body wins.
+    @Test func logKeyFromTheHeaderOrTheBody() async throws {
+        let f = try AgentFixture()
+        let key = try await f.enroll()
+        let line = #""log_type":"result","data":[{"a":1}]"#
+        _ = try await f.service.log(body: AgentFixture.buffer("{\(line)}"), contentEncoding: nil, authorization: "NodeKey \(key)")
+        #expect(f.sink.batches.withLock { $0.map(\.hostID) } == [1])
+        await #expect {
+            try await f.service.log(
+                body: AgentFixture.buffer(#"{"node_key":"wrong",\#(line)}"#), contentEncoding: nil, authorization: "NodeKey \(key)")
+        } throws: { error in
+            (error as? AgentError)?.code == .nodeInvalid
+        }
+        await #expect {
+            try await f.service.log(body: AgentFixture.buffer("{\(line)}"), contentEncoding: nil, authorization: nil)
+        } throws: { error in
+            (error as? AgentError)?.message == "missing node_key"
+        }
+        #expect(f.sink.batches.withLock { $0.count } == 1)
+    }
+
     @Test func sinkFailureIsAnErrorBodySoTheAgentKeepsTheBatch() async throws {
         let f = try AgentFixture()
         let key = try await f.enroll()
