@@ -306,14 +306,10 @@ struct AgentWireChannel: ServerChildChannel {
         let handedOver: EventLoopFuture<HTTP1Channel.Value>
     }
 
-    /// How long a connection may send nothing before it is closed: well above osqueryd's
-    /// intervals that keep a connection busy (distributed and logger, 10 s by default), so only
-    /// the config thread's connection under a long `config_refresh`, the carver's after a carve,
-    /// and dead or stalled clients are closed.
-    static let idleTimeout = TimeAmount.minutes(5)
-
     let base: HTTP1Channel
     let endpoints: AgentEndpointTable
+    /// How long a connection may send nothing before it is closed.
+    let idleTimeout: TimeAmount
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
@@ -326,7 +322,7 @@ struct AgentWireChannel: ServerChildChannel {
                     return value.map { _ in }
                 },
                 abandon: { handedOver.fail(ChannelError.ioOnClosedChannel) })
-            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: Self.idleTimeout))
+            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
             try channel.pipeline.syncOperations.addHandler(AgentWireHandler(endpoints: endpoints, handover: handover))
             return Value(channel: channel, handedOver: handedOver.futureResult)
         }
@@ -343,9 +339,17 @@ struct AgentWireChannel: ServerChildChannel {
 extension AgentEndpointTable {
     /// Hummingbird's HTTP/1 server with osquery's requests answered by ``AgentWireHandler``
     /// before it (wrap it in `.tls(…)` as usual).
-    public func httpServer(configuration: HTTP1Channel.Configuration = .init()) -> HTTPServerBuilder {
+    /// - Parameter idleTimeout: How long an agent connection may send nothing before it is
+    ///   closed. The default, 5 minutes, is well above osqueryd's intervals that keep a connection
+    ///   busy (distributed and logger, 10 s by default), so only the config thread's connection
+    ///   under a long `config_refresh`, the carver's after a carve, and dead or stalled clients
+    ///   are closed.
+    public func httpServer(
+        configuration: HTTP1Channel.Configuration = .init(), idleTimeout: TimeAmount = .minutes(5)
+    ) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
-            AgentWireChannel(base: HTTP1Channel(responder: responder, configuration: configuration), endpoints: self)
+            AgentWireChannel(
+                base: HTTP1Channel(responder: responder, configuration: configuration), endpoints: self, idleTimeout: idleTimeout)
         }
     }
 }

@@ -139,7 +139,8 @@ public final class PomonaServer: Sendable {
         HealthRoutes.register(on: agentRouter, server: self, detailed: false)
         let agentApp = Application(
             router: agentRouter,
-            server: try .tls(agentEndpoints.httpServer(), tlsConfiguration: tlsConfiguration),
+            server: try .tls(
+                agentEndpoints.httpServer(idleTimeout: .seconds(Int64(configuration.agentIdleTimeout))), tlsConfiguration: tlsConfiguration),
             configuration: .init(
                 address: .hostname(configuration.agentAddress, port: configuration.agentPort), serverName: "pomona",
                 backlog: Self.agentListenBacklog),

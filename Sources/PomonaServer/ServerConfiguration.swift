@@ -10,6 +10,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var dataDirectory = "./pomona-data"
     public var agentAddress = "0.0.0.0"
     public var agentPort = 8443
+    /// Seconds an agent connection may send nothing before the server closes it (osqueryd
+    /// reconnects on its next request).
+    public var agentIdleTimeout = 300
     public var adminAddress = "127.0.0.1"
     public var adminPort = 9443
     /// Extra DNS names or IP addresses the generated server certificate must be valid for.
@@ -50,6 +53,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         ("data_dir", "POMONA_DATA_DIR", "data directory: database, TLS material, logs (default ./pomona-data)"),
         ("agent_listener.address", "POMONA_AGENT_ADDRESS", "agent listener address (default 0.0.0.0)"),
         ("agent_listener.port", "POMONA_AGENT_PORT", "agent listener port (default 8443)"),
+        ("agent_listener.idle_timeout", "POMONA_AGENT_IDLE_TIMEOUT", "seconds an agent connection may stay silent before it is closed (default 300)"),
         ("admin_listener.address", "POMONA_ADMIN_ADDRESS", "admin listener address (default 127.0.0.1)"),
         ("admin_listener.port", "POMONA_ADMIN_PORT", "admin listener port (default 9443)"),
         ("tls.server_names", "POMONA_SERVER_NAMES", "extra names/IPs for the generated certificate (comma list in env)"),
@@ -68,6 +72,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         ("admin_api.api_token_lifetime_days", "POMONA_API_TOKEN_LIFETIME_DAYS", "days an API-only user's token lives; 0 = never (default 0)"),
         ("admin_api.login_attempts_per_minute", "POMONA_LOGIN_ATTEMPTS_PER_MINUTE", "login attempts per minute per email and per address (default 10)"),
     ]
+
+    /// Below osqueryd's default intervals (10 s) every connection would be closed between requests.
+    static let idleTimeoutRange = 30...86_400
 
     // MARK: - Loading
 
@@ -89,9 +96,10 @@ public struct ServerConfiguration: Sendable, Equatable {
             return sub
         }
         if let v = map["data_dir"] { dataDirectory = try Self.string(v, "data_dir", source) }
-        let agent = try section("agent_listener", ["address", "port"])
+        let agent = try section("agent_listener", ["address", "port", "idle_timeout"])
         if let v = agent["address"] { agentAddress = try Self.string(v, "agent_listener.address", source) }
         if let v = agent["port"] { agentPort = try Self.port(v, "agent_listener.port", source) }
+        if let v = agent["idle_timeout"] { agentIdleTimeout = try Self.int(v, "agent_listener.idle_timeout", source, Self.idleTimeoutRange) }
         let admin = try section("admin_listener", ["address", "port"])
         if let v = admin["address"] { adminAddress = try Self.string(v, "admin_listener.address", source) }
         if let v = admin["port"] { adminPort = try Self.port(v, "admin_listener.port", source) }
@@ -133,6 +141,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         if let v = value("POMONA_DATA_DIR") { dataDirectory = v }
         if let v = value("POMONA_AGENT_ADDRESS") { agentAddress = v }
         if let v = value("POMONA_AGENT_PORT") { agentPort = try Self.port(v, "POMONA_AGENT_PORT", source) }
+        if let v = value("POMONA_AGENT_IDLE_TIMEOUT") {
+            agentIdleTimeout = try Self.int(v, "POMONA_AGENT_IDLE_TIMEOUT", source, Self.idleTimeoutRange)
+        }
         if let v = value("POMONA_ADMIN_ADDRESS") { adminAddress = v }
         if let v = value("POMONA_ADMIN_PORT") { adminPort = try Self.port(v, "POMONA_ADMIN_PORT", source) }
         if let v = value("POMONA_SERVER_NAMES") { serverNames = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }

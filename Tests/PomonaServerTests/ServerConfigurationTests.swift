@@ -5,7 +5,7 @@ import Testing
 @Suite struct ServerConfigurationTests {
     @Test func embeddedDefaultsNeedNoFile() throws {
         let c = ServerConfiguration()
-        #expect(c.agentAddress == "0.0.0.0" && c.agentPort == 8443)
+        #expect(c.agentAddress == "0.0.0.0" && c.agentPort == 8443 && c.agentIdleTimeout == 300)
         #expect(c.adminAddress == "127.0.0.1" && c.adminPort == 9443)
         #expect(c.databasePath.hasSuffix("pomona-data/pomona.sqlite"))
         try c.validate()
@@ -16,7 +16,7 @@ import Testing
         try c.apply(
             yaml: """
                 data_dir: /var/lib/pomona
-                agent_listener: { address: 10.0.0.5, port: 443 }
+                agent_listener: { address: 10.0.0.5, port: 443, idle_timeout: 900 }
                 tls: { server_names: [fleet.example.com, 10.0.0.5] }
                 logs: { fsync: false, max_file_mb: 64 }
                 log_level: debug
@@ -25,6 +25,9 @@ import Testing
         #expect(c.dataDirectory == "/var/lib/pomona")
         #expect(c.agentAddress == "10.0.0.5")
         #expect(c.agentPort == 8443, "the environment wins over the file")
+        #expect(c.agentIdleTimeout == 900)
+        try c.apply(environment: ["POMONA_AGENT_IDLE_TIMEOUT": "60"])
+        #expect(c.agentIdleTimeout == 60)
         #expect(c.serverNames == ["a.example", "b.example"])
         #expect(c.logSync == false && c.logMaxFileMB == 64 && c.logLevel == "debug")
     }
@@ -33,6 +36,7 @@ import Testing
         ("agent_listner: {port: 1}", "unknown key \"agent_listner\""),
         ("logs: {fsnc: true}", "unknown key \"logs.fsnc\""),
         ("agent_listener: {port: 70000}", "agent_listener.port must be in 0...65535"),
+        ("agent_listener: {idle_timeout: 5}", "agent_listener.idle_timeout must be in 30...86400"),
         ("logs: {fsync: maybe}", "logs.fsync must be true or false"),
         ("log_level: loud", "log_level must be one of"),
         ("- a\n- b", "the top level must be a mapping"),
