@@ -14,7 +14,11 @@
 #   15 s after the last host started), which is what an enrolled fleet costs day to day. The
 #   simulator's second table has the steady state's own latency percentiles (the first table's
 #   tails are the enrollment storm's) and the load it actually drove, in hosts at Fleet's
-#   intervals; the last cost is per host of that load.
+#   intervals; the last cost is per host of that load. PROBE_HOSTS (default 100; 0 for none) hosts
+#   in a second simulator process measure latency apart from the big simulator's own queueing.
+#   SIM_NICE=19 runs the big simulator at the lowest CPU priority, so the server (and the probe)
+#   get the cores first, as on a machine of its own; the big simulator then drives only what the
+#   cores left over allow, which the "load served" figures report.
 #   SPEEDUP=0.25 (environment) runs every agent interval 4x slower: the simulator cannot drive tens of
 #   thousands of hosts at Fleet's real intervals on the cores it shares with the server, so large
 #   enrolled counts are run slowed down and the CPU cost is reported per host-minute at Fleet's
@@ -42,13 +46,30 @@ cpu_before=$(cpu)
 # only checks in, so this window prices hosts without the one-time enrollment.
 settle=$((spread + 15))
 TIMEFORMAT='simulator process: %R s wall, %U s user, %S s system CPU'
+# A second, small simulator (PROBE_HOSTS hosts, default 100, at Fleet's real intervals, in its own
+# process) joins once the fleet has started, so its steady state covers the same window. Its
+# latencies are what a host sees from this server under the fleet's load, without the queueing
+# inside the big simulator, which shares the cores and lags once it is busy (at 2x and more its
+# own delays dominated the tails it measured).
+probe_hosts=${PROBE_HOSTS:-100}
+if [ "$probe_hosts" -gt 0 ]; then
+  ( sleep "$spread"; "$binary" simulate --server https://localhost:18543 --ca "$work/data/tls/ca.pem" --enroll-secret "$secret" \
+      --hosts "$probe_hosts" --duration $((seconds - spread)) --start-spread 1 --seed 2 > "$work/probe.txt" 2>&1 ) &
+  probe=$!
+fi
 ( sleep "$settle"; cpu > "$work/cpu-steady-start"; open_sockets > "$work/sockets-steady"; rss > "$work/rss-steady" ) &
 sampler=$!
-time "$binary" simulate --server https://localhost:18543 --ca "$work/data/tls/ca.pem" --enroll-secret "$secret" \
+time nice -n "${SIM_NICE:-0}" "$binary" simulate --server https://localhost:18543 --ca "$work/data/tls/ca.pem" --enroll-secret "$secret" \
   --hosts "$hosts" --duration "$seconds" --start-spread "$spread" --speedup "$speedup" --seed 1 ${SIM_ARGS:-} \
   | tee "$work/simulator.txt"
 cpu_after=$(cpu)
 wait "$sampler"
+if [ "$probe_hosts" -gt 0 ]; then
+  wait "$probe" || true
+  echo
+  echo "probe ($probe_hosts hosts at Fleet's intervals in a separate simulator process), its steady state:"
+  sed -n '/^steady state:/,/^steady load:/p' "$work/probe.txt" | sed '$d'
+fi
 cpu_steady_start=$(cat "$work/cpu-steady-start" 2>/dev/null || echo "")
 echo "server open sockets when the steady state began: $(cat "$work/sockets-steady" 2>/dev/null || echo ?), RSS then $(cat "$work/rss-steady" 2>/dev/null || echo ?) MiB"
 
@@ -78,10 +99,13 @@ if [ -n "$cpu_steady_start" ] && [ "$settle" -lt "$seconds" ]; then
   # of HOSTS x SPEEDUP when the simulator (sharing the cores) cannot keep up. Both are rates, so
   # the two windows (the simulator's starts 15 s after the last enrollment) need not match exactly.
   equivalents=$(sed -n 's/^steady load: as many distributed reads as \([0-9]*\) hosts.*/\1/p' "$work/simulator.txt")
+  # The probe's hosts are load on the server too.
+  probe_equivalents=$(sed -n 's/^steady load: as many distributed reads as \([0-9]*\) hosts.*/\1/p' "$work/probe.txt" 2>/dev/null || true)
+  if [ -n "$equivalents" ] && [ -n "$probe_equivalents" ]; then equivalents=$((equivalents + probe_equivalents)); fi
   if [ -n "$equivalents" ]; then
     awk -v a="$cpu_after" -v b="$cpu_steady_start" -v d="$seconds" -v w="$settle" -v e="$equivalents" 'BEGIN {
       cores = (a - b) / (d - w)
-      printf "steady state, load served: %d hosts at Fleet'"'"'s intervals; server %.3f cores busy\n", e, cores
+      printf "steady state, load served (fleet and probe): %d hosts at Fleet'"'"'s intervals; server %.3f cores busy\n", e, cores
       if (cores <= 0 || e <= 0) exit
       printf "steady-state server CPU-seconds per 1,000 host-minutes (load served): %.2f\n", cores * 60 / e * 1000
       printf "steady-state hosts per core (load served): %.0f\n", e / cores
