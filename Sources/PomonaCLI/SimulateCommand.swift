@@ -15,7 +15,9 @@ struct SimulateCommand: AsyncParsableCommand {
             Each host enrolls, fetches its config, then checks in for distributed queries, refreshes its \
             config and sends result and status logs at Fleet's default intervals (10 s, 60 s, 10 s), as \
             osqueryd does. --speedup divides those intervals; --duration and --start-spread are wall-clock \
-            seconds. Progress goes to stderr every 10 s, the report to stdout.
+            seconds. Progress goes to stderr every 10 s, the report to stdout. The report's second table \
+            covers only the steady state, from 15 s after every host enrolled, with the load driven \
+            expressed in hosts at Fleet's intervals.
             """)
 
     @Option(name: .long, help: "The agent listener, https://host:port (a name or IP in the server certificate).")
