@@ -52,15 +52,21 @@ TIMEFORMAT='simulator process: %R s wall, %U s user, %S s system CPU'
 # inside the big simulator, which shares the cores and lags once it is busy (at 2x and more its
 # own delays dominated the tails it measured).
 probe_hosts=${PROBE_HOSTS:-100}
+# Each simulated host connects from its own loopback address (all of 127/8 is local on Linux), as
+# a real fleet comes from many addresses: from one address, every connect() searched that
+# address's ephemeral ports, which cost the machine a quarter of its CPU in enrollment storms.
+source_args="--source-addresses 127.1.0.0/16"
+case " ${SIM_ARGS:-} " in *" --connections "*) source_args="" ;; esac
 if [ "$probe_hosts" -gt 0 ]; then
   ( sleep "$spread"; "$binary" simulate --server https://localhost:18543 --ca "$work/data/tls/ca.pem" --enroll-secret "$secret" \
-      --hosts "$probe_hosts" --duration $((seconds - spread)) --start-spread 1 --seed 2 > "$work/probe.txt" 2>&1 ) &
+      --hosts "$probe_hosts" --duration $((seconds - spread)) --start-spread 1 --seed 2 --source-addresses 127.2.0.0/16 \
+      > "$work/probe.txt" 2>&1 ) &
   probe=$!
 fi
 ( sleep "$settle"; cpu > "$work/cpu-steady-start"; open_sockets > "$work/sockets-steady"; rss > "$work/rss-steady" ) &
 sampler=$!
 time nice -n "${SIM_NICE:-0}" "$binary" simulate --server https://localhost:18543 --ca "$work/data/tls/ca.pem" --enroll-secret "$secret" \
-  --hosts "$hosts" --duration "$seconds" --start-spread "$spread" --speedup "$speedup" --seed 1 ${SIM_ARGS:-} \
+  --hosts "$hosts" --duration "$seconds" --start-spread "$spread" --speedup "$speedup" --seed 1 $source_args ${SIM_ARGS:-} \
   | tee "$work/simulator.txt"
 cpu_after=$(cpu)
 wait "$sampler"

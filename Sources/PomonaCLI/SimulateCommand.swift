@@ -64,6 +64,12 @@ struct SimulateCommand: AsyncParsableCommand {
         discussion: "By default each host keeps its own, one per osqueryd thread (about 3 per host), as real agents do; that needs as many file descriptors here and on the server."))
     var connections: Int?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Give host i the i-th address of this IPv4 range (CIDR) as its source address.",
+        discussion: "The server then sees one address per host. On Linux all of 127.0.0.0/8 is local, so 127.1.0.0/16 lets a loopback run open tens of thousands of connections without every connect() searching one address's ephemeral ports. Not with --connections.",
+        valueName: "cidr"))
+    var sourceAddresses: String?
+
     func validate() throws {
         guard server.hasPrefix("https://"), server.count > "https://".count else {
             throw ValidationError("--server must be https://host:port, e.g. https://fleet.example.com:8443")
@@ -80,6 +86,12 @@ struct SimulateCommand: AsyncParsableCommand {
         guard (0...1).contains(slowFraction) else { throw ValidationError("--slow-fraction must be between 0 and 1") }
         guard (0...1).contains(deadFraction) else { throw ValidationError("--dead-fraction must be between 0 and 1") }
         if let connections, connections < 1 { throw ValidationError("--connections must be at least 1") }
+        if let sourceAddresses {
+            guard SourceAddressRange(sourceAddresses) != nil else {
+                throw ValidationError("--source-addresses must be an IPv4 range a.b.c.d/n with n from 8 to 30, e.g. 127.1.0.0/16")
+            }
+            guard connections == nil else { throw ValidationError("--source-addresses needs each host's own connections; drop --connections") }
+        }
         do {
             _ = try PlatformMix(parsing: platforms)
         } catch let error as FleetSimulationError {
@@ -113,6 +125,7 @@ struct SimulateCommand: AsyncParsableCommand {
         options.deadFraction = deadFraction
         options.seed = seed
         options.connections = connections
+        options.sourceAddresses = sourceAddresses.flatMap(SourceAddressRange.init)
         try Self.raiseDescriptorLimit(to: options.descriptorsNeeded, hosts: hosts)
 
         Self.standardError(

@@ -96,9 +96,11 @@ public final class AgentTransport: Sendable {
     /// One exchange as osqueryd's client makes it: over a connection from `pool`, resent once on a
     /// new connection when anything but the deadline breaks it, and redirects followed (up to 10,
     /// same method and body; spec §6.4). A redirect to another server uses a connection of its own.
+    /// New connections come from `sourceAddress` when one is given.
     func send(
         _ request: AgentHTTPRequest,
         to target: Target,
+        from sourceAddress: String? = nil,
         pool: SocketPool,
         sessionTimeout: Duration,
         deadline: NIODeadline,
@@ -109,7 +111,8 @@ public final class AgentTransport: Sendable {
         var pool: SocketPool? = pool
         for _ in 0...10 {
             let response = try await sendOnce(
-                request, to: target, pool: pool, sessionTimeout: sessionTimeout, deadline: deadline, maxResponseBytes: maxResponseBytes)
+                request, to: target, from: sourceAddress, pool: pool, sessionTimeout: sessionTimeout, deadline: deadline,
+                maxResponseBytes: maxResponseBytes)
             guard [301, 302, 303, 304, 305, 307, 308].contains(response.status) else { return response }
             guard let location = response.header("location"), !location.isEmpty else {
                 throw AgentTransportError.redirect("\(response.status) without a Location header")
@@ -134,6 +137,7 @@ public final class AgentTransport: Sendable {
     private func sendOnce(
         _ request: AgentHTTPRequest,
         to target: Target,
+        from sourceAddress: String?,
         pool: SocketPool?,
         sessionTimeout: Duration,
         deadline: NIODeadline,
@@ -149,7 +153,7 @@ public final class AgentTransport: Sendable {
                 socket = idle
             case .connect:
                 do {
-                    socket = try await connect(to: target, deadline: deadline)
+                    socket = try await connect(to: target, from: sourceAddress, deadline: deadline)
                 } catch {
                     pool?.checkin(nil)
                     if resent || Self.isTimeout(error) { throw error }
@@ -182,14 +186,17 @@ public final class AgentTransport: Sendable {
         return false
     }
 
-    /// Opens a TLS connection; the handshake is finished before this returns.
-    func connect(to target: Target, deadline: NIODeadline) async throws -> AgentSocket {
+    /// Opens a TLS connection (from `sourceAddress`, port chosen by the system, when given); the
+    /// handshake is finished before this returns.
+    func connect(to target: Target, from sourceAddress: String? = nil, deadline: NIODeadline) async throws -> AgentSocket {
         let sslContext = self.sslContext
         // SNI and hostname verification use the name; for an IP address NIOSSL verifies the
         // certificate's IP SANs against the connected address instead (SNI cannot carry an IP).
         let serverName: String? = Self.isIPAddress(target.host) ? nil : target.host
         let timeout = max(deadline - .now(), .milliseconds(1))
-        let channel = try await ClientBootstrap(group: group)
+        var bootstrap = ClientBootstrap(group: group)
+        if let sourceAddress { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: sourceAddress, port: 0)) }
+        let channel = try await bootstrap
             .connectTimeout(timeout)
             .channelOption(.socketOption(.so_keepalive), value: 1)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)

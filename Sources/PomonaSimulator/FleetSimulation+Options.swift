@@ -52,6 +52,10 @@ extension FleetSimulation {
         /// real agents do (about three per host, spec §6.4). A number: all hosts share that many,
         /// for machines whose file-descriptor limit cannot hold a connection per host thread.
         public var connections: Int?
+        /// Host *i* connects from the *i*-th address of this range (``SourceAddressRange``);
+        /// nil: the system picks, as usual. Not with ``connections`` (shared connections belong
+        /// to no one host).
+        public var sourceAddresses: SourceAddressRange?
         /// `--host_identifier` (the agent kit's `uuid` by default, so names never collide).
         public var identifierMode = HostProfile.IdentifierMode.uuid
 
@@ -94,6 +98,7 @@ extension FleetSimulation {
             try check((0...1).contains(slowFraction), "the slow fraction must be between 0 and 1")
             try check((0...1).contains(deadFraction), "the dead fraction must be between 0 and 1")
             try check((connections ?? 1) >= 1, "the connection count must be at least 1")
+            try check(connections == nil || sourceAddresses == nil, "source addresses need a connection per host (no shared connections)")
             try check(platformMix.totalWeight > 0, "the platform mix needs a positive weight")
         }
     }

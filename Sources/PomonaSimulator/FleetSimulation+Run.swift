@@ -68,7 +68,9 @@ final class FleetRun: Sendable {
         guard await pause(traits.startOffset) else { return }
         counters.update { $0.started += 1; if traits.slow { $0.slow += 1 }; if traits.dead { $0.dead += 1 } }
         let profile = HostProfile(seed: options.seed, index: index, platform: platforms[index])
-        let agent = OsqueryAgent(profile: profile, configuration: agentConfiguration, transport: transport, recorder: recorder)
+        let agent = OsqueryAgent(
+            profile: profile, configuration: agentConfiguration, transport: transport, recorder: recorder,
+            sourceAddress: options.sourceAddresses?.address(for: index))
         await behave(agent, index: index, traits: traits)
         await agent.disconnect()
     }

@@ -29,6 +29,8 @@ public actor OsqueryAgent {
     public let configuration: OsqueryAgentConfiguration
     /// Where latencies go, if anywhere.
     public let recorder: LatencyRecorder?
+    /// The local IPv4 address this agent's connections come from (nil: the system picks).
+    public let sourceAddress: String?
 
     let transport: AgentTransport
     /// The server, parsed from the configuration's base URL once (`nil`: every request fails).
@@ -52,17 +54,21 @@ public actor OsqueryAgent {
     ///   - configuration: Server URL, trust, paths and osqueryd knobs.
     ///   - transport: The shared transport (TLS context, connection policy).
     ///   - recorder: Optional shared latency recorder.
+    ///   - sourceAddress: The local address to connect from (ignored when the transport shares
+    ///     its connections among agents).
     public init(
         profile: HostProfile,
         configuration: OsqueryAgentConfiguration,
         transport: AgentTransport,
-        recorder: LatencyRecorder? = nil
+        recorder: LatencyRecorder? = nil,
+        sourceAddress: String? = nil
     ) {
         self.profile = profile
         self.configuration = configuration
         self.transport = transport
         self.target = AgentTransport.Target(url: configuration.baseURL)
         self.recorder = recorder
+        self.sourceAddress = sourceAddress
     }
 
     /// An agent with a transport of its own (for a few agents; a fleet shares one transport).
@@ -271,7 +277,8 @@ public actor OsqueryAgent {
                 + configuration.requestTimeout.components.attoseconds / 1_000_000_000)
             do {
                 let response = try await transport.send(
-                    request, to: target, pool: pool(for: kind), sessionTimeout: configuration.sessionTimeout,
+                    request, to: target, from: transport.sharedPool == nil ? sourceAddress : nil, pool: pool(for: kind),
+                    sessionTimeout: configuration.sessionTimeout,
                     deadline: .now() + timeout, maxResponseBytes: configuration.maxResponseBytes)
                 rawBody = Data(buffer: response.body)
                 verdict = AgentResponseJudgement.judge(kind, body: rawBody, headers: response.headers, acceptGzip: configuration.acceptGzip)

@@ -80,9 +80,14 @@ import Testing
         options.slowDelay = .milliseconds(100)
         options.deadFraction = 0.3
         options.seed = 11
+        options.sourceAddresses = SourceAddressRange("127.3.0.0/24")
         let report = try await FleetSimulation(options: options).run()
         let hostCount = try running.server.store.hostCount()
+        let remoteIPs = try (1...20).compactMap { try running.server.store.host(id: Int64($0))?.remoteIP }
         await running.stop()
+
+        // Each host connected from its own address of the range, as the server recorded it.
+        #expect(Set(remoteIPs) == Set((1...20).map { "127.3.0.\($0)" }), "\(remoteIPs)")
 
         let counts = report.counts
         #expect(counts.enrolled == 20 && hostCount == 20, "dead hosts enroll too")

@@ -180,3 +180,23 @@ struct DistributedWorkTests {
         #expect(Set(stats.keys) == ["wall_time_ms", "user_time", "system_time", "memory"])
     }
 }
+
+@Suite("SourceAddressRange")
+struct SourceAddressRangeTests {
+    @Test func hostsGetTheRangesAddressesInOrderAndWrapAround() throws {
+        let range = try #require(SourceAddressRange("127.1.0.0/16"))
+        #expect(range.count == 65_534)
+        #expect(range.address(for: 0) == "127.1.0.1")
+        #expect(range.address(for: 255) == "127.1.1.0")
+        #expect(range.address(for: 65_533) == "127.1.255.254")
+        #expect(range.address(for: 65_534) == "127.1.0.1")
+        let small = try #require(SourceAddressRange("10.9.8.77/30"))
+        #expect(small.description == "10.9.8.76/30")
+        #expect((0..<3).map(small.address(for:)) == ["10.9.8.77", "10.9.8.78", "10.9.8.77"])
+    }
+
+    @Test(arguments: ["127.1.0.0", "127.1.0.0/7", "127.1.0.0/31", "127.1.0/16", "127.1.0.256/16", "::1/64", "a.b.c.d/8", "127.1.0.0/x"])
+    func rejects(_ text: String) {
+        #expect(SourceAddressRange(text) == nil)
+    }
+}
