@@ -114,6 +114,26 @@ struct RouteTests {
         #expect(EventTime.parseCalendarTime("Fri Dec 31 23:59:59 9999 UTC") == 253_402_300_799)
     }
 
+    @Test("the time read without an index is the indexed one", arguments: [
+        #"{"name":"q","hostIdentifier":"h","calendarTime":"Tue Aug  4 12:00:01 2026 UTC","unixTime":1785844801,"columns":{"a":"1"}}"#,
+        #"{"unixTime":"1785844801","epoch":0}"#,
+        #"{"unixTime":1785844801.5}"#,
+        #"{"unixTime":"1.7e9"}"#,
+        #"{"calendarTime":"Tue Aug  4 12:00:01 2026 UTC","unixTime":0}"#,
+        #"{"calendarTime":"Tue Aug  4 12:00:01 2026 UTC"}"#,
+        #"{"unix\u0054ime":1785844801}"#,
+        #"{"unixTime":"17858\u00344801"}"#,
+        #"{"unixTime":1785844801,"unixTime":5}"#,
+        #"{"columns":{"unixTime":7}}"#,
+        #"{"unixTime":null}"#,
+        "{}",
+    ])
+    func timeWithoutIndex(_ body: String) {
+        var indexed = EventDraft(bytes: Array(body.utf8))
+        var plain = EventDraft(bytes: Array(body.utf8))
+        #expect(EventTime.ofReadingOnlyTime(&plain) == EventTime.of(&indexed))
+    }
+
     @Test("configuration errors name the route, stage and key")
     func errors() {
         let cases: [(String, String)] = [

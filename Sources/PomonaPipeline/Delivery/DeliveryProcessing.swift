@@ -17,7 +17,7 @@ public struct PassThroughProcessing: DeliveryProcessing {
 
     public func process(_ event: SpooledEvent, now: Double) -> StageOutcome {
         var draft = EventDraft(body: event.body, sourcetype: event.sourcetype, input: event.input)
-        let time = EventTime.of(&draft) ?? event.receivedAt
+        let time = EventTime.ofReadingOnlyTime(&draft) ?? event.receivedAt
         return .forward([PipelineEvent(sourcetype: event.sourcetype, time: time, host: "", id: event.id, body: event.body)])
     }
 

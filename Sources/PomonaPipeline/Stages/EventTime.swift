@@ -19,6 +19,24 @@ public enum EventTime {
         return nil
     }
 
+    /// ``of(_:)`` for a caller that reads no other field of the event: a plain-digits `unixTime`
+    /// is found without indexing the whole object (the scan stops at that member, the fourth of
+    /// about ten in an osquery line, before `decorations` and `columns`); anything else, its
+    /// absence included, goes to ``of(_:)``. For a valid JSON object the result is the same.
+    /// Building the index for every event was 2% of the server's CPU at 5,000 hosts (`perf`).
+    public static func ofReadingOnlyTime(_ event: inout EventDraft) -> Double? {
+        let plain: Double? = event.withBytes { bytes in
+            guard let member = try? RawJSON.member(named: unixTimeKey, in: bytes, objectAt: 0) else { return nil }
+            switch FieldValue.classify(bytes, member.value) {
+            case .number(let range)?, .string(let range, false)?: return integerSeconds(bytes, range)
+            default: return nil
+            }
+        }
+        return plain ?? of(&event)
+    }
+
+    static let unixTimeKey = Array("unixTime".utf8)
+
     /// The value of `field` as a time: seconds (number or numeric text), osquery's calendarTime, or
     /// RFC 3339 / ISO 8601. Nil when absent or not a time.
     public static func of(_ event: inout EventDraft, field: FieldPath) -> Double? {
