@@ -54,12 +54,10 @@ extension AdminAPI {
         }
         route(router, .get, "/hosts/identifier/:identifier") { _, context in
             _ = try context.requireRole(.observer)
-            guard let identifier = context.parameters.get("identifier"), !identifier.isEmpty, identifier.count <= 1024 else {
-                throw FleetAPIError.invalid("identifier", "must be a uuid, hostname, serial, osquery host id or node key")
-            }
+            let identifier = try hostIdentifierParameter(context)
             // A node key is never stored: look it up by its digest, as the agent API does.
             let digest = SHA256.hash(data: Array(identifier.utf8)).map { String(format: "%02x", $0) }.joined()
-            guard let record = try await offload({ [store] in try store.host(identifier: identifier, nodeKeyDigest: digest) }) else {
+            guard let record = try await storeCall({ [store] in try store.host(identifier: identifier, nodeKeyDigest: digest) }) else {
                 throw FleetAPIError.notFound("host \(identifier)")
             }
             return try await self.hostDetail(record)

@@ -13,7 +13,7 @@ extension AdminAPI {
         var query: String?
         var platform: String?
         var label_membership_type: String?
-        /// Manual members: host ids (`host_ids`) or identifiers (`hosts`: hostname, uuid, serial).
+        /// Manual members: host ids (`host_ids`) or identifiers (`hosts`, resolved by `Datastore.resolveHostID`).
         var host_ids: [Int64]?
         var hosts: [String]?
     }
@@ -161,7 +161,7 @@ extension AdminAPI {
         return LabelDraft(name: name, description: body.description ?? "", query: query, platform: platform)
     }
 
-    /// Host ids from ids and/or identifiers (hostname, uuid, serial); an unknown one is an error naming it.
+    /// Host ids from ids and/or identifiers (`Datastore.resolveHostID`); an unknown one is an error naming it.
     func resolveHostList(ids: [Int64]?, identifiers: [String]?) async throws -> [Int64] {
         let store = self.store
         var out = ids ?? []
@@ -171,7 +171,7 @@ extension AdminAPI {
         }
         for identifier in identifiers ?? [] {
             guard let id = try await storeCall({ try store.hostID(identifier: identifier) }) else {
-                throw FleetAPIError.invalid("hosts", "no host with hostname, uuid or serial \"\(identifier)\"")
+                throw FleetAPIError.invalid("hosts", "no host with uuid, osquery host id, serial or hostname \"\(identifier)\"")
             }
             out.append(id)
         }

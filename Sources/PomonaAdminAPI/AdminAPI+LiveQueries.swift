@@ -7,7 +7,8 @@ import PomonaStore
 /// Live queries: campaigns with results over Server-Sent Events, and the synchronous forms.
 ///
 /// - `POST /queries/run` `{query | query_id, selected: {hosts: [id], labels: [id], all: bool}, queue_for_offline_seconds?}`
-///   and `POST /queries/run_by_identifiers` (`selected.hosts`: hostnames/uuids/serials, `selected.labels`: names)
+///   and `POST /queries/run_by_identifiers` (`selected.hosts`: identifiers resolved by `Datastore.resolveHostID`,
+///   `selected.labels`: names)
 ///   → `{campaign}`.
 /// - `GET /queries/run/{id}/stream` → `text/event-stream` (see ``LiveQueryEventEncoding``).
 /// - `GET /queries/run/{id}` → `{campaign, results}`; `DELETE /queries/run/{id}` stops it.
@@ -114,7 +115,7 @@ extension AdminAPI {
 
         route(router, .post, "/hosts/identifier/:identifier/query") { request, context in
             let user = try context.requireRole(.observer)
-            let identifier = (context.parameters.get("identifier") ?? "").removingPercentEncoding ?? ""
+            let identifier = try hostIdentifierParameter(context)
             let store = self.store
             return try await self.runOnHost(request: request, user: user) {
                 guard let hostID = try await storeCall({ try store.hostID(identifier: identifier) }) else {
@@ -159,14 +160,15 @@ extension AdminAPI {
         return record
     }
 
-    /// Targets from hostnames/uuids/serials and label names; an unknown one is an error naming it.
+    /// Targets from host identifiers and label names; an unknown one is an error naming it, and so is
+    /// an identifier several hosts share (409, from the store).
     /// The built-in "All Hosts" label means every host, whether or not its label query ran yet.
     func selection(identifiers: [String], labelNames: [String]) async throws -> LiveQuerySelection {
         var selection = LiveQuerySelection()
         let store = self.store
         for identifier in identifiers {
             guard let id = try await storeCall({ try store.hostID(identifier: identifier) }) else {
-                throw FleetAPIError.invalid("selected.hosts", "no host with hostname, uuid or serial \"\(identifier)\"")
+                throw FleetAPIError.invalid("selected.hosts", "no host with uuid, osquery host id, serial or hostname \"\(identifier)\"")
             }
             selection.hostIDs.append(id)
         }

@@ -67,6 +67,9 @@ extension FleetStoreError {
             FleetAPIError.invalid("base", "\"\(name)\" is built in and cannot be changed or deleted")
         case .notFound(let what):
             FleetAPIError.notFound(what)
+        case .ambiguousHost(let identifier, let fields, let count):
+            FleetAPIError.conflict(
+                "host identifier \"\(identifier)\" names \(count) hosts (as \(fields.joined(separator: ", "))); name the host by its id")
         }
     }
 }

@@ -148,6 +148,19 @@ public func pathID(_ context: AdminRequestContext, _ name: String = "id") throws
     return id
 }
 
+/// A host identifier from the path (`/hosts/identifier/{identifier}…`), percent-decoded (the router
+/// leaves `%2F`, `%20` as sent), so the `GET` and `POST` forms name the same host.
+public func hostIdentifierParameter(_ context: AdminRequestContext) throws(FleetAPIError) -> String {
+    let raw = context.parameters.get("identifier") ?? ""
+    guard let identifier = raw.removingPercentEncoding else {
+        throw FleetAPIError.invalid("identifier", "is not valid percent-encoding: \"\(raw)\"")
+    }
+    guard !identifier.isEmpty, identifier.utf8.count <= 1024 else {
+        throw FleetAPIError.invalid("identifier", "must be a uuid, osquery host id, serial, hostname or node key (1 to 1,024 bytes)")
+    }
+    return identifier
+}
+
 /// A query-string parameter, or `nil` when absent or empty.
 public func queryParameter(_ request: Request, _ name: String) -> String? {
     guard let value = request.uri.queryParameters.get(name), !value.isEmpty else { return nil }

@@ -201,20 +201,4 @@ extension Datastore {
             return Set(try ids.filter { try Bool.fetchOne(statement, arguments: [$0]) == true })
         }
     }
-
-    /// A host by hostname, UUID, hardware serial, osquery host identifier or id text (Fleet's
-    /// `/hosts/identifier/{identifier}`), first match in that order.
-    public func hostID(identifier: String) throws -> Int64? {
-        try pool.read { db in
-            for column in ["hostname", "uuid", "hardware_serial", "osquery_host_id"] {
-                if let id = try Int64.fetchOne(db, sql: "SELECT id FROM hosts WHERE \(column) = ? ORDER BY id LIMIT 1", arguments: [identifier]) {
-                    return id
-                }
-            }
-            if let number = Int64(identifier), try Bool.fetchOne(db, sql: "SELECT 1 FROM hosts WHERE id = ?", arguments: [number]) == true {
-                return number
-            }
-            return nil
-        }
-    }
 }

@@ -151,8 +151,9 @@ extension Datastore {
 
     // MARK: - Lookups and changes
 
-    /// A host by any identifier Fleet accepts: osquery host id, node-key digest, UUID, hostname,
-    /// hardware serial (in that order of precedence).
+    /// A host by its node key (looked up by digest: a node key is a secret no other host has), else
+    /// by ``resolveHostID(_:identifier:)``, the order every identifier route uses.
+    /// - Throws: ``FleetStoreError/ambiguousHost(identifier:fields:hostCount:)``.
     public func host(identifier: String, nodeKeyDigest: String?) throws -> HostRecord? {
         try pool.read { db in
             if let digest = nodeKeyDigest,
@@ -160,14 +161,8 @@ extension Datastore {
             {
                 return Datastore.hostRecord(row)
             }
-            for column in ["osquery_host_id", "uuid", "hostname", "hardware_serial"] {
-                if let row = try Row.fetchOne(
-                    db, sql: "SELECT * FROM hosts WHERE \(column) = ? ORDER BY id LIMIT 1", arguments: [identifier])
-                {
-                    return Datastore.hostRecord(row)
-                }
-            }
-            return nil
+            guard let id = try Datastore.resolveHostID(db, identifier: identifier) else { return nil }
+            return try Row.fetchOne(db, sql: "SELECT * FROM hosts WHERE id = ?", arguments: [id]).map(Datastore.hostRecord)
         }
     }
 

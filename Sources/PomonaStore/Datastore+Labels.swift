@@ -9,6 +9,9 @@ public enum FleetStoreError: Error, Sendable, Equatable {
     /// Built-in records cannot be changed or deleted.
     case builtin(String)
     case notFound(String)
+    /// A host identifier that names several hosts (see `resolveHostID`): the fields it matched in
+    /// and how many hosts (at least).
+    case ambiguousHost(identifier: String, fields: [String], hostCount: Int)
 }
 
 /// A label as the admin API shows it.

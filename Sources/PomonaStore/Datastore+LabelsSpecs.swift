@@ -10,7 +10,7 @@ public struct LabelSpec: Sendable, Equatable {
     public var query: String
     public var platform: String
     public var manual: Bool
-    /// Hostnames, UUIDs or serials (manual labels).
+    /// Host identifiers (manual labels), resolved by `Datastore.resolveHostID`.
     public var hosts: [String]
 
     public init(name: String, description: String, query: String, platform: String, manual: Bool, hosts: [String]) {
@@ -82,7 +82,7 @@ extension Datastore {
             let existing = try Row.fetchOne(db, sql: "SELECT * FROM labels WHERE name = ?", arguments: [spec.name])
             var hostIDs: [Int64] = []
             for identifier in spec.hosts {
-                guard let id = try Datastore.hostID(db, identifier: identifier) else {
+                guard let id = try Datastore.resolveHostID(db, identifier: identifier) else {
                     throw FleetStoreError.notFound("host \"\(identifier)\" (label \"\(spec.name)\")")
                 }
                 hostIDs.append(id)
@@ -129,15 +129,6 @@ extension Datastore {
                 )
             }
         }
-    }
-
-    static func hostID(_ db: Database, identifier: String) throws -> Int64? {
-        for column in ["hostname", "uuid", "hardware_serial", "osquery_host_id"] {
-            if let id = try Int64.fetchOne(db, sql: "SELECT id FROM hosts WHERE \(column) = ? ORDER BY id LIMIT 1", arguments: [identifier]) {
-                return id
-            }
-        }
-        return nil
     }
 
     /// Creates or updates saved queries by name, in one transaction (and bumps the config generation).
