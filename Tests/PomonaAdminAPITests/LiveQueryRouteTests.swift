@@ -110,6 +110,56 @@ import Testing
         }
     }
 
+    /// The probe's attack: an observer filled the one global cap (1,000 campaigns kept open for a
+    /// week) and admins got 429. Now: a per-user cap, a shared cap admins are not counted in or
+    /// refused by, and observers may not keep a campaign open for long.
+    @Test func anObserverCannotLockOthersOutOfLiveQueries() async throws {
+        let h = try await AdminTestHarness()
+        let host = try h.addHost("alpha", seenAt: h.now)
+        var settings = h.registry.liveQueries.settings
+        settings.maxCampaignsPerUser = 3
+        settings.maxConcurrentCampaigns = 4
+        h.registry.liveQueries.settings = settings
+        let observer = h.tokens[.observer]!
+        let maintainer = h.tokens[.maintainer]!
+        let admin = h.tokens[.admin]!
+        try await h.application.test(.router) { client in
+            let open = try await client.call(.post, "/api/v1/fleet/queries", token: maintainer, body: #"{"name":"open","query":"SELECT 1;","observer_can_run":true}"#)
+            let queryID = try #require(open.json["query"]?["id"]?.intValue)
+            let week = try await client.call(
+                .post, "/api/v1/fleet/queries/run", token: observer,
+                body: #"{"query_id":\#(queryID),"selected":{"hosts":[\#(host)]},"queue_for_offline_seconds":604800}"#)
+            #expect(week.status == .unprocessableContent)
+            #expect(week.firstError?.name == "queue_for_offline_seconds")
+            #expect(week.firstError?.reason == "observers may keep a live query open at most 3600 s")
+
+            let run = #"{"query_id":\#(queryID),"selected":{"hosts":[\#(host)]},"queue_for_offline_seconds":3600}"#
+            var observerCampaigns: [Int] = []
+            for _ in 0..<3 {
+                let started = try await client.call(.post, "/api/v1/fleet/queries/run", token: observer, body: run)
+                #expect(started.status == .ok)
+                observerCampaigns += [try #require(started.json["campaign"]?["id"]?.intValue)]
+            }
+            let fourth = try await client.call(.post, "/api/v1/fleet/queries/run", token: observer, body: run)
+            #expect(fourth.status == .tooManyRequests)
+            #expect(fourth.firstError?.reason.hasPrefix("you have 3 live queries open") == true)
+            // The maintainer takes the last shared place; then the shared cap is full for non-admins ...
+            #expect(try await client.call(.post, "/api/v1/fleet/queries/run", token: maintainer, body: run).status == .ok)
+            let full = try await client.call(.post, "/api/v1/fleet/queries/run", token: maintainer, body: run)
+            #expect(full.status == .tooManyRequests)
+            #expect(full.firstError?.reason.hasPrefix("4 live queries of observers and maintainers are open") == true)
+            // ... and an admin still runs live queries, up to the admin's own cap.
+            for _ in 0..<3 {
+                #expect(try await client.call(.post, "/api/v1/fleet/queries/run", token: admin, body: run).status == .ok)
+            }
+            #expect(try await client.call(.post, "/api/v1/fleet/queries/run", token: admin, body: run).status == .tooManyRequests)
+            // A stopped campaign frees its place.
+            #expect(try await client.call(.delete, "/api/v1/fleet/queries/run/\(observerCampaigns[0])", token: observer).status == .ok)
+            #expect(try await client.call(.post, "/api/v1/fleet/queries/run", token: observer, body: run).status == .ok)
+            #expect(h.registry.liveQueries.activeCount == 7)
+        }
+    }
+
     @Test func synchronousRunsWaitForTheAnswer() async throws {
         let h = try await AdminTestHarness()
         let now = h.now

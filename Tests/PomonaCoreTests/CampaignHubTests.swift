@@ -166,3 +166,35 @@ import Testing
         #expect(rest.contains { if case .done = $0 { true } else { false } })
     }
 }
+
+/// The hub frees a campaign's place under the caps however it ends, exactly once.
+@Suite struct CampaignHubAdmissionTests {
+    let now = Date(timeIntervalSince1970: 4_000_000)
+    let owner = LiveQueryOwner(userID: 5, isAdmin: false)
+
+    @Test func aPlaceIsHeldFromReservationUntilTheEnd() throws {
+        let registry = HostRegistry(liveQueries: LiveQueryHub(settings: LiveQuerySettings(maxConcurrentCampaigns: 10, maxCampaignsPerUser: 2)))
+        let hub = registry.liveQueries
+        let first = try hub.reserve(for: owner)
+        let second = try hub.reserve(for: owner)
+        #expect(throws: LiveQueryAdmission.Refusal.perUser(limit: 2)) { try hub.reserve(for: owner) }
+        hub.start(id: 1, sql: "SELECT 1", targets: [1], online: [1], deadline: now, registry: registry, reservation: first)
+        hub.start(id: 2, sql: "SELECT 1", targets: [1], online: [1], deadline: now, registry: registry, reservation: second)
+        #expect(hub.openCount(userID: 5) == 2)
+        // Ended by its last answer, then stopped by a user (twice): one place each, freed once.
+        hub.deliver(LiveQueryHostResult(campaignID: 1, hostID: 1, rowsJSON: "[]", rowCount: 0, error: nil, statsJSON: nil, receivedAt: now))
+        #expect(hub.openCount(userID: 5) == 1)
+        hub.finish(id: 2, reason: .cancelled, registry: registry)
+        hub.finish(id: 2, reason: .cancelled, registry: registry)
+        #expect(hub.openCount(userID: 5) == 0)
+        // A reservation whose campaign is never started is given back.
+        let unused = try hub.reserve(for: owner)
+        hub.release(unused)
+        #expect(hub.openCount(userID: 5) == 0)
+        // A start refused for a running id gives its reservation back too.
+        let third = try hub.reserve(for: owner)
+        hub.start(id: 3, sql: "SELECT 1", targets: [1], online: [1], deadline: now, registry: registry)
+        #expect(!hub.start(id: 3, sql: "SELECT 1", targets: [1], online: [1], deadline: now, registry: registry, reservation: third))
+        #expect(hub.openCount(userID: 5) == 0)
+    }
+}

@@ -54,11 +54,19 @@ extension AdminAPI {
     ) async throws -> StartedCampaign {
         let hub = liveQueries
         let settings = hub.settings
-        if hub.activeCount >= settings.maxConcurrentCampaigns {
-            throw FleetAPIError(
-                status: .tooManyRequests, message: "Too many live queries",
-                errors: [.init(name: "base", reason: "\(settings.maxConcurrentCampaigns) live queries are already running; wait for one to finish")])
+        if user.role < .maintainer, let requested, requested > settings.observerMaxCampaignLifetime {
+            throw FleetAPIError.invalid(
+                "queue_for_offline_seconds", "observers may keep a live query open at most \(Int(settings.observerMaxCampaignLifetime)) s")
         }
+        // Held from here until the campaign ends; given back below if it never starts.
+        let reservation: LiveQueryHub.Reservation
+        do {
+            reservation = try hub.reserve(for: LiveQueryOwner(userID: user.id, isAdmin: user.role == .admin))
+        } catch {
+            throw FleetAPIError(status: .tooManyRequests, message: "Too many live queries", errors: [.init(name: "base", reason: error.reason)])
+        }
+        var started = false
+        defer { if !started { hub.release(reservation) } }
         let store = self.store
         var targets = Set<Int64>()
         if selection.all {
@@ -88,7 +96,8 @@ extension AdminAPI {
                 query: sql, queryID: saved?.id, user: (user.id, user.email), targets: recordTargets, targetedHostCount: targetCount,
                 onlineHostCount: onlineCount, deadline: deadline, now: now)
         }
-        hub.start(id: id, sql: sql, targets: targets, online: online, deadline: deadline, registry: registry)
+        hub.start(id: id, sql: sql, targets: targets, online: online, deadline: deadline, registry: registry, reservation: reservation)
+        started = true  // the hub holds the reservation now (and frees it if the id was taken)
         supervise(campaignID: id, lifetime: lifetime)
         var details: [(String, JSONValue)] = [("campaign_id", .int(id)), ("targets_count", .int(targetCount)), ("query_sql", .string(sql))]
         if let saved { details += [("query_id", .int(saved.id)), ("query_name", .string(saved.name))] }

@@ -34,9 +34,11 @@ public final class LiveQueryHub: Sendable {
         let online: Set<Int64>
         let deadline: Date
         let maxBuffered: Int
+        /// Whose cap it counts against (nil: started without a reservation, counted nowhere).
+        let owner: LiveQueryOwner?
         let state: Mutex<State>
 
-        init(id: Int64, sql: String, targets: Set<Int64>, online: Set<Int64>, deadline: Date, maxBuffered: Int) {
+        init(id: Int64, sql: String, targets: Set<Int64>, online: Set<Int64>, deadline: Date, maxBuffered: Int, owner: LiveQueryOwner?) {
             self.id = id
             self.name = LiveQueryName.name(campaignID: id)
             self.sql = sql
@@ -44,6 +46,7 @@ public final class LiveQueryHub: Sendable {
             self.online = online
             self.deadline = deadline
             self.maxBuffered = maxBuffered
+            self.owner = owner
             self.state = Mutex(State(totals: LiveQueryTotals(targeted: targets.count, online: online.count)))
         }
     }
@@ -59,6 +62,8 @@ public final class LiveQueryHub: Sendable {
     }
 
     private let campaigns = Mutex<[Int64: Campaign]>([:])
+    /// Open campaigns per user, and reservations for ones being created (see ``reserve(for:)``).
+    private let admission = Mutex(LiveQueryAdmission())
     private let settingsBox: Mutex<LiveQuerySettings>
     private let hook = Mutex<(@Sendable (LiveQueryHostResult, String) -> Void)?>(nil)
 
@@ -80,21 +85,63 @@ public final class LiveQueryHub: Sendable {
 
     public var activeCount: Int { campaigns.withLock { $0.count } }
 
+    /// A place under the caps, held from before a campaign is recorded until it ends: the check
+    /// and the count are one step, so concurrent requests cannot all pass a check of the same count.
+    /// Give it to ``start(id:sql:targets:online:deadline:registry:reservation:)``, or to
+    /// ``release(_:)`` if the campaign is not started after all.
+    public struct Reservation: Sendable {
+        public let owner: LiveQueryOwner
+    }
+
+    /// Reserves a place for a campaign of `owner` under the caps of ``settings``.
+    public func reserve(for owner: LiveQueryOwner) throws(LiveQueryAdmission.Refusal) -> Reservation {
+        let limits = settings.admissionLimits
+        try admission.withLock { (state: inout LiveQueryAdmission) throws(LiveQueryAdmission.Refusal) in
+            try state.admit(owner, limits: limits)
+        }
+        return Reservation(owner: owner)
+    }
+
+    /// Gives back a reservation whose campaign was not started.
+    public func release(_ reservation: Reservation) {
+        admission.withLock { $0.release(reservation.owner) }
+    }
+
+    /// Open campaigns (and reservations) of one user.
+    public func openCount(userID: Int64) -> Int {
+        admission.withLock { $0.openByUser[userID, default: 0] }
+    }
+
     /// Starts a campaign and queues its query for every target's next `distributed/read`.
+    /// With a reservation, the campaign counts against its owner's caps until it ends.
     ///
-    /// - Returns: `false` when the campaign id is already running.
+    /// - Returns: `false` when the campaign id is already running (the reservation is released).
     @discardableResult
     public func start(
-        id: Int64, sql: String, targets: Set<Int64>, online: Set<Int64>, deadline: Date, registry: HostRegistry
+        id: Int64, sql: String, targets: Set<Int64>, online: Set<Int64>, deadline: Date, registry: HostRegistry,
+        reservation: Reservation? = nil
     ) -> Bool {
-        let campaign = Campaign(id: id, sql: sql, targets: targets, online: online.intersection(targets), deadline: deadline, maxBuffered: settings.maxBufferedResults)
+        let campaign = Campaign(
+            id: id, sql: sql, targets: targets, online: online.intersection(targets), deadline: deadline, maxBuffered: settings.maxBufferedResults,
+            owner: reservation?.owner)
         let inserted = campaigns.withLock { map -> Bool in
             if map[id] != nil { return false }
             map[id] = campaign
             return true
         }
-        if inserted { registry.enqueue(name: campaign.name, sql: sql, hostIDs: targets) }
+        if inserted {
+            registry.enqueue(name: campaign.name, sql: sql, hostIDs: targets)
+        } else if let reservation {
+            release(reservation)
+        }
         return inserted
+    }
+
+    /// Forgets an ended campaign and frees its place under the caps.
+    private func remove(_ id: Int64) -> Campaign? {
+        guard let campaign = campaigns.withLock({ $0.removeValue(forKey: id) }) else { return nil }
+        if let owner = campaign.owner { admission.withLock { $0.release(owner) } }
+        return campaign
     }
 
     /// Takes one host's answer. Ignored (returns `false`) for a campaign that is not running, a host
@@ -134,7 +181,7 @@ public final class LiveQueryHub: Sendable {
         // Finished outside the lock: finishing runs the stream's onTermination, which takes it.
         for continuation in closing { continuation.finish() }
         guard let finished else { return false }
-        if finished { campaigns.withLock { _ = $0.removeValue(forKey: campaign.id) } }
+        if finished { _ = remove(campaign.id) }
         if let hook = hook.withLock({ $0 }) { hook(result, campaign.sql) }
         return true
     }
@@ -144,7 +191,7 @@ public final class LiveQueryHub: Sendable {
     /// - Returns: the final totals, or `nil` when it was not running.
     @discardableResult
     public func finish(id: Int64, reason: LiveQueryEndReason, registry: HostRegistry) -> LiveQueryTotals? {
-        guard let campaign = campaigns.withLock({ $0.removeValue(forKey: id) }) else { return nil }
+        guard let campaign = remove(id) else { return nil }
         var closing: [AsyncStream<LiveQueryEvent>.Continuation] = []
         let (totals, waiting): (LiveQueryTotals, Set<Int64>) = campaign.state.withLock { s in
             if s.ended == nil { closing = Self.end(&s, reason: reason) }

@@ -100,17 +100,31 @@ public struct LiveQuerySettings: Sendable, Equatable {
     /// Results a campaign keeps in memory for late subscribers; beyond this only totals are kept
     /// in memory (every result is still stored in the database).
     public var maxBufferedResults: Int
-    /// Campaigns allowed to run at once.
+    /// Campaigns observers and maintainers together may have open at once (admins' campaigns are
+    /// not counted, see ``LiveQueryAdmission``).
     public var maxConcurrentCampaigns: Int
+    /// Campaigns one user may have open at once (the synchronous forms' included).
+    public var maxCampaignsPerUser: Int
+    /// The longest an observer's campaign may stay open (`queue_for_offline_seconds` beyond it is
+    /// refused): observers may run only queries made safe for them, not hold them for a week.
+    public var observerMaxCampaignLifetime: TimeInterval
 
     public init(
         campaignLifetime: TimeInterval = 120, maxCampaignLifetime: TimeInterval = 7 * 86400, synchronousWait: TimeInterval = 25,
-        maxBufferedResults: Int = 20_000, maxConcurrentCampaigns: Int = 1_000
+        maxBufferedResults: Int = 20_000, maxConcurrentCampaigns: Int = 1_000, maxCampaignsPerUser: Int = 50,
+        observerMaxCampaignLifetime: TimeInterval = 3600
     ) {
         self.campaignLifetime = campaignLifetime
         self.maxCampaignLifetime = maxCampaignLifetime
         self.synchronousWait = synchronousWait
         self.maxBufferedResults = maxBufferedResults
         self.maxConcurrentCampaigns = maxConcurrentCampaigns
+        self.maxCampaignsPerUser = maxCampaignsPerUser
+        self.observerMaxCampaignLifetime = observerMaxCampaignLifetime
+    }
+
+    /// The caps ``LiveQueryAdmission`` applies.
+    public var admissionLimits: LiveQueryAdmission.Limits {
+        LiveQueryAdmission.Limits(perUser: maxCampaignsPerUser, shared: maxConcurrentCampaigns)
     }
 }
