@@ -8,7 +8,8 @@
 // body. Every event that comes out then goes through field lookups, conditions, a transform, an
 // enrich-style insertion and a throttle. Nothing here may trap, and:
 // - the splitter returns only events that are one JSON object (and strict JSON when the line was);
-// - it returns exactly one event per row (removed + added, or snapshot rows), or the line itself;
+// - it returns exactly one event per row (removed + added, or snapshot rows; one marker for an
+//   empty per-row snapshot), or the line itself;
 // - a lookup's byte range is the value it claims (a string between quotes, a skippable value);
 // - `equals`/`prefix`/`in`/`exists` agree with the field's text, `not`/`all`/`any` with logic;
 // - after transforms the event is still a JSON object and its cached member index is exact;
@@ -144,7 +145,7 @@ enum PipelineFuzzChecks {
         }
         if let snapshot = members.first(where: { $0.0 == "snapshot" })?.1 {
             guard let rows = snapshot.arrayValue else { return nil }
-            return mode == .perRow ? rows.count : 1
+            return mode == .perRow ? max(rows.count, 1) : 1  // an empty snapshot makes one marker
         }
         return 1
     }

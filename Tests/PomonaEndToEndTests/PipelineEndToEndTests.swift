@@ -45,12 +45,14 @@ import Testing
         try await withAgentClient { client in
             let agent = try server.agent(index: 0)
             _ = try await agent.enroll()
-            let lines = (0..<50).map { PomonaSimulator.JSONValue.object(["name": .string("pack_e2e"), "action": .string("added"), "columns": .object(["n": .string("\($0)")])]) }
+            var lines = (0..<50).map { PomonaSimulator.JSONValue.object(["name": .string("pack_e2e"), "action": .string("added"), "columns": .object(["n": .string("\($0)")])]) }
+            // A snapshot that found nothing: one marker event, counted like a row.
+            lines.append(.object(["name": .string("pack_empty"), "action": .string("snapshot"), "snapshot": .array([])]))
             #expect(await agent.sendLogs(type: .result, lines: lines).delivered)
         }
 
         var stats = server.server.pipeline.stats()
-        for _ in 0..<500 where stats.outputs[0].totals.stillSpooled.events > 0 || stats.outputs[0].totals.received.events < 352 {
+        for _ in 0..<500 where stats.outputs[0].totals.stillSpooled.events > 0 || stats.outputs[0].totals.received.events < 353 {
             try await Task.sleep(for: .milliseconds(10))
             stats = server.server.pipeline.stats()
         }
@@ -60,19 +62,21 @@ import Testing
         #expect(output.name == "logs")
         #expect(output.byInput["edr"]?.received.events == 302)
         #expect(output.byInput["edr"]?.forwarded.events == 302)
-        #expect(output.byInput["osquery"]?.forwarded.events == 50)
+        #expect(output.byInput["osquery"]?.forwarded.events == 51)
         #expect(output.totals.balances)
         #expect(stats.queries.first { $0.name == "pack_e2e" }?.events == 50)
+        #expect(stats.queries.first { $0.name == "pack_empty" }?.events == 1)
 
         let collector = try String(contentsOf: server.dataDirectory.appendingPathComponent("logs/collector_edr.log"), encoding: .utf8)
         #expect(collector.split(separator: "\n").count == 302)
         let results = try String(contentsOf: server.dataDirectory.appendingPathComponent("logs/osquery_result.log"), encoding: .utf8)
         #expect(results.split(separator: "\n").filter { $0.contains("pack_e2e") }.count == 50)
+        #expect(results.split(separator: "\n").filter { $0.contains("pack_empty") && $0.contains(#""snapshot_empty":true"#) }.count == 1)
 
         // The same books in Prometheus text: names as documented (no unit suffix added), help lines.
         #expect(metrics.contains("# HELP pomona_pipeline_events_total "))
         #expect(metrics.contains(#"pomona_pipeline_events_total{output="logs",input="edr",outcome="forwarded"} 302"#))
-        #expect(metrics.contains(#"pomona_pipeline_events_total{output="logs",input="osquery",outcome="forwarded"} 50"#))
+        #expect(metrics.contains(#"pomona_pipeline_events_total{output="logs",input="osquery",outcome="forwarded"} 51"#))
         #expect(metrics.contains("# TYPE pomona_spool_bytes gauge"))
         #expect(metrics.contains(#"pomona_output_retries_total{output="logs"} 0"#))
     }

@@ -55,8 +55,28 @@ struct SplitterTests {
         let whole = try OsqueryLogSplitter(snapshotMode: .perSnapshot).split(buffer(line))
         #expect(whole.map(text) == [line])
         let empty = #"{"snapshot":[],"action":"snapshot","name":"q","hostIdentifier":"h1","unixTime":1}"#
-        #expect(try splitter.split(buffer(empty)).isEmpty)
-        #expect(try OsqueryLogSplitter(snapshotMode: .perSnapshot).split(buffer(empty)).count == 1)
+        #expect(try splitter.split(buffer(empty)).count == 1, "a marker (see emptySnapshotMarker)")
+        #expect(try OsqueryLogSplitter(snapshotMode: .perSnapshot).split(buffer(empty)).map(text) == [empty])
+    }
+
+    /// "The query ran and found nothing" must reach the SIEM: for a finding-style query it is the
+    /// answer, and without a trace it cannot be told from "the host never ran it".
+    @Test("an empty per-row snapshot makes one marker event: no columns, snapshot_empty true")
+    func emptySnapshotMarker() throws {
+        let line = #"{"snapshot":[ ],"action":"snapshot","name":"pack_it_firewall_off","hostIdentifier":"h1","calendarTime":"Tue Aug  4 12:00:01 2026 UTC","unixTime":1785844801,"epoch":0,"counter":0,"numerics":false,"decorations":{"host_uuid":"U1"}}"#
+        let events = try splitter.split(buffer(line))
+        #expect(events.map(text) == [
+            #"{"name":"pack_it_firewall_off","hostIdentifier":"h1","calendarTime":"Tue Aug  4 12:00:01 2026 UTC","unixTime":1785844801,"epoch":0,"counter":0,"numerics":false,"decorations":{"host_uuid":"U1"},"action":"snapshot","snapshot_empty":true}"#
+        ])
+        // The fields routes, throttles and accounting key on are where they are in row events.
+        let marker = try #require(try JSONValue.parse(Array(events[0].readableBytesView)))
+        #expect(marker["name"] == .string("pack_it_firewall_off") && marker["unixTime"]?.intValue == 1785844801)
+        #expect(marker["columns"] == nil && marker["snapshot_empty"] == .bool(true))
+        // A line that is nothing but the empty snapshot still makes a valid object.
+        #expect(try splitter.split(buffer(#"{"snapshot":[]}"#)).map(text) == [#"{"action":"snapshot","snapshot_empty":true}"#])
+        // A snapshot with rows has no marker, and an empty diff still makes nothing (no change).
+        #expect(try splitter.split(buffer(#"{"snapshot":[{"a":"1"}],"name":"q"}"#)).map(text) == [#"{"name":"q","columns":{"a":"1"},"action":"snapshot"}"#])
+        #expect(try splitter.split(buffer(#"{"diffResults":{"added":[],"removed":[]},"name":"q"}"#)).isEmpty)
     }
 
     @Test("status lines, old and new, pass through")

@@ -9,16 +9,19 @@ import NIOCore
 ///   rows first (the order osquery's event format uses), each
 ///   `{<the line's other members>, "columns": <row>, "action": "removed"|"added"}`.
 /// - **snapshot** (`"snapshot": [...]`): with ``SnapshotMode/perRow`` one event per row
-///   `{<other members>, "columns": <row>, "action": "snapshot"}`; with ``SnapshotMode/perSnapshot``
-///   the line unchanged.
+///   `{<other members>, "columns": <row>, "action": "snapshot"}`, and for a snapshot with no rows
+///   one marker `{<other members>, "action": "snapshot", "snapshot_empty": true}` (no `columns`);
+///   with ``SnapshotMode/perSnapshot`` the line unchanged.
 ///
 /// The line's other members (`name`, `hostIdentifier`, `calendarTime`, `unixTime`, `epoch`, `counter`,
 /// `numerics`, `decorations`, or anything `--decorations_top_level` added) are copied byte for byte,
 /// in their order. Status lines, and anything else that is a JSON object, pass through unchanged.
 /// Bytes inside strings are never decoded, so invalid UTF-8 travels as the agent sent it.
 ///
-/// An empty `diffResults` (a fresh baseline with no rows) or an empty per-row snapshot yields no
-/// event at all — there is no row to report.
+/// An empty `diffResults` (a fresh baseline with no rows) yields no event: nothing changed. An empty
+/// snapshot is different: it is the answer "the query ran and found nothing" (for a finding-style
+/// query, `… WHERE global_state = 0`, the good answer), which a SIEM must be able to tell from "the
+/// host never ran it"; hence the marker, counted like any other event.
 ///
 /// ```swift
 /// let splitter = OsqueryLogSplitter(snapshotMode: .perRow)
@@ -58,6 +61,16 @@ public struct OsqueryLogSplitter: Sendable {
         switch plan {
         case .passThrough:
             events.append(line)
+        case .emptySnapshot(let others):
+            line.withUnsafeReadableBytes { bytes in
+                var event: [UInt8] = [UInt8(ascii: "{")]
+                for range in others {
+                    event.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[range]))
+                    event.append(UInt8(ascii: ","))
+                }
+                event.append(contentsOf: Self.emptySnapshotSuffix)
+                events.append(ByteBuffer(bytes: event))
+            }
         case .rows(let others, let groups):
             line.withUnsafeReadableBytes { bytes in
                 var prefix: [UInt8] = [UInt8(ascii: "{")]
@@ -90,6 +103,8 @@ public struct OsqueryLogSplitter: Sendable {
 
     enum Plan {
         case passThrough
+        /// A per-row snapshot with no rows: one marker event with these members.
+        case emptySnapshot(others: [Range<Int>])
         /// Byte ranges of the members to copy into each event, then the rows by action.
         case rows(others: [Range<Int>], groups: [RowGroup])
     }
@@ -99,6 +114,8 @@ public struct OsqueryLogSplitter: Sendable {
     static let actionKey = Array("action".utf8)
     static let addedKey = Array("added".utf8)
     static let removedKey = Array("removed".utf8)
+    /// Ends the marker event of an empty snapshot (after the line's other members).
+    static let emptySnapshotSuffix = Array(#""action":"snapshot","snapshot_empty":true}"#.utf8)
 
     static func plan(_ bytes: UnsafeRawBufferPointer, _ snapshotMode: SnapshotMode) throws(RawJSONError) -> Plan {
         let (members, end) = try RawJSON.members(bytes)
@@ -134,6 +151,7 @@ public struct OsqueryLogSplitter: Sendable {
             var rows: [Range<Int>] = []
             try RawJSON.forEachElement(bytes, arrayAt: snapshot.value.lowerBound) { rows.append($0) }
             let others = otherMembers(bytes, members, dropping: [snapshotKey, actionKey])
+            if rows.isEmpty { return .emptySnapshot(others: others) }
             return .rows(others: others, groups: [RowGroup(action: "snapshot", rows: rows)])
         }
         return .passThrough
