@@ -40,17 +40,27 @@ extension AdminAPI {
             guard let record = try await offload({ [store] in try store.user(id: user.id) }) else { throw FleetAPIError.unauthenticated }
             return jsonResponse(.object([("user", userJSON(record)), ("available_teams", .array([]))]))
         }
+        // Checks the old password, so it is rate-limited like a login (else a stolen session is an
+        // unlimited password oracle, and each try costs a KDF run); a new password ends every other
+        // login session of the user, as one would expect after "someone may know my password".
         route(router, .post, "/change_password") { request, context in
             let user = try context.requireRole(.observer)
+            if let wait = self.loginLimiter.attemptPasswordChange(userID: user.id, now: self.clock()) {
+                throw FleetAPIError.tooManyRequests(retryAfter: wait, reason: "too many password changes; retry in \(wait) s")
+            }
             let body = try await decodeBody(ChangePasswordBody.self, from: request)
             if let problem = PasswordPolicy.problem(with: body.new_password) { throw FleetAPIError.invalid("new_password", problem) }
             let store = self.store
             let rounds = settings.passwordRounds
+            let current = context.sessionDigest
+            let now = self.clock()
             let changed = try await offload { () throws -> Bool in
                 guard let record = try store.user(id: user.id), PasswordHashing.verify(body.old_password, against: record.passwordHash) else {
                     return false
                 }
-                _ = try store.updateUser(id: user.id, passwordHash: try PasswordHashing.hash(body.new_password, rounds: rounds))
+                _ = try store.updateUser(
+                    id: user.id, passwordHash: try PasswordHashing.hash(body.new_password, rounds: rounds), endSessions: true,
+                    keepingSession: current, now: now)
                 return true
             }
             guard changed else { throw FleetAPIError.invalid("old_password", "does not match the current password") }
@@ -90,14 +100,15 @@ extension AdminAPI {
         return jsonResponse(.object([("admin", userJSON(created)), ("token", .string(token))]))
     }
 
-    /// `POST /login`: email and password → the user and a new session token. Rate-limited per email
-    /// and per client address; unknown emails cost as much as wrong passwords.
+    /// `POST /login`: email and password → the user and a new session token. Rate-limited per
+    /// (email, address), per address and, without locking the user out, per email (``LoginThrottle``);
+    /// unknown emails cost as much as wrong passwords.
     func login(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
         let body = try await decodeBody(LoginBody.self, from: request)
         let email = body.email.trimmingCharacters(in: .whitespaces).lowercased()
         if email.isEmpty { throw FleetAPIError.invalid("email", "is required") }
         let address = context.remoteAddress?.ipAddress ?? "unknown"
-        if let wait = loginLimiter.attempt(keys: ["email:" + email, "ip:" + address], now: clock()) {
+        if let wait = loginLimiter.attemptLogin(email: email, address: address, now: clock()) {
             throw FleetAPIError.tooManyRequests(retryAfter: wait)
         }
         let store = self.store

@@ -55,7 +55,7 @@ public struct AdminAPI: Sendable {
         self.registry = registry
         self.logger = logger
         self.settings = settings
-        self.loginLimiter = LoginRateLimiter(perMinute: settings.loginAttemptsPerMinute, burst: settings.loginAttemptsPerMinute)
+        self.loginLimiter = LoginRateLimiter(attemptsPerMinute: settings.loginAttemptsPerMinute)
         self.clock = clock
     }
 

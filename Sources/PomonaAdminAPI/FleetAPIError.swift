@@ -77,11 +77,11 @@ extension FleetAPIError {
         FleetAPIError(status: .conflict, message: "Conflict", errors: [.init(name: "base", reason: reason)])
     }
 
-    /// 429 with `Retry-After`.
-    public static func tooManyRequests(retryAfter seconds: Int) -> FleetAPIError {
+    /// 429 with `Retry-After` (the reason defaults to the login limit's).
+    public static func tooManyRequests(retryAfter seconds: Int, reason: String? = nil) -> FleetAPIError {
         var error = FleetAPIError(
             status: .tooManyRequests, message: "Too many requests",
-            errors: [.init(name: "base", reason: "too many login attempts; retry in \(seconds) s")])
+            errors: [.init(name: "base", reason: reason ?? "too many login attempts; retry in \(seconds) s")])
         error.retryAfter = seconds
         return error
     }

@@ -70,7 +70,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         ("pipeline", "-", "event pipeline: spool, delivery, osquery, collector sources, routes, outputs (README \"Pipeline configuration\")"),
         ("admin_api.session_lifetime_hours", "POMONA_SESSION_LIFETIME_HOURS", "hours a login session lives after its last use (default 24)"),
         ("admin_api.api_token_lifetime_days", "POMONA_API_TOKEN_LIFETIME_DAYS", "days an API-only user's token lives; 0 = never (default 0)"),
-        ("admin_api.login_attempts_per_minute", "POMONA_LOGIN_ATTEMPTS_PER_MINUTE", "login attempts per minute per email and per address (default 10)"),
+        ("admin_api.login_attempts_per_minute", "POMONA_LOGIN_ATTEMPTS_PER_MINUTE", "login attempts per minute per email and address (3x per address, half per email; default 10)"),
     ]
 
     /// Below osqueryd's default intervals (10 s) every connection would be closed between requests.

@@ -73,10 +73,11 @@ extension Datastore {
     }
 
     /// Changes the given fields. Demoting the last admin is refused; a role or password change ends
-    /// the user's login sessions (not API tokens) when `endSessions` is set.
+    /// the user's login sessions (not API tokens) when `endSessions` is set, except the one whose
+    /// digest is `keepingSession` (the session that made the change), in the same transaction.
     public func updateUser(
         id: Int64, name: String? = nil, email: String? = nil, globalRole: String? = nil, passwordHash: String? = nil,
-        endSessions: Bool = false, now: Date = Date()
+        endSessions: Bool = false, keepingSession: String? = nil, now: Date = Date()
     ) throws -> UserRecord {
         try pool.write { db in
             guard let current = try Datastore.user(db, id: id) else { throw UserStoreError.notFound }
@@ -97,7 +98,9 @@ extension Datastore {
                     passwordHash ?? current.passwordHash, now.storeValue, id,
                 ])
             if endSessions {
-                try db.execute(sql: "DELETE FROM sessions WHERE user_id = ? AND kind = 'session'", arguments: [id])
+                try db.execute(
+                    sql: "DELETE FROM sessions WHERE user_id = ? AND kind = 'session' AND token_digest <> ?",
+                    arguments: [id, keepingSession ?? ""])
             }
             return try Datastore.user(db, id: id)!
         }

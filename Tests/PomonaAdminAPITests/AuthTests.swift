@@ -151,13 +151,13 @@ import Testing
     }
 
     @Test func rateLimiterRefillsOverTime() {
-        let limiter = LoginRateLimiter(perMinute: 2, burst: 2)
+        var throttle = LoginThrottle(attemptsPerMinute: 2)
         let t0 = Date(timeIntervalSince1970: 1000)
-        #expect(limiter.attempt(keys: ["a"], now: t0) == nil)
-        #expect(limiter.attempt(keys: ["a"], now: t0) == nil)
-        #expect(limiter.attempt(keys: ["a"], now: t0) == 30)
-        #expect(limiter.attempt(keys: ["b"], now: t0) == nil, "keys are independent")
-        #expect(limiter.attempt(keys: ["a"], now: t0.addingTimeInterval(30)) == nil)
+        #expect(throttle.attemptLogin(email: "a", address: "10.0.0.1", now: t0) == nil)
+        #expect(throttle.attemptLogin(email: "a", address: "10.0.0.1", now: t0) == nil)
+        #expect(throttle.attemptLogin(email: "a", address: "10.0.0.1", now: t0) == 30)
+        #expect(throttle.attemptLogin(email: "b", address: "10.0.0.1", now: t0) == nil, "another email from the same address")
+        #expect(throttle.attemptLogin(email: "a", address: "10.0.0.1", now: t0.addingTimeInterval(30)) == nil)
     }
 
     @Test func passwordHashingVerifiesAndRejects() throws {
