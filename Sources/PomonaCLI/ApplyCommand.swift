@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NIOHTTP1
 import PomonaCore
+import PomonaPipeline
 
 /// `pomona apply -f FILE`: Fleet `apiVersion: v1` spec files (query, pack, label, policy, config,
 /// enroll_secret), several documents per file.
@@ -50,14 +51,7 @@ struct ApplyCommand: AsyncParsableCommand {
         var documents: [SpecDocument] = []
         for path in files {
             let text: String
-            if path == "-" {
-                text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-            } else {
-                guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
-                    throw CLIError("cannot read \(path)")
-                }
-                text = contents
-            }
+            do { text = try BoundedYAML.readFile(path, maxBytes: BoundedYAML.maxSpecBytes) } catch { throw CLIError("\(error.message); nothing was applied") }
             do {
                 documents += try SpecReader.read(yaml: text, file: path == "-" ? "stdin" : path)
             } catch {

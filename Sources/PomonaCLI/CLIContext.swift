@@ -1,4 +1,5 @@
 import Foundation
+import PomonaPipeline
 import Yams
 
 #if canImport(Glibc)
@@ -78,6 +79,7 @@ struct CLIConfigFile: Codable, Sendable, Equatable {
         }
         if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return CLIConfigFile() }
         do {
+            _ = try BoundedYAML.compose(text, maxBytes: BoundedYAML.maxConfigBytes)
             return try YAMLDecoder().decode(CLIConfigFile.self, from: text)
         } catch {
             throw CLIError("\(path) is not a valid pomona CLI config (\(error)); fix it or remove it and run `pomona login` again")

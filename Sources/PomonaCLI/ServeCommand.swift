@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import PomonaAdminAPI
+import PomonaPipeline
 import PomonaServer
 #if canImport(Glibc)
 import Glibc
@@ -19,8 +20,9 @@ struct ServerOptions: ParsableArguments {
     func load() throws -> ServerConfiguration {
         var configuration = ServerConfiguration()
         if let path = config {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw ValidationError("cannot read config file \(path)")
+            let text: String
+            do { text = try BoundedYAML.readFile(path, maxBytes: BoundedYAML.maxConfigBytes) } catch {
+                throw ValidationError("cannot read config file \(path): \(error.message)")
             }
             try configuration.apply(yaml: text, source: path)
         }

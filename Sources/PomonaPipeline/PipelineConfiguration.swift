@@ -112,7 +112,11 @@ public struct PipelineConfiguration: Sendable {
             enum CodingKeys: String, CodingKey { case pipeline }
         }
         do {
+            // Bounds first (an alias bomb explodes inside the decoder otherwise; see BoundedYAML).
+            _ = try BoundedYAML.compose(text, maxBytes: BoundedYAML.maxConfigBytes)
             return try YAMLDecoder().decode(Document.self, from: text).pipeline ?? PipelineConfiguration()
+        } catch let error as BoundedYAMLError {
+            throw .init("\(source): \(error.message)")
         } catch let error as PipelineConfigurationError {
             throw .init("\(source): \(error.message)")
         } catch {

@@ -81,7 +81,13 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Applies a YAML document. Unknown keys are errors, so a typo never silently does nothing.
     public mutating func apply(yaml text: String, source: String) throws(ConfigurationError) {
         let root: Any?
-        do { root = try Yams.load(yaml: text) } catch { throw .init("\(source): not valid YAML: \(error)") }
+        do {
+            root = try BoundedYAML.load(text, maxBytes: BoundedYAML.maxConfigBytes)
+        } catch let error as BoundedYAMLError {
+            throw .init("\(source): \(error.message)")
+        } catch {
+            throw .init("\(source): not valid YAML: \(error)")
+        }
         guard let root else { return }
         guard let map = root as? [String: Any] else { throw .init("\(source): the top level must be a mapping") }
         let known: Set<String> = [

@@ -122,6 +122,25 @@ import Testing
         }
     }
 
+    /// The probe's `kind: config` alias bomb (460 bytes) grew `pomona apply -f` to 2.8 GB.
+    @Test func anAliasBombInASpecIsRefused() {
+        var lines = ["apiVersion: v1", "kind: config", "spec:", #"  a: &a ["lol-lol","lol-lol","lol-lol","lol-lol","lol-lol","lol-lol","lol-lol","lol-lol","lol-lol"]"#]
+        var previous = "a"
+        for name in ["b", "c", "d", "e", "f", "g", "h", "i"] {
+            lines.append("  \(name): &\(name) [" + Array(repeating: "*" + previous, count: 9).joined(separator: ",") + "]")
+            previous = name
+        }
+        let yaml = "apiVersion: v1\nkind: query\nspec:\n  name: a\n  query: SELECT 1\n---\n" + lines.joined(separator: "\n") + "\n"
+        do {
+            _ = try SpecReader.read(yaml: yaml, file: "bomb.yml")
+            Issue.record("accepted an alias bomb")
+        } catch {
+            #expect(error.document == 2)
+            #expect(error.description.hasPrefix("bomb.yml: document 2"), "\(error.description)")
+            #expect(error.description.contains("more than 2000000 nodes or 1000 levels once its aliases are expanded"), "\(error.description)")
+        }
+    }
+
     @Test func yamlSyntaxErrorNamesTheDocumentAndLine() {
         let yaml = "apiVersion: v1\nkind: query\nspec:\n  name: a\n  query: SELECT 1\n---\napiVersion: v1\nkind: query\nspec:\n  name: \"unterminated\n"
         do {

@@ -51,6 +51,24 @@ import Testing
         }
     }
 
+    /// The probe's 390-byte `--config` that grew to 2.8 GB: refused at once, naming the file.
+    @Test func anAliasBombIsRefused() {
+        var lines = [#"a: &a ["lol-lol","lol-lol","lol-lol","lol-lol","lol-lol","lol-lol","lol-lol","lol-lol","lol-lol"]"#]
+        var previous = "a"
+        for name in ["b", "c", "d", "e", "f", "g", "h", "i"] {
+            lines.append("\(name): &\(name) [" + Array(repeating: "*" + previous, count: 9).joined(separator: ",") + "]")
+            previous = name
+        }
+        let bomb = lines.joined(separator: "\n") + "\n"
+        #expect(bomb.utf8.count < 400)
+        var c = ServerConfiguration()
+        #expect {
+            try c.apply(yaml: bomb, source: "pomona.yml")
+        } throws: { error in
+            "\(error)".hasPrefix("pomona.yml: document 1 has more than 2000000 nodes or 1000 levels once its aliases are expanded")
+        }
+    }
+
     @Test func inconsistentSettingsAreRejected() {
         var c = ServerConfiguration()
         c.tlsCertificatePath = "/etc/cert.pem"

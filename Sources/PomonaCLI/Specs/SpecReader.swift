@@ -1,4 +1,5 @@
 import PomonaCore
+import PomonaPipeline
 import Yams
 
 /// Reads Fleet `apiVersion: v1` spec files strictly: every document must have a known `kind`, a
@@ -13,12 +14,19 @@ enum SpecReader {
         var index = 0
         var sequence: YamlSequence<Node>
         do {
+            try BoundedYAML.checkSize(yaml, maxBytes: BoundedYAML.maxSpecBytes)
             sequence = try Yams.compose_all(yaml: yaml)
+        } catch let error as BoundedYAMLError {
+            throw SpecError(file: file, document: 1, line: nil, field: "", reason: error.message)
         } catch {
             throw syntaxError(error, file: file, document: 1)
         }
         while let node = sequence.next() {
             index += 1
+            // Before anything converts it: an alias bomb explodes only when expanded (BoundedYAML).
+            do { try BoundedYAML.check(node, document: nil) } catch {
+                throw SpecError(file: file, document: index, line: node.mark?.line, field: "", reason: error.message)
+            }
             if let document = try readDocument(node, file: file, index: index) {
                 documents.append(document)
             }
