@@ -19,9 +19,10 @@ struct AdminAuthMiddleware: RouterMiddleware {
 
     static let publicPaths = Set(["/api/v1/setup", "/api/latest/setup"] + AdminAPI.prefixes.map { $0 + "/login" })
 
+    /// Judged on the path as the router sees it: the router skips empty segments, so `//api/…`
+    /// reached `/api/…` handlers while this check, reading the raw text, skipped it.
     static func requiresAuthentication(_ path: String) -> Bool {
-        var path = path
-        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        let path = "/" + path.split(separator: "/", omittingEmptySubsequences: true).joined(separator: "/")
         return path.hasPrefix("/api/") && !publicPaths.contains(path)
     }
 
