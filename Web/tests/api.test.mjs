@@ -65,6 +65,18 @@ test('a 401 brings back the login and retries once', async () => {
   assert.equal(fetchImpl.calls.length, 2);
 });
 
+test('login and setup ask for a cookie session (the token never reaches page scripts)', async () => {
+  const fetchImpl = fakeFetch([{ body: { user: {} } }, { body: { admin: {} } }]);
+  const api = createApi({ fetchImpl, cookies: () => '' });
+  await api.login('a@example.com', 'pw');
+  await api.setup({ name: 'A', email: 'a@example.com', password: 'pw' });
+  assert.equal(fetchImpl.calls[0].url, '/api/latest/fleet/login');
+  assert.equal(fetchImpl.calls[0].init.headers['X-Pomona-Session'], 'cookie');
+  assert.equal(fetchImpl.calls[1].url, '/api/v1/setup');
+  assert.equal(fetchImpl.calls[1].init.headers['X-Pomona-Session'], 'cookie');
+  assert.deepEqual(JSON.parse(fetchImpl.calls[1].init.body), { admin: { name: 'A', email: 'a@example.com', password: 'pw' } });
+});
+
 test('login failures are not retried (that would loop on a wrong password)', async () => {
   let asked = 0;
   const api = createApi({

@@ -258,7 +258,7 @@ button.sort:hover { color: var(--text); }
 
 """##),
         WebAsset(
-            path: "/assets/js/api.js", contentType: "text/javascript; charset=utf-8", etag: "\"a10b02956bb25cadc4334ef001a549ce\"",
+            path: "/assets/js/api.js", contentType: "text/javascript; charset=utf-8", etag: "\"57f7072ba6102aa51dcee2153e4b7da1\"",
             text: #"""
 // The management API client.
 //
@@ -271,6 +271,8 @@ button.sort:hover { color: var(--text); }
 export const API_BASE = '/api/latest/fleet';
 export const CSRF_COOKIE = '__Host-pomona_csrf';
 export const CSRF_HEADER = 'X-Pomona-CSRF';
+/** Login and setup with this header answer with HttpOnly cookies instead of a token in the body. */
+export const SESSION_MODE = { 'X-Pomona-Session': 'cookie' };
 
 /** An API failure in Fleet's envelope: `message` and `errors: [{name, reason}]` naming fields. */
 export class ApiError extends Error {
@@ -345,8 +347,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD']);
  * @param {{fetchImpl?: typeof fetch, cookies?: () => string, onUnauthenticated?: (error: ApiError) => Promise<void>}} options
  */
 export function createApi({ fetchImpl = (...a) => fetch(...a), cookies = () => document.cookie, onUnauthenticated = null } = {}) {
-  async function send(method, url, body, signal) {
-    const headers = { Accept: 'application/json' };
+  async function send(method, url, body, signal, extraHeaders = {}) {
+    const headers = { Accept: 'application/json', ...extraHeaders };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (!SAFE_METHODS.has(method)) {
       const csrf = readCookie(cookies(), CSRF_COOKIE);
@@ -378,14 +380,14 @@ export function createApi({ fetchImpl = (...a) => fetch(...a), cookies = () => d
    * One request. `path` is below the API base unless it starts with `/api/`.
    * @param {{query?: object, body?: any, signal?: AbortSignal, retryOn401?: boolean}} [options]
    */
-  async function request(method, path, { query, body, signal, retryOn401 = true } = {}) {
+  async function request(method, path, { query, body, signal, headers = {}, retryOn401 = true } = {}) {
     const url = withQuery(path.startsWith('/api/') ? path : API_BASE + path, query);
     try {
-      return await send(method, url, body, signal);
+      return await send(method, url, body, signal, headers);
     } catch (error) {
       if (error instanceof ApiError && error.status === 401 && retryOn401 && onUnauthenticated) {
         await onUnauthenticated(error);
-        return send(method, url, body, signal);
+        return send(method, url, body, signal, headers);
       }
       throw error;
     }
@@ -399,8 +401,8 @@ export function createApi({ fetchImpl = (...a) => fetch(...a), cookies = () => d
     del: (path, options = {}) => request('DELETE', path, options),
     /** `GET /api/v1/setup`: `{require_setup}` (public). */
     setupStatus: () => request('GET', '/api/v1/setup', { retryOn401: false }),
-    setup: (admin) => request('POST', '/api/v1/setup', { body: { admin }, retryOn401: false }),
-    login: (email, password) => request('POST', '/login', { body: { email, password }, retryOn401: false }),
+    setup: (admin) => request('POST', '/api/v1/setup', { body: { admin }, headers: SESSION_MODE, retryOn401: false }),
+    login: (email, password) => request('POST', '/login', { body: { email, password }, headers: SESSION_MODE, retryOn401: false }),
     logout: () => request('POST', '/logout', { body: {}, retryOn401: false }),
     me: () => request('GET', '/me', { retryOn401: false }),
   };
