@@ -6,7 +6,7 @@ extension WebAssets {
     /// The admin page as built into the binary: every served file of Web/.
     static let embedded: [WebAsset] = [
         WebAsset(
-            path: "/assets/css/app.css", contentType: "text/css; charset=utf-8", etag: "\"dd005274df03a38f9cb6e4b9dadc1d94\"",
+            path: "/assets/css/app.css", contentType: "text/css; charset=utf-8", etag: "\"dfa90b285e00835bd9a25a10fd802f10\"",
             text: #"""
 /* Pomona admin page. Dense, calm, readable: one accent colour, status shown as words with a dot,
    numbers right-aligned in tabular figures, no inline styles (the CSP forbids them). */
@@ -114,6 +114,7 @@ main:focus { outline: none; }
 .tile { display: block; background: var(--panel); border: 1px solid var(--line); border-radius: var(--radius); padding: 0.6rem 0.75rem; color: var(--text); }
 a.tile:hover { border-color: var(--accent); text-decoration: none; }
 .tile .label { color: var(--muted); font-size: 0.85rem; display: flex; align-items: center; gap: 0.35rem; }
+.tile .label, .tile .value, .tile .sub { display: block; }
 .tile .value { font-size: 1.55rem; font-weight: 600; font-variant-numeric: tabular-nums; line-height: 1.2; }
 .tile .sub { color: var(--muted); font-size: 0.82rem; }
 
@@ -152,7 +153,11 @@ textarea.sql { width: 100%; min-height: 9rem; resize: vertical; line-height: 1.4
 .field label { font-weight: 600; font-size: 0.9rem; }
 .field-msg { color: var(--muted); font-size: 0.85rem; min-height: 0; }
 .field.invalid input, .field.invalid textarea, .field.invalid select { border-color: var(--bad); }
-.field.invalid .field-msg { color: var(--bad); }
+.field.invalid .field-msg, .field-msg.invalid-text { color: var(--bad); }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+.busy { opacity: 0.6; transition: opacity 0.2s 0.15s; }
+a.button { display: inline-block; color: var(--text); }
+a.button:hover { text-decoration: none; border-color: var(--accent); }
 
 /* Filter bar */
 .filters { display: flex; gap: 0.5rem 0.8rem; flex-wrap: wrap; align-items: flex-end; margin-bottom: 0.6rem; }
@@ -160,6 +165,10 @@ textarea.sql { width: 100%; min-height: 9rem; resize: vertical; line-height: 1.4
 .filters .f label { font-size: 0.8rem; color: var(--muted); font-weight: 600; }
 .filters .f.grow { flex: 1 1 14rem; }
 .filters .f.grow input { width: 100%; }
+.filters select { max-width: 15rem; }
+.page-head h1 .status { font-size: 0.95rem; font-weight: 500; margin-left: 0.5rem; vertical-align: 0.1em; }
+.targets-box.off { opacity: 0.5; }
+select.inline { width: auto; max-width: 100%; align-self: flex-start; }
 .chips { display: flex; gap: 0.3rem; flex-wrap: wrap; }
 .chip { display: inline-flex; align-items: center; gap: 0.3rem; background: var(--accent-soft); border-radius: 999px; padding: 0.05rem 0.2rem 0.05rem 0.6rem; font-size: 0.9rem; }
 .chip button { border: 0; background: transparent; padding: 0 0.35rem; color: var(--muted); }
@@ -186,6 +195,7 @@ table.grid tr.empty td { color: var(--muted); padding: 1rem 0.6rem; white-space:
 table.grid td.error-cell { color: var(--bad); white-space: normal; }
 button.sort { border: 0; background: none; padding: 0; color: inherit; font-weight: inherit; display: inline-flex; gap: 0.25rem; align-items: center; }
 button.sort:hover { color: var(--text); }
+button.sort:hover .sort-mark:empty::after { content: "▲"; opacity: 0.4; }
 .sort-mark { font-size: 0.7em; color: var(--accent); min-width: 0.7em; }
 .pager { display: flex; align-items: center; gap: 0.6rem; justify-content: flex-end; padding: 0.5rem 0; flex-wrap: wrap; }
 .pager-label { color: var(--muted); font-variant-numeric: tabular-nums; }
@@ -410,6 +420,55 @@ export function createApi({ fetchImpl = (...a) => fetch(...a), cookies = () => d
 
 """#),
         WebAsset(
+            path: "/assets/js/charts.js", contentType: "text/javascript; charset=utf-8", etag: "\"6c67f996c2ab7f8529fc5221520c02b5\"",
+            text: #"""
+// Charts drawn as inline SVG elements (built with createElementNS, so the CSP's ban on inline
+// styles and scripts does not apply). Horizontal bars: dense, readable at 400 px, and every bar
+// carries its number as text.
+
+import { h, svg } from './dom.js';
+import { formatCount } from './table.js';
+
+/**
+ * Rows of `{label, value, href?, tone?}` as labelled bars scaled to the largest value (or `max`).
+ */
+export function barList(items, { max = null, unit = '' } = {}) {
+  const top = max ?? Math.max(1, ...items.map((i) => i.value));
+  return h(
+    'div',
+    { class: 'bars', role: 'list' },
+    items.map((item) => {
+      const width = top > 0 ? Math.max(item.value > 0 ? 1 : 0, (100 * item.value) / top) : 0;
+      const name = item.href ? h('a', { href: item.href }, item.label) : item.label;
+      return h(
+        'div',
+        { class: 'bar-row', role: 'listitem' },
+        h('span', { class: 'name', title: item.label }, name),
+        svg(
+          'svg',
+          { viewBox: '0 0 100 10', preserveAspectRatio: 'none', 'aria-hidden': 'true', focusable: 'false' },
+          svg('rect', { class: 'bar-track', x: 0, y: 0, width: 100, height: 10, rx: 2 }),
+          svg('rect', { class: ['bar-fill', item.tone], x: 0, y: 0, width: width.toFixed(2), height: 10, rx: 2 }),
+        ),
+        h('span', { class: 'n' }, formatCount(item.value) + unit),
+      );
+    }),
+  );
+}
+
+/** A thin progress bar (0–100). */
+export function progressBar(percent, { tone = null, label = '' } = {}) {
+  const p = Math.max(0, Math.min(100, percent));
+  return svg(
+    'svg',
+    { viewBox: '0 0 100 8', preserveAspectRatio: 'none', role: 'img', 'aria-label': label || `${p}%` },
+    svg('rect', { class: 'bar-track', x: 0, y: 0, width: 100, height: 8, rx: 2 }),
+    svg('rect', { class: ['bar-fill', tone], x: 0, y: 0, width: p, height: 8, rx: 2 }),
+  );
+}
+
+"""#),
+        WebAsset(
             path: "/assets/js/csv.js", contentType: "text/javascript; charset=utf-8", etag: "\"edccdc81a8e9248ae18a181b1de183de\"",
             text: #"""
 // CSV (RFC 4180) for exports: CRLF line ends, fields quoted when they hold a quote, comma, CR or LF.
@@ -621,7 +680,114 @@ export function timestamp(date) {
 
 """#),
         WebAsset(
-            path: "/assets/js/main.js", contentType: "text/javascript; charset=utf-8", etag: "\"8664a58320cba9bd32430e6f058182a5\"",
+            path: "/assets/js/liveresults.js", contentType: "text/javascript; charset=utf-8", etag: "\"eb71ac60658e7c1fbf142f2d934df49b\"",
+            text: #"""
+// The state of one live-query campaign as its event stream arrives: results by host (a host
+// answers once; a reconnect that replays results does not count them twice), the server's totals,
+// and what the console shows — the breakdown, the result columns, flat rows for the table and CSV.
+// Pure: the console feeds it events and reads it back.
+
+export class LiveResults {
+  constructor() {
+    /** host_id → {host_id, hostname, rows, error, received} */
+    this.byHost = new Map();
+    this.totals = null;
+    this.done = null;
+    this.columnSet = new Set();
+    this.columnList = [];
+    this.rowCount = 0;
+    this.streamError = null;
+  }
+
+  /**
+   * Applies one parsed SSE event (`{event, json}`); returns true when it changed what is shown.
+   */
+  apply({ event, json }) {
+    switch (event) {
+      case 'result':
+        return this.addResult(json);
+      case 'totals':
+        this.totals = json;
+        return true;
+      case 'done':
+        this.done = json;
+        this.totals = json;
+        return true;
+      case 'error':
+        this.streamError = json?.message ?? 'the stream ended with an error';
+        return true;
+      default:
+        return false; // status: the same numbers as totals
+    }
+  }
+
+  addResult(r) {
+    if (!r || typeof r.host_id !== 'number' || this.byHost.has(r.host_id)) return false;
+    const rows = Array.isArray(r.rows) ? r.rows : [];
+    const hostname = r.host?.display_name || r.host?.hostname || r.hostname || `host ${r.host_id}`;
+    this.byHost.set(r.host_id, { host_id: r.host_id, hostname, rows, error: r.error ?? null });
+    for (const row of rows) {
+      for (const key of Object.keys(row ?? {})) {
+        if (!this.columnSet.has(key)) {
+          this.columnSet.add(key);
+          this.columnList.push(key);
+        }
+      }
+    }
+    this.rowCount += rows.length;
+    return true;
+  }
+
+  /** Result columns in first-seen order. */
+  get columns() {
+    return this.columnList;
+  }
+
+  /** Targeted, responded and the four groups every targeted host falls into. */
+  get breakdown() {
+    let withRows = 0;
+    let withoutRows = 0;
+    let errors = 0;
+    for (const r of this.byHost.values()) {
+      if (r.error !== null && r.error !== undefined && r.error !== '') errors++;
+      else if (r.rows.length > 0) withRows++;
+      else withoutRows++;
+    }
+    const responded = this.byHost.size;
+    const targeted = Math.max(this.totals?.count ?? 0, responded);
+    const online = this.totals?.online ?? 0;
+    return { targeted, online, responded, withRows, withoutRows, errors, notYet: Math.max(0, targeted - responded) };
+  }
+
+  /**
+   * Percent responded, as Fleet counts it: of the hosts that were online when the campaign
+   * started (the others may never answer), floored; 100 only when all of them did.
+   */
+  get percentResponded() {
+    const online = this.totals?.online ?? 0;
+    const respondedOnline = Math.max(this.totals?.responded_online ?? 0, 0);
+    if (online === 0) return this.byHost.size > 0 ? 100 : 0;
+    return Math.min(100, Math.floor((100 * respondedOnline) / online));
+  }
+
+  /** One flat record per row: `_host` first, then the row's columns. */
+  rows() {
+    const out = [];
+    for (const r of this.byHost.values()) {
+      for (const row of r.rows) out.push({ _host: r.hostname, _host_id: r.host_id, ...row });
+    }
+    return out;
+  }
+
+  /** The hosts that answered with an error. */
+  errors() {
+    return [...this.byHost.values()].filter((r) => r.error).map((r) => ({ _host: r.hostname, _host_id: r.host_id, error: r.error }));
+  }
+}
+
+"""#),
+        WebAsset(
+            path: "/assets/js/main.js", contentType: "text/javascript; charset=utf-8", etag: "\"9656f4539ca5b3d9175028f0bdf35ca8\"",
             text: #"""
 // The app shell: decides between first-run setup, login and the app; draws the top bar; routes
 // paths to pages; gives each page a context whose timers, requests and listeners end when the
@@ -681,6 +847,8 @@ function pageContext(match, url, router) {
     navigate: (path) => router.navigate(path),
     /** Rewrites the URL for the page's own state (filters), without drawing the page again. */
     replaceURL: (path) => router.replace(path),
+    /** The same as a new history entry (a filter chosen from a menu; Back undoes it). */
+    pushURL: (path) => router.push(path),
     title: (text) => {
       document.title = text ? `${text} · Pomona` : 'Pomona';
     },
@@ -801,7 +969,1132 @@ boot();
 
 """#),
         WebAsset(
-            path: "/assets/js/router.js", contentType: "text/javascript; charset=utf-8", etag: "\"1b4a171d19515ac0604632c2cc044975\"",
+            path: "/assets/js/pages/dashboard.js", contentType: "text/javascript; charset=utf-8", etag: "\"dd0f9e6a8d8032f10f56d398924d261d\"",
+            text: #"""
+// Dashboard: the fleet at a glance from what the API has today — host counts by status and
+// platform (`/host_summary`), labels with their sizes, policies with failing hosts, and the event
+// pipeline's spool and outputs (`/api/v1/pomona/pipeline/stats`). Refreshes every 30 s while the
+// tab is visible.
+
+import { h, replace } from '../dom.js';
+import { pageHeader, errorBanner, emptyState, statusBadge } from '../ui.js';
+import { barList, progressBar } from '../charts.js';
+import { formatCount, renderTable } from '../table.js';
+import { bytes, percent } from '../format.js';
+
+const REFRESH_MS = 30_000;
+
+export default async function dashboard(ctx) {
+  ctx.title('Dashboard');
+  const body = h('div', { class: 'stack' });
+  const header = pageHeader(ctx, 'Dashboard', { onRefresh: () => load() });
+  const banner = h('div');
+  replace(ctx.main, h('div', { class: 'page' }, header.el, banner, body));
+
+  let loading = false;
+  async function load() {
+    if (loading) return;
+    loading = true;
+    try {
+      const [summary, labels, policies, pipeline] = await Promise.all([
+        ctx.api.get('/host_summary', {}, { signal: ctx.signal }),
+        ctx.api.get('/labels', { per_page: 500, order_key: 'name' }, { signal: ctx.signal }),
+        ctx.api.get('/global/policies', { per_page: 500 }, { signal: ctx.signal }),
+        // The pipeline is optional (a server without it answers 404): the rest still shows.
+        ctx.api.get('/api/v1/pomona/pipeline/stats', {}, { signal: ctx.signal }).catch((error) => ({ unavailable: error })),
+      ]);
+      if (!ctx.active) return;
+      replace(banner);
+      draw(summary, labels.labels ?? [], policies.policies ?? [], pipeline);
+      header.loaded();
+    } catch (error) {
+      if (error?.name === 'AbortError' || !ctx.active) return;
+      header.failed();
+      replace(banner, errorBanner(error));
+    } finally {
+      loading = false;
+    }
+  }
+
+  function draw(summary, labels, policies, pipeline) {
+    const total = summary.totals_hosts_count ?? 0;
+    if (total === 0) {
+      replace(
+        body,
+        h(
+          'div',
+          { class: 'section' },
+          emptyState(
+            'No hosts have enrolled yet.',
+            'Write an agent kit with ',
+            h('code', {}, 'pomona agent-kit --out ./agent-kit --server-address <this-host>:8443'),
+            ' and install it on a host; it shows up here within a minute of osqueryd starting.',
+          ),
+        ),
+        pipelineSection(pipeline),
+      );
+      return;
+    }
+    const tile = (label, value, href, sub, status) =>
+      h(
+        'a',
+        { class: 'tile', href },
+        h('span', { class: 'label' }, status ? statusBadge(status) : label),
+        h('span', { class: 'value' }, formatCount(value)),
+        h('span', { class: 'sub' }, sub),
+      );
+    const share = (n) => `${percent(n, total)}% of hosts`;
+    const tiles = h(
+      'div',
+      { class: 'tiles' },
+      tile('Hosts', total, '/hosts', 'enrolled'),
+      tile('Online', summary.online_count, '/hosts?status=online', share(summary.online_count), 'online'),
+      tile('Offline', summary.offline_count, '/hosts?status=offline', share(summary.offline_count), 'offline'),
+      tile('Missing', summary.mia_count, '/hosts?status=missing', 'not seen for 30 days', 'missing'),
+      tile('New', summary.new_count, '/hosts?status=new', 'enrolled in the last 24 h', 'new'),
+    );
+    const platforms = (summary.platforms ?? [])
+      .slice()
+      .sort((a, b) => b.hosts_count - a.hosts_count)
+      .map((p) => ({ label: p.platform || 'unknown', value: p.hosts_count, href: `/hosts?platform=${encodeURIComponent(p.platform)}` }));
+    const labelItems = labels
+      .slice()
+      .sort((a, b) => b.host_count - a.host_count || a.name.localeCompare(b.name))
+      .map((l) => ({ label: l.name, value: l.host_count, href: `/hosts?label_id=${l.id}` }));
+
+    replace(
+      body,
+      tiles,
+      h(
+        'div',
+        { class: 'cols' },
+        h('section', { class: 'section', 'aria-labelledby': 'd-platforms' }, h('h2', { id: 'd-platforms' }, 'Platforms'), platforms.length ? barList(platforms) : emptyState('No platform reported yet.')),
+        h(
+          'section',
+          { class: 'section', 'aria-labelledby': 'd-labels' },
+          h('h2', { id: 'd-labels' }, 'Labels', h('span', { class: 'count' }, `${labels.length}`)),
+          labelItems.length ? barList(labelItems, { max: total }) : emptyState('No labels.'),
+        ),
+      ),
+      policiesSection(policies, total),
+      pipelineSection(pipeline),
+    );
+  }
+
+  await load();
+  ctx.every(REFRESH_MS, () => {
+    if (document.visibilityState === 'visible') load();
+  });
+}
+
+function policiesSection(policies, total) {
+  const failing = policies.filter((p) => p.failing_host_count > 0).length;
+  const content =
+    policies.length === 0
+      ? emptyState(
+          'No policies yet.',
+          'A policy is a query a healthy host answers with a row (e.g. FileVault on). Create them with ',
+          h('code', {}, 'pomona apply -f policies.yml'),
+          ' or POST /api/v1/fleet/global/policies.',
+        )
+      : h(
+          'div',
+          { class: 'table-wrap' },
+          renderTable({
+            columns: [
+              { key: 'name', label: 'Policy', render: (p) => p.name },
+              { key: 'failing_host_count', label: 'Failing', numeric: true, render: (p) => h('span', { class: p.failing_host_count ? 'fail' : '' }, formatCount(p.failing_host_count)) },
+              { key: 'passing_host_count', label: 'Passing', numeric: true, render: (p) => formatCount(p.passing_host_count) },
+              {
+                key: 'bar', label: 'Passing share',
+                render: (p) => progressBar(percent(p.passing_host_count, p.passing_host_count + p.failing_host_count), { tone: p.failing_host_count ? 'bad' : 'ok', label: `${percent(p.passing_host_count, p.passing_host_count + p.failing_host_count)}% passing` }),
+              },
+              { key: 'unknown', label: 'No answer yet', numeric: true, render: (p) => formatCount(Math.max(0, total - p.passing_host_count - p.failing_host_count)) },
+            ],
+            rows: policies.slice().sort((a, b) => b.failing_host_count - a.failing_host_count || a.name.localeCompare(b.name)),
+          }),
+        );
+  return h(
+    'section',
+    { class: 'section', 'aria-labelledby': 'd-policies' },
+    h('h2', { id: 'd-policies' }, 'Policies', h('span', { class: 'count' }, policies.length ? `${failing} of ${policies.length} failing on some host` : '')),
+    content,
+  );
+}
+
+function pipelineSection(pipeline) {
+  const title = h('h2', { id: 'd-pipeline' }, 'Event pipeline');
+  if (!pipeline || pipeline.unavailable) {
+    return h('section', { class: 'section', 'aria-labelledby': 'd-pipeline' }, title, errorBanner(pipeline?.unavailable ?? 'not available'));
+  }
+  const spool = pipeline.spool ?? {};
+  const used = percent(spool.bytes ?? 0, spool.max_bytes ?? 0);
+  const outputs = pipeline.outputs ?? [];
+  const n = (tally) => formatCount(tally?.events ?? 0);
+  return h(
+    'section',
+    { class: 'section', 'aria-labelledby': 'd-pipeline' },
+    title,
+    h(
+      'div',
+      { class: 'progress' },
+      h('span', {}, 'Spool'),
+      progressBar(used, { tone: used > 80 ? 'bad' : null, label: `spool ${used}% full` }),
+      h('span', { class: 'muted' }, `${bytes(spool.bytes ?? 0)} of ${bytes(spool.max_bytes ?? 0)} · ${formatCount(spool.events ?? 0)} events · when full: ${spool.when_full ?? '?'}`),
+    ),
+    outputs.length === 0
+      ? emptyState('No outputs configured.')
+      : h(
+          'div',
+          { class: 'table-wrap' },
+          renderTable({
+            columns: [
+              { key: 'name', label: 'Output' },
+              { key: 'received', label: 'Received', numeric: true, render: (o) => n(o.totals?.received) },
+              { key: 'forwarded', label: 'Forwarded', numeric: true, render: (o) => n(o.totals?.forwarded) },
+              { key: 'spooled', label: 'Waiting', numeric: true, render: (o) => n(o.totals?.still_spooled) },
+              { key: 'throttled', label: 'Throttled', numeric: true, render: (o) => n(o.totals?.throttled) },
+              { key: 'dead', label: 'Dead letters', numeric: true, render: (o) => h('span', { class: o.totals?.dead_lettered?.events ? 'fail' : '' }, n(o.totals?.dead_lettered)) },
+              { key: 'retries', label: 'Retries', numeric: true, render: (o) => formatCount(o.retries ?? 0) },
+            ],
+            rows: outputs,
+          }),
+        ),
+  );
+}
+
+"""#),
+        WebAsset(
+            path: "/assets/js/pages/host.js", contentType: "text/javascript; charset=utf-8", etag: "\"0fc97c696633e22616a39d366bfc83cc\"",
+            text: #"""
+// One host: vitals, labels, policies, software (searchable, CSV), users, and the answers it gave
+// to live queries; refetch, delete, and "run a live query on this host".
+
+import { h, replace } from '../dom.js';
+import { pageHeader, errorBanner, emptyState, statusBadge, facts } from '../ui.js';
+import { renderTable, renderPager, pageWindow, pageLabel, sortRows, formatCount } from '../table.js';
+import { ago, bytes, uptime, timestamp } from '../format.js';
+import { toCSV, downloadCSV } from '../csv.js';
+import { ApiError } from '../api.js';
+
+const SOFTWARE_PAGE = 50;
+
+export default async function host(ctx) {
+  const id = Number(ctx.params.id);
+  if (!Number.isInteger(id) || id <= 0) {
+    replace(ctx.main, h('div', { class: 'page' }, h('h1', {}, 'No such host'), h('p', {}, 'Host ids are positive numbers. ', h('a', { href: '/hosts' }, 'Back to hosts'), '.')));
+    return;
+  }
+  const canChange = ['maintainer', 'admin'].includes(ctx.user?.global_role);
+  const actionsNote = h('span', { class: 'muted', 'aria-live': 'polite' });
+  const refetch = h('button', { type: 'button', onclick: () => doRefetch() }, 'Refetch');
+  const runLive = h('a', { class: 'button', href: `/live?hosts=${id}` }, 'Live query…');
+  const del = canChange ? h('button', { type: 'button', class: 'danger', onclick: () => doDelete() }, 'Delete') : null;
+  const header = pageHeader(ctx, 'Host', { onRefresh: () => load(), actions: [actionsNote, refetch, runLive, del] });
+  const titleEl = header.el.querySelector('h1');
+  const banner = h('div');
+  const body = h('div', { class: 'stack' });
+  replace(ctx.main, h('div', { class: 'page' }, h('div', { class: 'crumbs' }, h('a', { href: '/hosts' }, 'Hosts'), ' › ', h('span', { id: 'crumb-host' }, `#${id}`)), header.el, banner, body));
+
+  let softwareQuery = '';
+  let softwarePage = 0;
+  let softwareSort = { key: 'name', direction: 'asc' };
+
+  async function load() {
+    try {
+      const [detail, results] = await Promise.all([
+        ctx.api.get(`/hosts/${id}`, {}, { signal: ctx.signal }),
+        ctx.api.get(`/hosts/${id}/results`, {}, { signal: ctx.signal }).catch(() => ({ results: [] })),
+      ]);
+      if (!ctx.active) return;
+      replace(banner);
+      draw(detail.host, results.results ?? []);
+      header.loaded();
+    } catch (error) {
+      if (error?.name === 'AbortError' || !ctx.active) return;
+      header.failed();
+      if (error instanceof ApiError && error.status === 404) {
+        titleEl.textContent = 'Host not found';
+        replace(body, emptyState(`There is no host ${id}.`, 'It may have been deleted; enrolled hosts are listed under ', h('a', { href: '/hosts' }, 'Hosts'), '.'));
+        return;
+      }
+      replace(banner, errorBanner(error));
+    }
+  }
+
+  function draw(hostRecord, results) {
+    const name = hostRecord.display_name || hostRecord.hostname || `host ${id}`;
+    ctx.title(name);
+    titleEl.replaceChildren(name, ' ', statusBadge(hostRecord.status));
+    document.getElementById('crumb-host').textContent = name;
+    const v = hostRecord;
+    const disk = v.gigs_total_disk_space ? `${v.gigs_disk_space_available.toFixed(1)} GB free of ${v.gigs_total_disk_space.toFixed(0)} GB (${Math.round(v.percent_disk_space_available)}%)` : '';
+    const encryption = v.disk_encryption_enabled === null || v.disk_encryption_enabled === undefined ? 'not reported' : v.disk_encryption_enabled ? 'on' : 'off';
+    const vitals = h(
+      'section',
+      { class: 'section', 'aria-labelledby': 'h-vitals' },
+      h('h2', { id: 'h-vitals' }, 'Vitals'),
+      h(
+        'div',
+        { class: 'cols' },
+        facts([
+          ['Hostname', v.hostname],
+          ['Computer name', v.computer_name],
+          ['Platform', v.platform],
+          ['OS', v.os_version],
+          ['Build', v.build],
+          ['Kernel', v.kernel_version],
+          ['osquery', v.osquery_version],
+          ['Uptime', uptime(v.uptime)],
+        ]),
+        facts([
+          ['Hardware', [v.hardware_vendor, v.hardware_model].filter(Boolean).join(' ')],
+          ['Serial', v.hardware_serial],
+          ['UUID', v.uuid],
+          ['CPU', v.cpu_brand ? `${v.cpu_brand} · ${v.cpu_physical_cores} cores, ${v.cpu_logical_cores} threads` : ''],
+          ['Memory', v.memory ? bytes(v.memory) : ''],
+          ['Disk', disk],
+          ['Disk encryption', encryption],
+        ]),
+        facts([
+          ['Primary IP', v.primary_ip],
+          ['Primary MAC', v.primary_mac],
+          ['Public IP', v.public_ip],
+          ['Last seen', `${ago(v.seen_time)} (${timestamp(v.seen_time)})`],
+          ['Enrolled', `${ago(v.created_at)} (${timestamp(v.created_at)})`],
+          ['Details updated', v.detail_updated_at ? ago(v.detail_updated_at) : 'not yet'],
+          ['Check-in every', v.distributed_interval ? `${v.distributed_interval} s` : ''],
+          ['Refetch', v.refetch_requested ? 'requested, waiting for the host' : ''],
+        ]),
+      ),
+    );
+    const labels = h(
+      'section',
+      { class: 'section', 'aria-labelledby': 'h-labels' },
+      h('h2', { id: 'h-labels' }, 'Labels', h('span', { class: 'count' }, String(v.labels?.length ?? 0))),
+      v.labels?.length ? h('div', {}, v.labels.map((l) => h('a', { class: 'tag', href: `/hosts?label_id=${l.id}`, title: l.description }, l.name))) : emptyState('In no label yet.', 'Label queries run within an hour of enrollment.'),
+    );
+    const policies = h(
+      'section',
+      { class: 'section', 'aria-labelledby': 'h-policies' },
+      h('h2', { id: 'h-policies' }, 'Policies', h('span', { class: 'count' }, policySummary(v.policies ?? []))),
+      v.policies?.length
+        ? h('div', { class: 'table-wrap' }, renderTable({
+            columns: [
+              { key: 'name', label: 'Policy' },
+              { key: 'response', label: 'Result', render: (p) => (p.response === 'pass' ? h('span', { class: 'pass' }, 'Pass') : p.response === 'fail' ? h('span', { class: 'fail' }, 'Fail') : h('span', { class: 'muted' }, 'No answer yet')) },
+              { key: 'resolution', label: 'Resolution', className: 'wrap' },
+            ],
+            rows: v.policies.slice().sort((a, b) => (a.response === 'fail' ? -1 : 0) - (b.response === 'fail' ? -1 : 0)),
+          }))
+        : emptyState('No policies.'),
+    );
+    const users = h(
+      'section',
+      { class: 'section', 'aria-labelledby': 'h-users' },
+      h('h2', { id: 'h-users' }, 'Users', h('span', { class: 'count' }, String(v.users?.length ?? 0))),
+      v.users?.length
+        ? h('div', { class: 'table-wrap' }, renderTable({
+            columns: [{ key: 'username', label: 'User' }, { key: 'uid', label: 'UID', numeric: true }, { key: 'groupname', label: 'Group' }, { key: 'shell', label: 'Shell' }],
+            rows: sortRows(v.users, { key: 'uid', direction: 'asc' }),
+          }))
+        : emptyState('No users reported yet.'),
+    );
+    const softwareSlot = h('div');
+    const software = h(
+      'section',
+      { class: 'section', 'aria-labelledby': 'h-software' },
+      h('h2', { id: 'h-software' }, 'Software', h('span', { class: 'count' }, formatCount(v.software?.length ?? 0))),
+      softwareSlot,
+    );
+    drawSoftware(softwareSlot, v.software ?? [], name);
+    const live = h(
+      'section',
+      { class: 'section', 'aria-labelledby': 'h-live' },
+      h('h2', { id: 'h-live' }, 'Live query answers', h('span', { class: 'count' }, 'the last answer to each query this host ran')),
+      results.length
+        ? h('div', { class: 'table-wrap' }, renderTable({
+            columns: [
+              { key: 'name', label: 'Query', render: (r) => h('code', {}, r.name) },
+              { key: 'received_at', label: 'Answered', render: (r) => h('span', { title: r.received_at }, ago(r.received_at)) },
+              { key: 'row_count', label: 'Rows', numeric: true },
+              { key: 'error', label: 'Error', className: 'error-cell' },
+            ],
+            rows: results.slice().sort((a, b) => String(b.received_at).localeCompare(String(a.received_at))),
+          }))
+        : emptyState('No live query has run on this host yet.', h('a', { href: `/live?hosts=${id}` }, 'Run one'), '.'),
+    );
+    replace(body, vitals, h('div', { class: 'cols' }, labels, policies), software, h('div', { class: 'cols' }, users, live));
+  }
+
+  function drawSoftware(slot, items, hostName) {
+    const search = h('input', { id: 'sw-query', type: 'search', placeholder: 'name, version or source', value: softwareQuery, autocomplete: 'off', spellcheck: 'false' });
+    const tableSlot = h('div', { class: 'table-wrap' });
+    const pagerSlot = h('div');
+    const exportButton = h('button', { type: 'button' }, 'Export CSV');
+    const columns = [
+      { key: 'name', label: 'Name', sortable: true },
+      { key: 'version', label: 'Version', sortable: true },
+      { key: 'source', label: 'Source', sortable: true },
+      { key: 'bundle_identifier', label: 'Bundle id', sortable: true },
+      { key: 'path', label: 'Path', className: 'wrap', render: (s) => (s.installed_paths ?? []).join(', ') },
+    ];
+    const matching = () => {
+      const q = softwareQuery.toLowerCase();
+      const list = q ? items.filter((s) => [s.name, s.version, s.source, s.bundle_identifier].some((x) => String(x ?? '').toLowerCase().includes(q))) : items;
+      return sortRows(list, softwareSort);
+    };
+    const redraw = () => {
+      const list = matching();
+      const win = pageWindow(list.length, softwarePage, SOFTWARE_PAGE);
+      softwarePage = win.page;
+      replace(tableSlot, renderTable({
+        columns, rows: list.slice(win.start, win.end), sort: softwareSort,
+        onSort: (sort) => { softwareSort = sort; softwarePage = 0; redraw(); },
+        emptyText: items.length ? 'No software matches.' : 'No software reported yet (inventory arrives with the detail queries).',
+      }));
+      replace(pagerSlot, list.length > SOFTWARE_PAGE ? renderPager({
+        label: pageLabel({ page: win.page, perPage: SOFTWARE_PAGE, shown: win.end - win.start, total: list.length }),
+        hasPrevious: win.hasPrevious, hasNext: win.hasNext,
+        onPrevious: () => { softwarePage--; redraw(); }, onNext: () => { softwarePage++; redraw(); },
+      }) : null);
+      exportButton.disabled = list.length === 0;
+    };
+    search.addEventListener('input', () => { softwareQuery = search.value.trim(); softwarePage = 0; redraw(); });
+    exportButton.addEventListener('click', () => {
+      const rows = matching().map((s) => ({ ...s, path: (s.installed_paths ?? []).join(' ') }));
+      downloadCSV(`${hostName}-software.csv`, toCSV(['name', 'version', 'source', 'bundle_identifier', 'path', 'last_opened_at'], rows));
+    });
+    replace(slot, h('div', { class: 'table-tools' }, h('label', { for: 'sw-query' }, 'Filter'), search, h('span', { class: 'spacer' }), exportButton), tableSlot, pagerSlot);
+    redraw();
+  }
+
+  async function doRefetch() {
+    refetch.disabled = true;
+    try {
+      await ctx.api.post(`/hosts/${id}/refetch`);
+      actionsNote.textContent = 'Refetch requested: the host sends fresh details at its next check-in.';
+      load();
+    } catch (error) {
+      replace(banner, errorBanner(error));
+    } finally {
+      refetch.disabled = false;
+    }
+  }
+
+  async function doDelete() {
+    const name = titleEl.firstChild?.textContent ?? `host ${id}`;
+    // A native confirm: keyboard-reachable and impossible to click through by accident.
+    if (!window.confirm(`Delete ${name}? Its node key stops working; osqueryd re-enrolls it at its next request if it still has the enroll secret.`)) return;
+    try {
+      await ctx.api.del(`/hosts/${id}`);
+      ctx.navigate('/hosts');
+    } catch (error) {
+      replace(banner, errorBanner(error));
+    }
+  }
+
+  await load();
+}
+
+function policySummary(policies) {
+  if (policies.length === 0) return '';
+  const count = (r) => policies.filter((p) => p.response === r).length;
+  const parts = [];
+  if (count('fail')) parts.push(`${count('fail')} failing`);
+  if (count('pass')) parts.push(`${count('pass')} passing`);
+  const unknown = policies.length - count('fail') - count('pass');
+  if (unknown) parts.push(`${unknown} not answered yet`);
+  return parts.join(' · ');
+}
+
+"""#),
+        WebAsset(
+            path: "/assets/js/pages/hosts.js", contentType: "text/javascript; charset=utf-8", etag: "\"8248d31a9dc6d600599e356b9f906d0e\"",
+            text: #"""
+// Hosts: the server pages, sorts and filters (status, platform, label, free-text search); every
+// choice is in the URL (`/hosts?status=online&platform=darwin&page=2`), so the list is a link and
+// survives a reload. The count comes from `/hosts/count` with the same filters.
+
+import { h, replace } from '../dom.js';
+import { pageHeader, errorBanner, emptyState, statusBadge } from '../ui.js';
+import { renderTable, renderPager, pageLabel, formatCount } from '../table.js';
+import { readState, writeState, updateState } from '../urlstate.js';
+import { ago, bytes } from '../format.js';
+import { toCSV, downloadCSV } from '../csv.js';
+
+/** The sort keys the API accepts for hosts (`Datastore.hostOrderColumns`), by column. */
+const SORTABLE = { hostname: 'hostname', platform: 'platform', seen_time: 'seen_time', created_at: 'created_at', public_ip: 'public_ip', hardware_serial: 'hardware_serial' };
+
+export const HOSTS_STATE = {
+  query: { type: 'string', max: 255 },
+  status: { type: 'enum', values: ['online', 'offline', 'missing', 'new'] },
+  platform: { type: 'string', max: 64 },
+  label_id: { type: 'int', min: 1, default: 0 },
+  order_key: { type: 'enum', values: Object.keys(SORTABLE), default: 'hostname' },
+  order_direction: { type: 'enum', values: ['asc', 'desc'], default: 'asc' },
+  page: { type: 'int', min: 0, max: 10_000_000, default: 0 },
+  per_page: { type: 'enum', values: ['50', '100', '500'], default: '100' },
+};
+
+const COLUMNS = [
+  { key: 'hostname', label: 'Host', sortable: true, render: (host) => h('a', { href: `/hosts/${host.id}` }, host.display_name || host.hostname || `host ${host.id}`), csv: (x) => x.display_name || x.hostname },
+  { key: 'status', label: 'Status', render: (host) => statusBadge(host.status), csv: (x) => x.status },
+  { key: 'platform', label: 'Platform', sortable: true },
+  { key: 'os_version', label: 'OS', className: 'wrap-narrow' },
+  { key: 'osquery_version', label: 'osquery' },
+  { key: 'public_ip', label: 'Address', sortable: true, render: (host) => host.primary_ip || host.public_ip, csv: (x) => x.primary_ip || x.public_ip },
+  { key: 'seen_time', label: 'Last seen', sortable: true, render: (host) => h('span', { title: host.seen_time }, ago(host.seen_time)), csv: (x) => x.seen_time },
+  { key: 'disk', label: 'Disk free', numeric: true, render: (host) => diskText(host), csv: (x) => x.percent_disk_space_available },
+  { key: 'memory', label: 'Memory', numeric: true, render: (host) => (host.memory ? bytes(host.memory) : ''), csv: (x) => x.memory },
+  { key: 'created_at', label: 'Enrolled', sortable: true, render: (host) => h('span', { title: host.created_at }, ago(host.created_at)), csv: (x) => x.created_at },
+];
+
+function diskText(host) {
+  if (!host.gigs_total_disk_space) return '';
+  return `${Math.round(host.percent_disk_space_available)}% · ${host.gigs_disk_space_available.toFixed(0)} GB`;
+}
+
+export default async function hosts(ctx) {
+  ctx.title('Hosts');
+  let state = readState(ctx.query, HOSTS_STATE);
+  const header = pageHeader(ctx, 'Hosts', { onRefresh: () => load() });
+  const banner = h('div');
+  const filtersSlot = h('div');
+  const tableSlot = h('div', { class: 'table-wrap' });
+  const pagerSlot = h('div');
+  const countText = h('span', { class: 'muted', 'aria-live': 'polite' });
+  const exportButton = h('button', { type: 'button', onclick: () => exportPage(), title: 'The rows on this page, as CSV' }, 'Export page (CSV)');
+  replace(
+    ctx.main,
+    h(
+      'div',
+      { class: 'page' },
+      header.el,
+      filtersSlot,
+      banner,
+      h('div', { class: 'table-tools' }, countText, h('span', { class: 'spacer' }), exportButton),
+      tableSlot,
+      pagerSlot,
+    ),
+  );
+
+  let lastHosts = [];
+  const clearButton = h('button', { type: 'button', class: 'quiet', onclick: () => ctx.navigate('/hosts') }, 'Clear filters');
+  let requestSeq = 0;
+
+  function setState(changes, { push = true } = {}) {
+    state = updateState(state, changes);
+    const url = '/hosts' + writeState(state, HOSTS_STATE);
+    if (push) ctx.pushURL(url);
+    else ctx.replaceURL(url);
+    load();
+  }
+
+  function apiFilters() {
+    return {
+      query: state.query,
+      status: state.status,
+      platform: state.platform,
+      label_id: state.label_id || '',
+    };
+  }
+
+  async function load() {
+    const seq = ++requestSeq;
+    tableSlot.classList.add('busy');
+    try {
+      const perPage = Number(state.per_page);
+      const [list, count] = await Promise.all([
+        ctx.api.get('/hosts', { ...apiFilters(), page: state.page, per_page: perPage, order_key: state.order_key, order_direction: state.order_direction }, { signal: ctx.signal }),
+        ctx.api.get('/hosts/count', apiFilters(), { signal: ctx.signal }),
+      ]);
+      if (seq !== requestSeq || !ctx.active) return; // a newer filter is already on its way
+      replace(banner);
+      lastHosts = list.hosts ?? [];
+      drawTable(lastHosts, list.meta ?? {}, count.count, perPage);
+      header.loaded();
+    } catch (error) {
+      if (error?.name === 'AbortError' || seq !== requestSeq || !ctx.active) return;
+      header.failed();
+      replace(banner, errorBanner(error));
+    } finally {
+      if (seq === requestSeq) tableSlot.classList.remove('busy');
+    }
+  }
+
+  function drawTable(list, meta, total, perPage) {
+    const filtered = Boolean(state.query || state.status || state.platform || state.label_id);
+    clearButton.disabled = !filtered;
+    countText.textContent = total === 1 ? '1 host' : `${formatCount(total)} hosts${filtered ? ' match' : ''}`;
+    exportButton.disabled = list.length === 0;
+    const empty = filtered ? 'No host matches these filters.' : 'No hosts have enrolled yet. Install an agent kit (pomona agent-kit) on a host.';
+    replace(
+      tableSlot,
+      renderTable({
+        columns: COLUMNS,
+        rows: list,
+        sort: { key: state.order_key, direction: state.order_direction },
+        onSort: (sort) => setState({ order_key: sort.key, order_direction: sort.direction }),
+        emptyText: empty,
+        rowKey: (host) => host.id,
+      }),
+    );
+    replace(
+      pagerSlot,
+      list.length === 0 && state.page === 0
+        ? null
+        : renderPager({
+            label: pageLabel({ page: state.page, perPage, shown: list.length, total }),
+            hasPrevious: Boolean(meta.has_previous_results),
+            hasNext: Boolean(meta.has_next_results),
+            onPrevious: () => setState({ page: Math.max(0, state.page - 1) }),
+            onNext: () => setState({ page: state.page + 1 }),
+          }),
+    );
+    if (list.length === 0 && state.page > 0 && total > 0) {
+      // A link to a page past the end (hosts were deleted since): offer the way back.
+      replace(pagerSlot, h('p', {}, 'This page is past the end of the list. ', h('button', { type: 'button', onclick: () => setState({ page: 0 }) }, 'Go to the first page')));
+    }
+  }
+
+  function exportPage() {
+    const columns = COLUMNS.map((c) => ({ key: c.key, label: c.label }));
+    const rows = lastHosts.map((host) => Object.fromEntries(COLUMNS.map((c) => [c.key, c.csv ? c.csv(host) : host[c.key]])));
+    downloadCSV(`hosts-page-${state.page + 1}.csv`, toCSV(columns, rows));
+  }
+
+  async function drawFilters() {
+    const [summary, labels] = await Promise.all([
+      ctx.api.get('/host_summary', {}, { signal: ctx.signal }).catch(() => ({ platforms: [] })),
+      ctx.api.get('/labels', { per_page: 500, order_key: 'name' }, { signal: ctx.signal }).catch(() => ({ labels: [] })),
+    ]);
+    if (!ctx.active) return;
+    const search = h('input', { id: 'hf-query', type: 'search', value: state.query, placeholder: 'hostname, serial, UUID or IP', autocomplete: 'off', spellcheck: 'false' });
+    let timer = null;
+    search.addEventListener('input', () => {
+      clearTimeout(timer);
+      // Typing rewrites the URL (no history entry per key) once the user pauses.
+      timer = setTimeout(() => setState({ query: search.value.trim() }, { push: false }), 300);
+    });
+    ctx.onCleanup(() => clearTimeout(timer));
+    const select = (id, label, value, options, onChange) =>
+      h(
+        'div',
+        { class: 'f' },
+        h('label', { for: id }, label),
+        h(
+          'select',
+          { id, onchange: (e) => onChange(e.target.value) },
+          options.map(([v, text]) => h('option', { value: v, selected: String(v) === String(value) }, text)),
+        ),
+      );
+    const platforms = (summary.platforms ?? []).map((p) => p.platform).filter(Boolean).sort();
+    if (state.platform && !platforms.includes(state.platform)) platforms.push(state.platform);
+    const labelList = labels.labels ?? [];
+    if (state.label_id && !labelList.some((l) => l.id === state.label_id)) labelList.push({ id: state.label_id, name: `label ${state.label_id}` });
+    replace(
+      filtersSlot,
+      h(
+        'form',
+        { class: 'filters', role: 'search', 'aria-label': 'Filter hosts', onsubmit: (e) => { e.preventDefault(); clearTimeout(timer); setState({ query: search.value.trim() }); } },
+        h('div', { class: 'f grow' }, h('label', { for: 'hf-query' }, 'Search'), search),
+        select('hf-status', 'Status', state.status, [['', 'Any status'], ['online', 'Online'], ['offline', 'Offline'], ['missing', 'Missing (30 d)'], ['new', 'New (24 h)']], (v) => setState({ status: v })),
+        select('hf-platform', 'Platform', state.platform, [['', 'Any platform'], ['darwin', 'macOS (darwin)'], ['linux', 'Linux (all)'], ['windows', 'Windows'], ...platforms.filter((p) => !['darwin', 'windows'].includes(p)).map((p) => [p, p])], (v) => setState({ platform: v })),
+        select('hf-label', 'Label', state.label_id || '', [['', 'Any label'], ...labelList.map((l) => [l.id, l.name])], (v) => setState({ label_id: Number(v) || 0 })),
+        select('hf-per-page', 'Per page', state.per_page, [['50', '50'], ['100', '100'], ['500', '500']], (v) => setState({ per_page: v })),
+        clearButton,
+      ),
+    );
+  }
+
+  await Promise.all([drawFilters(), load()]);
+}
+
+
+"""#),
+        WebAsset(
+            path: "/assets/js/pages/live.js", contentType: "text/javascript; charset=utf-8", etag: "\"66b0ddfda372a531521c5780245143d6\"",
+            text: #"""
+// Live query console: SQL editor, target picker (all hosts, labels, hosts found by search), a
+// campaign whose results stream in over Server-Sent Events into a sortable, paged table,
+// "X% responded" with the breakdown, stop, and CSV export of rows and of errors.
+// `/live/campaigns/{id}` reopens a campaign (its stored results replay, a running one goes on
+// streaming); `/live?hosts=1,2&labels=3&all=1` preselects targets.
+
+import { h, replace } from '../dom.js';
+import { pageHeader, errorBanner, emptyState, statusBadge, field } from '../ui.js';
+import { renderTable, renderPager, pageWindow, pageLabel, sortRows, formatCount } from '../table.js';
+import { readState, writeState } from '../urlstate.js';
+import { readEventStream } from '../sse.js';
+import { LiveResults } from '../liveresults.js';
+import { progressBar } from '../charts.js';
+import { toCSV, downloadCSV } from '../csv.js';
+import { ApiError, API_BASE } from '../api.js';
+
+const TARGETS = {
+  hosts: { type: 'ints' },
+  labels: { type: 'ints' },
+  all: { type: 'bool' },
+};
+const PAGE = 100;
+const DRAFT_KEY = 'pomona.live.sql';
+const REASONS = {
+  all_responded: 'every targeted host answered',
+  deadline: 'the deadline passed',
+  cancelled: 'stopped',
+  finished: 'finished',
+};
+
+export default async function live(ctx) {
+  ctx.title('Live query');
+  const targets = readState(ctx.query, TARGETS);
+  const campaignParam = ctx.params.id ? Number(ctx.params.id) : null;
+
+  // ---- Editor
+  const sql = field({
+    label: 'SQL', name: 'query', type: 'textarea',
+    value: sessionStorage.getItem(DRAFT_KEY) ?? 'SELECT * FROM osquery_info;',
+    hint: 'osquery SQL; Ctrl+Enter (⌘+Enter) runs it.',
+    attrs: { class: 'sql', spellcheck: 'false', autocomplete: 'off', autocapitalize: 'off', rows: 8 },
+  });
+  sql.input.addEventListener('input', () => sessionStorage.setItem(DRAFT_KEY, sql.input.value));
+  sql.input.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      run();
+    }
+  });
+  const wait = h(
+    'select',
+    { id: 'lq-wait', class: 'inline' },
+    h('option', { value: '' }, 'online hosts only (2 min)'),
+    h('option', { value: '600' }, 'also hosts that come online in 10 min'),
+    h('option', { value: '3600' }, 'also hosts that come online in 1 h'),
+  );
+  const runButton = h('button', { type: 'button', class: 'primary', onclick: () => run() }, 'Run');
+  const stopButton = h('button', { type: 'button', onclick: () => stop(), disabled: true }, 'Stop');
+  const formBanner = h('div');
+
+  // ---- Targets
+  const targetMsg = h('div', { id: 'lq-targets-msg', class: 'field-msg' });
+  const allBox = h('input', { type: 'checkbox', id: 'lq-all', checked: targets.all });
+  const allCount = h('span', { class: 'n' });
+  const labelsBox = h('div', { class: 'targets-box', role: 'group', 'aria-label': 'Labels' }, h('p', { class: 'muted' }, 'Loading labels…'));
+  const hostSearch = h('input', { id: 'lq-host-search', type: 'search', placeholder: 'hostname, serial, UUID or IP', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'lq-targets-msg' });
+  const suggestions = h('ul', { class: 'suggest', hidden: true, 'aria-label': 'Matching hosts' });
+  const chips = h('div', { class: 'chips', 'aria-label': 'Chosen hosts' });
+  const preview = h('p', { class: 'muted', 'aria-live': 'polite' });
+  /** id → {id, name, status} */
+  const chosenHosts = new Map();
+  const chosenLabels = new Set(targets.labels);
+  let labelList = [];
+  let totalHosts = 0;
+  let onlineHosts = 0;
+
+  // ---- Results
+  const progressSlot = h('div');
+  const resultsSlot = h('div');
+  const header = pageHeader(ctx, 'Live query');
+
+  replace(
+    ctx.main,
+    h(
+      'div',
+      { class: 'page' },
+      header.el,
+      formBanner,
+      h(
+        'div',
+        { class: 'live-grid' },
+        h(
+          'section',
+          { class: 'section', 'aria-labelledby': 'lq-query-title' },
+          h('h2', { id: 'lq-query-title' }, 'Query'),
+          sql.el,
+          h('div', { class: 'field' }, h('label', { for: 'lq-wait' }, 'Wait for'), wait),
+          h('div', { class: 'actions' }, runButton, stopButton, h('span', { class: 'muted' }, h('span', { class: 'kbd' }, 'Ctrl'), ' + ', h('span', { class: 'kbd' }, 'Enter'))),
+        ),
+        h(
+          'section',
+          { class: 'section', 'aria-labelledby': 'lq-targets-title' },
+          h('h2', { id: 'lq-targets-title' }, 'Targets'),
+          h('div', { class: 'targets-box' }, h('label', { for: 'lq-all' }, allBox, 'All hosts', allCount)),
+          h('h3', {}, 'Labels'),
+          labelsBox,
+          h('div', { class: 'field' }, h('label', { for: 'lq-host-search' }, 'Hosts'), hostSearch, suggestions),
+          chips,
+          targetMsg,
+          preview,
+        ),
+      ),
+      progressSlot,
+      resultsSlot,
+    ),
+  );
+
+  function updatePreview() {
+    // "All hosts" covers every label and host: the other pickers stay as chosen but do not apply.
+    labelsBox.classList.toggle('off', allBox.checked);
+    for (const box of labelsBox.querySelectorAll('input')) box.disabled = allBox.checked;
+    hostSearch.disabled = allBox.checked;
+    const labelHosts = labelList.filter((l) => chosenLabels.has(l.id)).reduce((n, l) => n + l.host_count, 0);
+    let text;
+    if (allBox.checked) text = `All ${formatCount(totalHosts)} hosts (${formatCount(onlineHosts)} online now).`;
+    else if (chosenLabels.size === 0 && chosenHosts.size === 0) text = 'No target chosen yet.';
+    else {
+      const upTo = Math.min(totalHosts || Infinity, labelHosts + chosenHosts.size);
+      const parts = [];
+      if (chosenLabels.size) parts.push(`${chosenLabels.size} label${chosenLabels.size > 1 ? 's' : ''}`);
+      if (chosenHosts.size) parts.push(`${chosenHosts.size} host${chosenHosts.size > 1 ? 's' : ''}`);
+      text = `${parts.join(' and ')}: at most ${formatCount(upTo)} hosts (the exact count is known when it starts).`;
+    }
+    preview.textContent = text;
+    const state = { hosts: [...chosenHosts.keys()], labels: [...chosenLabels], all: allBox.checked };
+    if (!campaignParam) ctx.replaceURL('/live' + writeState(state, TARGETS));
+  }
+  allBox.addEventListener('change', updatePreview);
+
+  function drawChips() {
+    replace(
+      chips,
+      [...chosenHosts.values()].map((host) =>
+        h('span', { class: 'chip' }, statusBadge(host.status), host.name,
+          h('button', { type: 'button', 'aria-label': `Remove ${host.name}`, title: 'Remove', onclick: () => { chosenHosts.delete(host.id); drawChips(); updatePreview(); } }, '×')),
+      ),
+    );
+  }
+
+  let searchTimer = null;
+  let searchSeq = 0;
+  hostSearch.addEventListener('input', () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(searchHosts, 250);
+  });
+  hostSearch.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') suggestions.hidden = true;
+    if (event.key === 'ArrowDown') suggestions.querySelector('button')?.focus();
+  });
+  ctx.onCleanup(() => clearTimeout(searchTimer));
+  async function searchHosts() {
+    const q = hostSearch.value.trim();
+    const seq = ++searchSeq;
+    if (!q) {
+      suggestions.hidden = true;
+      return;
+    }
+    try {
+      const answer = await ctx.api.get('/hosts', { query: q, per_page: 8, order_key: 'hostname' }, { signal: ctx.signal });
+      if (seq !== searchSeq) return;
+      const found = answer.hosts ?? [];
+      replace(
+        suggestions,
+        found.length === 0
+          ? h('li', { class: 'muted' }, `No host matches “${q}”.`)
+          : found.map((host) =>
+              h('li', {}, h('button', {
+                type: 'button',
+                onclick: () => {
+                  chosenHosts.set(host.id, { id: host.id, name: host.display_name || host.hostname, status: host.status });
+                  drawChips();
+                  updatePreview();
+                  hostSearch.value = '';
+                  suggestions.hidden = true;
+                  hostSearch.focus();
+                },
+              }, statusBadge(host.status), h('span', {}, host.display_name || host.hostname), h('span', { class: 'muted' }, host.platform))),
+            ),
+      );
+      suggestions.hidden = false;
+    } catch (error) {
+      if (error?.name !== 'AbortError') replace(targetMsg, errorBanner(error));
+    }
+  }
+
+  async function loadTargets() {
+    const [summary, labels] = await Promise.all([
+      ctx.api.get('/host_summary', {}, { signal: ctx.signal }),
+      ctx.api.get('/labels', { per_page: 500, order_key: 'name' }, { signal: ctx.signal }),
+    ]);
+    totalHosts = summary.totals_hosts_count ?? 0;
+    onlineHosts = summary.online_count ?? 0;
+    allCount.textContent = `${formatCount(totalHosts)} · ${formatCount(onlineHosts)} online`;
+    labelList = labels.labels ?? [];
+    replace(
+      labelsBox,
+      labelList.length === 0
+        ? h('p', { class: 'muted' }, 'No labels.')
+        : labelList.map((label) => {
+            const box = h('input', { type: 'checkbox', id: `lq-label-${label.id}`, checked: chosenLabels.has(label.id) });
+            box.addEventListener('change', () => {
+              if (box.checked) chosenLabels.add(label.id);
+              else chosenLabels.delete(label.id);
+              updatePreview();
+            });
+            return h('label', { for: `lq-label-${label.id}` }, box, label.name, h('span', { class: 'n' }, formatCount(label.host_count)));
+          }),
+    );
+    // Hosts named in the URL: look them up for their names and status.
+    await Promise.all(
+      targets.hosts.slice(0, 100).map(async (id) => {
+        try {
+          const { host } = await ctx.api.get(`/hosts/${id}`, {}, { signal: ctx.signal });
+          chosenHosts.set(id, { id, name: host.display_name || host.hostname, status: host.status });
+        } catch (error) {
+          if (error instanceof ApiError && error.status === 404) return; // deleted since: drop it
+          throw error;
+        }
+      }),
+    );
+    drawChips();
+    updatePreview();
+  }
+
+  // ---- Campaign
+  let campaign = null;
+  let results = new LiveResults();
+  let streamAbort = null;
+  let tab = 'rows';
+  let page = 0;
+  let sort = null;
+  let drawPending = false;
+  let startedAt = null;
+
+  function scheduleDraw() {
+    if (drawPending) return;
+    drawPending = true;
+    // Results may arrive by the thousand: draw at most four times a second.
+    setTimeout(() => {
+      drawPending = false;
+      if (ctx.active) drawResults();
+    }, 250);
+  }
+
+  function running() {
+    return campaign && !results.done;
+  }
+
+  function drawResults() {
+    stopButton.disabled = !running();
+    runButton.disabled = Boolean(running());
+    if (!campaign) {
+      replace(progressSlot);
+      replace(resultsSlot, h('section', { class: 'section' }, emptyState('No query run yet.', 'Write a query, choose targets and press Run. Results stream in as hosts answer.')));
+      return;
+    }
+    const b = results.breakdown;
+    const pct = results.percentResponded;
+    const state = results.done
+      ? `Finished: ${REASONS[results.done.reason] ?? results.done.reason}`
+      : `Running${startedAt ? ` for ${Math.floor((Date.now() - startedAt) / 1000)} s` : ''}`;
+    replace(
+      progressSlot,
+      h(
+        'section',
+        { class: 'section', 'aria-labelledby': 'lq-progress-title' },
+        h('h2', { id: 'lq-progress-title' }, `Campaign ${campaign.id}`, h('span', { class: 'count' }, state)),
+        results.streamError ? h('div', { class: 'banner warn', role: 'status' }, results.streamError) : null,
+        h(
+          'div',
+          { class: 'progress' },
+          h('span', { class: 'big', 'aria-live': 'polite' }, `${pct}% responded`),
+          progressBar(pct, { tone: results.done ? 'ok' : null, label: `${pct}% responded` }),
+          h('span', { class: 'muted' }, `${formatCount(results.totals?.responded_online ?? 0)} of ${formatCount(b.online)} online hosts (${formatCount(b.targeted)} targeted)`),
+        ),
+        h(
+          'div',
+          { class: 'breakdown' },
+          h('span', {}, h('b', {}, formatCount(b.withRows)), ' with rows'),
+          h('span', {}, h('b', {}, formatCount(b.withoutRows)), ' without rows'),
+          h('span', {}, h('b', { class: b.errors ? 'fail' : '' }, formatCount(b.errors)), ' with errors'),
+          h('span', {}, h('b', {}, formatCount(b.notYet)), ' not yet answered'),
+          h('span', {}, h('b', {}, formatCount(results.rowCount)), ' rows'),
+        ),
+      ),
+    );
+    const rows = tab === 'rows' ? results.rows() : results.errors();
+    const sorted = sortRows(rows, sort);
+    const win = pageWindow(sorted.length, page, PAGE);
+    page = win.page;
+    const hostColumn = { key: '_host', label: 'Host', sortable: true, render: (r) => h('a', { href: `/hosts/${r._host_id}` }, r._host) };
+    const columns =
+      tab === 'rows'
+        ? [hostColumn, ...results.columns.map((key) => ({ key, label: key, sortable: true }))]
+        : [hostColumn, { key: 'error', label: 'Error', sortable: true, className: 'error-cell' }];
+    const tabButton = (key, label, count) =>
+      h('button', { type: 'button', class: key === tab ? 'primary' : '', 'aria-pressed': String(key === tab), onclick: () => { tab = key; page = 0; sort = null; drawResults(); } }, `${label} (${formatCount(count)})`);
+    const empty =
+      tab === 'rows'
+        ? results.byHost.size === 0
+          ? running() ? 'Waiting for the first host to answer…' : 'No host answered.'
+          : 'The hosts that answered returned no rows.'
+        : 'No host answered with an error.';
+    replace(
+      resultsSlot,
+      h(
+        'section',
+        { class: 'section', 'aria-labelledby': 'lq-results-title' },
+        h('h2', { id: 'lq-results-title', class: 'visually-hidden' }, 'Results'),
+        h(
+          'div',
+          { class: 'table-tools' },
+          tabButton('rows', 'Rows', results.rowCount),
+          tabButton('errors', 'Errors', b.errors),
+          h('span', { class: 'spacer' }),
+          h('button', { type: 'button', disabled: results.rowCount === 0, onclick: () => exportRows() }, 'Export rows (CSV)'),
+          h('button', { type: 'button', disabled: b.errors === 0, onclick: () => exportErrors() }, 'Export errors (CSV)'),
+        ),
+        h('div', { class: 'table-wrap' }, renderTable({ columns, rows: sorted.slice(win.start, win.end), sort, onSort: (s) => { sort = s; page = 0; drawResults(); }, emptyText: empty })),
+        sorted.length > PAGE
+          ? renderPager({
+              label: pageLabel({ page: win.page, perPage: PAGE, shown: win.end - win.start, total: sorted.length }),
+              hasPrevious: win.hasPrevious, hasNext: win.hasNext,
+              onPrevious: () => { page--; drawResults(); }, onNext: () => { page++; drawResults(); },
+            })
+          : null,
+      ),
+    );
+  }
+
+  function exportRows() {
+    const columns = [{ key: '_host', label: 'host' }, { key: '_host_id', label: 'host_id' }, ...results.columns.map((key) => ({ key, label: key }))];
+    downloadCSV(`campaign-${campaign.id}-rows.csv`, toCSV(columns, results.rows()));
+  }
+
+  function exportErrors() {
+    downloadCSV(`campaign-${campaign.id}-errors.csv`, toCSV([{ key: '_host', label: 'host' }, { key: '_host_id', label: 'host_id' }, 'error'], results.errors()));
+  }
+
+  async function stream(id) {
+    streamAbort?.abort();
+    const controller = new AbortController();
+    streamAbort = controller;
+    ctx.onCleanup(() => controller.abort());
+    const ticker = setInterval(() => running() && scheduleDraw(), 1000);
+    ctx.onCleanup(() => clearInterval(ticker));
+    for (let attempt = 0; attempt < 5 && !controller.signal.aborted && !results.done; attempt++) {
+      try {
+        await readEventStream(`${API_BASE}/queries/run/${id}/stream`, {
+          signal: controller.signal,
+          onEvent: (event) => {
+            if (results.apply(event)) scheduleDraw();
+          },
+        });
+        attempt = 0;
+        if (results.done || results.streamError) break;
+      } catch (error) {
+        if (error?.name === 'AbortError') return;
+        if (error.status === 401) {
+          await ctx.api.get('/me'); // a 401 here brings back the login form; then the stream goes on
+          continue;
+        }
+        if (error.status) {
+          replace(formBanner, errorBanner(new ApiError(error.status, error.body?.message ?? error.message, error.body?.errors ?? [])));
+          break;
+        }
+      }
+      // The connection dropped before `done`: reconnect; replayed results are not counted twice.
+      await new Promise((resolve) => setTimeout(resolve, 1000 * (attempt + 1)));
+    }
+    clearInterval(ticker);
+    scheduleDraw();
+  }
+
+  function validate() {
+    let ok = true;
+    sql.setError(null);
+    targetMsg.textContent = '';
+    targetMsg.classList.remove('invalid-text');
+    if (!sql.input.value.trim()) {
+      sql.setError('Write a query first.');
+      ok = false;
+    }
+    if (!allBox.checked && chosenLabels.size === 0 && chosenHosts.size === 0) {
+      targetMsg.textContent = 'Choose all hosts, a label or a host.';
+      targetMsg.classList.add('invalid-text');
+      ok = false;
+    }
+    if (!ok) (sql.input.value.trim() ? hostSearch : sql.input).focus();
+    return ok;
+  }
+
+  async function run() {
+    if (running() || !validate()) return;
+    replace(formBanner);
+    runButton.disabled = true;
+    const body = {
+      query: sql.input.value,
+      selected: allBox.checked ? { all: true } : { hosts: [...chosenHosts.keys()], labels: [...chosenLabels] },
+    };
+    if (wait.value) body.queue_for_offline_seconds = Number(wait.value);
+    try {
+      const answer = await ctx.api.post('/queries/run', body);
+      campaign = answer.campaign;
+      results = new LiveResults();
+      results.totals = { count: campaign.metrics.total_hosts, online: campaign.metrics.online_hosts, responded: 0, responded_online: 0 };
+      startedAt = Date.now();
+      tab = 'rows';
+      page = 0;
+      sort = null;
+      ctx.pushURL(`/live/campaigns/${campaign.id}`);
+      drawResults();
+      stream(campaign.id);
+    } catch (error) {
+      runButton.disabled = false;
+      if (error instanceof ApiError) {
+        const sqlReason = error.field('query');
+        if (sqlReason) sql.setError(sqlReason);
+        const targetErrors = error.errors.filter((e) => e.name.startsWith('selected'));
+        if (targetErrors.length) {
+          targetMsg.textContent = targetErrors.map((e) => e.reason).join('; ');
+          targetMsg.classList.add('invalid-text');
+        }
+        const rest = error.errors.filter((e) => e.name !== 'query' && !e.name.startsWith('selected'));
+        if (rest.length || error.errors.length === 0) replace(formBanner, errorBanner(new ApiError(error.status, error.message, rest)));
+        if (sqlReason) sql.input.focus();
+      } else {
+        replace(formBanner, errorBanner(error));
+      }
+    }
+  }
+
+  async function stop() {
+    if (!campaign) return;
+    stopButton.disabled = true;
+    try {
+      await ctx.api.del(`/queries/run/${campaign.id}`);
+    } catch (error) {
+      replace(formBanner, errorBanner(error));
+      stopButton.disabled = false;
+    }
+  }
+
+  async function reopen(id) {
+    const answer = await ctx.api.get(`/queries/run/${id}`, {}, { signal: ctx.signal });
+    campaign = answer.campaign;
+    sql.input.value = campaign.query;
+    ctx.title(`Campaign ${id}`);
+    results = new LiveResults();
+    results.totals = { count: campaign.metrics.total_hosts, online: campaign.metrics.online_hosts, responded: 0, responded_online: 0 };
+    startedAt = campaign.status === 'running' ? Date.parse(campaign.created_at) : null;
+    drawResults();
+    stream(id);
+  }
+
+  drawResults();
+  try {
+    await Promise.all([loadTargets(), campaignParam ? reopen(campaignParam) : null]);
+    header.loaded();
+  } catch (error) {
+    if (error?.name === 'AbortError' || !ctx.active) return;
+    header.failed();
+    replace(formBanner, errorBanner(error));
+  }
+}
+
+"""#),
+        WebAsset(
+            path: "/assets/js/router.js", contentType: "text/javascript; charset=utf-8", etag: "\"88dddc00a60c6c007cdea6e2f5f2964c\"",
             text: ##"""
 // A history-API router: real paths (`/hosts/42?status=online`), no `#`. The server answers every
 // non-API path with index.html, so a deep link or a reload lands here and is routed again.
@@ -898,7 +2191,11 @@ export function startRouter(routes, { onRoute, notFound }) {
     window.history.replaceState(null, '', path);
     if (rerender) render();
   }
-  return { navigate, replace, render };
+  /** A new history entry for state the page already shows (Back then returns to the old state). */
+  function push(path) {
+    if (path !== window.location.pathname + window.location.search) window.history.pushState(null, '', path);
+  }
+  return { navigate, replace, push, render };
 }
 
 """##),

@@ -56,6 +56,8 @@ function pageContext(match, url, router) {
     navigate: (path) => router.navigate(path),
     /** Rewrites the URL for the page's own state (filters), without drawing the page again. */
     replaceURL: (path) => router.replace(path),
+    /** The same as a new history entry (a filter chosen from a menu; Back undoes it). */
+    pushURL: (path) => router.push(path),
     title: (text) => {
       document.title = text ? `${text} · Pomona` : 'Pomona';
     },

@@ -93,5 +93,9 @@ export function startRouter(routes, { onRoute, notFound }) {
     window.history.replaceState(null, '', path);
     if (rerender) render();
   }
-  return { navigate, replace, render };
+  /** A new history entry for state the page already shows (Back then returns to the old state). */
+  function push(path) {
+    if (path !== window.location.pathname + window.location.search) window.history.pushState(null, '', path);
+  }
+  return { navigate, replace, push, render };
 }
