@@ -1614,7 +1614,7 @@ export default async function hosts(ctx) {
 
 """#),
         WebAsset(
-            path: "/assets/js/pages/live.js", contentType: "text/javascript; charset=utf-8", etag: "\"66b0ddfda372a531521c5780245143d6\"",
+            path: "/assets/js/pages/live.js", contentType: "text/javascript; charset=utf-8", etag: "\"3888ab7873a27fbb47d21483aa1c5b57\"",
             text: #"""
 // Live query console: SQL editor, target picker (all hosts, labels, hosts found by search), a
 // campaign whose results stream in over Server-Sent Events into a sortable, paged table,
@@ -1643,7 +1643,7 @@ const REASONS = {
   all_responded: 'every targeted host answered',
   deadline: 'the deadline passed',
   cancelled: 'stopped',
-  finished: 'finished',
+  finished: 'stored results, replayed',
 };
 
 export default async function live(ctx) {

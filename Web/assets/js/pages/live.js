@@ -25,7 +25,7 @@ const REASONS = {
   all_responded: 'every targeted host answered',
   deadline: 'the deadline passed',
   cancelled: 'stopped',
-  finished: 'finished',
+  finished: 'stored results, replayed',
 };
 
 export default async function live(ctx) {
