@@ -65,6 +65,9 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readHeld = false
     /// A quiesce (graceful shutdown) that arrived while a task was answering; acted on after.
     private var quiesceHeld = false
+    /// The peer closed its side while an answer was outstanding (or the handover was under way):
+    /// the connection closes once that answer is written (or Hummingbird gets the event).
+    private var inputClosedHeld = false
     private var channelOpen = true
     private var remoteIP: String?
 
@@ -125,6 +128,23 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 context.fireUserInboundEventTriggered(event)
             case .answering, .handingOver:
                 quiesceHeld = true
+            case .agent, .skipping:
+                closeAfterWrites(context: context)
+            }
+            return
+        }
+        // The peer closed its side (TCP FIN or TLS close_notify; Hummingbird allows remote
+        // half-closure). No request can complete any more, so nothing is gained by keeping the
+        // socket: close it once what is written is out. An answer still being worked out goes out
+        // first (osqueryd never half-closes, but a client that sends a request and shuts its write
+        // side is allowed its answer). After a handover Hummingbird acts on the event: it answers
+        // what it has read and closes.
+        if let channelEvent = event as? ChannelEvent, channelEvent == .inputClosed {
+            switch mode {
+            case .handedOver:
+                context.fireUserInboundEventTriggered(event)
+            case .answering, .handingOver:
+                inputClosedHeld = true
             case .agent, .skipping:
                 closeAfterWrites(context: context)
             }
@@ -226,8 +246,18 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Acts on what waited while an answer was outstanding: a quiesce, then a read.
+    /// Acts on what waited while an answer was outstanding: a closed input, a quiesce, then a read.
     private func releaseHeld(context: ChannelHandlerContext) {
+        if case .handingOver = mode { return }  // the handover's completion releases them
+        if inputClosedHeld {
+            inputClosedHeld = false
+            if case .handedOver = mode {
+                context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+            } else {
+                closeAfterWrites(context: context)
+                return
+            }
+        }
         if quiesceHeld {
             quiesceHeld = false
             if case .handedOver = mode {
