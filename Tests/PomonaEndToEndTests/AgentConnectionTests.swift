@@ -191,12 +191,17 @@ final class RawTLSConnection: Sendable {
         self.inbox = inbox
     }
 
-    static func open(_ running: RunningServer) async throws -> RawTLSConnection {
+    /// - Parameters:
+    ///   - source: the local address to connect from (any of 127.0.0.0/8 on Linux).
+    ///   - port: the port to connect to, the agent listener's by default.
+    static func open(_ running: RunningServer, from source: String? = nil, port: Int? = nil) async throws -> RawTLSConnection {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .file(running.server.tlsFiles.caCertificatePath!.path)
         let context = try NIOSSLContext(configuration: tls)
         let inbox = Inbox()
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        if let source { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: source, port: 0)) }
+        let channel = try await bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(SocketEnd(), name: SocketEnd.name)
@@ -204,7 +209,7 @@ final class RawTLSConnection: Sendable {
                     try channel.pipeline.syncOperations.addHandler(Collector(inbox: inbox))
                 }
             }
-            .connect(host: "127.0.0.1", port: running.addresses.agentPort).get()
+            .connect(host: "127.0.0.1", port: port ?? running.addresses.agentPort).get()
         return RawTLSConnection(channel: channel, inbox: inbox)
     }
 
