@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import NIOCore
 import Synchronization
 
@@ -27,12 +22,15 @@ public final class ConnectionLimiter: Sendable {
         public init?(_ address: SocketAddress?) {
             guard let address else { return nil }
             switch address {
+            // The address bytes are read at their offsets in sockaddr_in (4) and sockaddr_in6 (8),
+            // the same on Linux and Darwin: naming the C fields needs the module that defines
+            // them, which differs between platforms and NIO versions.
             case .v4(let v4):
-                let host = UInt32(bigEndian: v4.address.sin_addr.s_addr)
+                let host = withUnsafeBytes(of: v4.address) { raw in raw[4..<8].reduce(UInt32(0)) { $0 << 8 | UInt32($1) } }
                 if host == 0x7F00_0001 { return nil }
                 self = .v4(host)
             case .v6(let v6):
-                let bytes = withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
+                let bytes = withUnsafeBytes(of: v6.address) { Array($0[8..<24]) }
                 let high = bytes[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
                 let low = bytes[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
                 if high == 0, low == 1 { return nil }  // ::1
