@@ -205,7 +205,7 @@ let package = Package(
         .testTarget(
             name: "PomonaServerTests",
             dependencies: [
-                "PomonaServer", "PomonaStore", "PomonaCore", "PomonaPipeline",
+                "PomonaServer", "PomonaStore", "PomonaCore", "PomonaPipeline", "PomonaAgentAPI",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
