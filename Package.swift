@@ -71,6 +71,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 // TLSUserEvent: the listeners' TLS handshake deadline.
                 .product(name: "NIOTLS", package: "swift-nio"),
+                // HTTPServerRequestPart: request deadlines on connections handed to Hummingbird.
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -178,4 +178,19 @@ import Testing
             #expect(value == t0 + .hours(1) + .seconds(30))
         }
     }
+
+    @Test func aChunkedBodyEarnsTimeWithEveryByteAtTheMinimumRate() {
+        var clock = RequestClock(deadlines: RequestDeadlines(head: .seconds(30), bodyFloor: .seconds(10), bodyBytesPerSecond: 1000))
+        let t0 = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        do {
+            let deadline = clock.streamingBodyReceived(0, now: t0)
+            #expect(deadline == t0 + .seconds(10))
+        }
+        do {
+            let deadline = clock.streamingBodyReceived(5000, now: t0 + .seconds(8))
+            #expect(deadline == t0 + .seconds(15), "measured from the end of the head, not from the last bytes")
+        }
+        #expect(!clock.hasExpired(now: t0 + .seconds(14)))
+        #expect(clock.hasExpired(now: t0 + .seconds(15)))
+    }
 }

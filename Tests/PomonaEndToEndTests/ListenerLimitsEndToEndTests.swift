@@ -63,6 +63,33 @@ import Testing
         #expect(try await connection.waitUntilClosed(), "an idle admin connection was kept")
     }
 
+    /// Hummingbird has no head or body deadline of its own: a client that hands its connection
+    /// over with a request of another shape is held to the same deadlines.
+    @Test func requestsTrickledOnAHandedOverConnectionRunOutOfTime() async throws {
+        let running = try await RunningServer.start {
+            $0.agentHeaderTimeout = 1
+            $0.agentBodyTimeout = 1
+            $0.agentBodyMinRateKiB = 1
+        }
+        defer { Task { await running.stop() } }
+        let trickles = [
+            // A head that never ends.
+            "GET /heal",
+            // A chunked body that stops after its first chunk.
+            "POST /api/v1/osquery/log HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n",
+            // A body shorter than its length.
+            "POST /api/v1/osquery/log HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive, x\r\nContent-Length: 100\r\n\r\n{}",
+        ]
+        for trickle in trickles {
+            let connection = try await RawTLSConnection.open(running)
+            defer { connection.close() }
+            connection.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            #expect(try await connection.responses(1)[0].status == 200)
+            connection.send(trickle)
+            #expect(try await connection.waitUntilClosed(), "kept a handed-over connection trickling \(trickle.debugDescription)")
+        }
+    }
+
     @Test func aMalformedChunkedBodyIsABadRequest() async throws {
         let running = try await RunningServer.start()
         defer { Task { await running.stop() } }

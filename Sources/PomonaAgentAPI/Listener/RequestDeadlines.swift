@@ -35,6 +35,8 @@ struct RequestClock: Equatable {
         case idle
         case head(deadline: NIODeadline)
         case body(deadline: NIODeadline)
+        /// A body of unknown length (chunked) since `start`, `received` bytes so far.
+        case streamingBody(start: NIODeadline, received: Int)
     }
 
     let deadlines: RequestDeadlines
@@ -48,7 +50,7 @@ struct RequestClock: Equatable {
     mutating func headPending(now: NIODeadline) -> NIODeadline {
         switch phase {
         case .head(let deadline): return deadline
-        case .idle, .body:
+        case .idle, .body, .streamingBody:
             let deadline = now + deadlines.head
             phase = .head(deadline: deadline)
             return deadline
@@ -64,6 +66,19 @@ struct RequestClock: Equatable {
         return deadline
     }
 
+    /// `received` more bytes of a body of unknown length (chunked) are here: it is given the
+    /// floor from the end of its head, and more time for every byte at the minimum rate, so a
+    /// body trickled below the rate runs out of time whatever its length.
+    mutating func streamingBodyReceived(_ received: Int, now: NIODeadline) -> NIODeadline {
+        switch phase {
+        case .streamingBody(let start, let before):
+            phase = .streamingBody(start: start, received: before + received)
+        case .idle, .head, .body:
+            phase = .streamingBody(start: now, received: received)
+        }
+        return deadline!
+    }
+
     /// The request is complete (or refused and its rest discarded): no deadline until the next.
     mutating func complete() {
         phase = .idle
@@ -73,6 +88,7 @@ struct RequestClock: Equatable {
         switch phase {
         case .idle: nil
         case .head(let deadline), .body(let deadline): deadline
+        case .streamingBody(let start, let received): start + deadlines.body(length: received)
         }
     }
 
