@@ -74,7 +74,7 @@ public enum AgentRoutes {
                 body.writeBuffer(&chunk)
                 guard body.readableBytes > BodyBudget.freeBytes else { continue }
                 if authenticated == nil { authenticated = endpoints.isAuthenticated(authorization: request.headers[.authorization]) }
-                if authenticated == false, !charge.hold(body.readableBytes, in: endpoints.bodyBudget) {
+                if authenticated == false, !charge.hold(body.capacity, in: endpoints.bodyBudget) {
                     let refusal = endpoints.budgetExhausted(path: path, now: .now())
                     return .failure(Refusal(status: refusal.status, body: refusal.body))
                 }

@@ -1,6 +1,7 @@
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// Answers osquery's requests straight from the decrypted bytes, in front of the HTTP server.
 ///
@@ -98,6 +99,7 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .handedOver = mode {
+            context.fireUserInboundEventTriggered(HandedOverDeadlineHandler.BytesArrived())
             context.fireChannelRead(data)
             return
         }
@@ -224,7 +226,9 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     continue
                 }
                 let bodyHere = min(buffer.readableBytes - request.headBytes, request.contentLength)
-                if !holdBody(bodyHere, of: request) {
+                // Charged by the memory the buffer holds for it: it grows by doubling, so a 36 MiB
+                // body takes 64 MiB.
+                if !holdBody(bodyHere, memory: buffer.capacity - request.headBytes, of: request) {
                     refuse(request, endpoints.budgetExhausted(path: request.target, now: context.eventLoop.now), context: context)
                     continue
                 }
@@ -244,11 +248,11 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Charges the body bytes held for `request` to the budget, unless its header authenticates
     /// it or they are few. `false`: no room.
-    private func holdBody(_ bytes: Int, of request: AgentWireRequest) -> Bool {
+    private func holdBody(_ bytes: Int, memory: Int, of request: AgentWireRequest) -> Bool {
         if bytes <= BodyBudget.freeBytes { return true }
         if headerAuthenticated == nil { headerAuthenticated = endpoints.isAuthenticated(authorization: request.authorization) }
         if headerAuthenticated == true { return true }
-        return charge.hold(bytes, in: endpoints.bodyBudget)
+        return charge.hold(max(bytes, memory), in: endpoints.bodyBudget)
     }
 
     /// Answers `request` with a refusal and discards its body (so the connection can carry the
@@ -353,6 +357,7 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
             self.mode = .handedOver
             if let unread = self.unread {
                 self.unread = nil
+                context.fireUserInboundEventTriggered(HandedOverDeadlineHandler.BytesArrived())
                 context.fireChannelRead(self.wrapInboundOut(unread))
                 context.fireChannelReadComplete()
             }
@@ -493,8 +498,13 @@ struct AgentWireChannel: ServerChildChannel {
             }
             let base = self.base
             let handover = AgentWireHandler.Handover(
-                setUp: { channel in
-                    let value = base.setup(channel: channel, logger: logger)
+                setUp: { [deadlines = limits.requestDeadlines] channel in
+                    let value = base.setup(channel: channel, logger: logger).assumeIsolated().flatMapThrowing { value in
+                        // Right behind NIO's HTTP/1 decoder, where requests are parts.
+                        let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+                        try channel.pipeline.syncOperations.addHandler(HandedOverDeadlineHandler(deadlines: deadlines), position: .after(decoder))
+                        return value
+                    }.nonisolated()
                     value.cascade(to: handedOver)
                     return value.map { _ in }
                 },

@@ -12,8 +12,9 @@ import Synchronization
 /// connection limits instead. A request whose `Authorization: NodeKey` header names an enrolled
 /// host (osquery ≥ 5.23) is not counted either: it is authenticated before its body is read.
 ///
-/// Bytes are charged as they arrive (a trickled body holds only what it sent) and released when
-/// the request has been answered or the connection is gone.
+/// Bytes are charged as they arrive (a trickled body holds only what it sent), by the memory the
+/// buffer holding them takes (buffers grow by doubling), and released when the request has been
+/// answered or the connection is gone.
 public final class BodyBudget: Sendable {
     /// Bytes of a body that are never charged.
     public static let freeBytes = 16 << 10
