@@ -69,6 +69,10 @@ let package = Package(
                 "PomonaCore", "PomonaStore", "PomonaPipeline",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                // TLSUserEvent: the listeners' TLS handshake deadline.
+                .product(name: "NIOTLS", package: "swift-nio"),
+                // HTTPServerRequestPart: request deadlines on connections handed to Hummingbird.
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -204,7 +208,7 @@ let package = Package(
         .testTarget(
             name: "PomonaServerTests",
             dependencies: [
-                "PomonaServer", "PomonaStore", "PomonaCore", "PomonaPipeline",
+                "PomonaServer", "PomonaStore", "PomonaCore", "PomonaPipeline", "PomonaAgentAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -237,6 +241,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

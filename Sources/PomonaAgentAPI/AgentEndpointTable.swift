@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import PomonaCore
 
 /// What an agent request carries besides its body.
 public struct AgentRequestHeaders: Sendable {
@@ -46,12 +47,15 @@ public struct AgentEndpointTable: Sendable {
     public static let prefixes = ["/api/osquery", "/api/v1/osquery"]
 
     public let service: AgentService
+    /// Bounds the bytes buffered for bodies not authenticated yet, on both ways a request arrives.
+    public let bodyBudget: BodyBudget
     public let all: [AgentEndpoint]
     /// Full request path (prefix + endpoint path) → endpoint.
     private let byFullPath: [String: AgentEndpoint]
 
-    public init(service: AgentService) {
+    public init(service: AgentService, bodyBudget: BodyBudget = BodyBudget(capacity: 128 << 20)) {
         self.service = service
+        self.bodyBudget = bodyBudget
         let limits = service.limits
         all = [
             AgentEndpoint(path: "/enroll", limit: limits.enroll, inflatedLimit: limits.enroll, work: .suspending { body, headers throws(AgentError) in
@@ -154,6 +158,25 @@ public struct AgentEndpointTable: Sendable {
         await withCheckedContinuation { (continuation: CheckedContinuation<AgentEndpoint.Answer, Never>) in
             answer(endpoint, body: body, headers: headers, path: path) { continuation.resume(returning: $0) }
         }
+    }
+
+    /// Whether an `Authorization: NodeKey` header names an enrolled host (osquery ≥ 5.23 sends
+    /// it): a hash and a lookup in memory, so it can be asked before a body is read.
+    public func isAuthenticated(authorization: String?) -> Bool {
+        guard let authorization, let key = AgentService.nodeKey(body: nil, authorization: authorization) else { return false }
+        return service.registry.isEnrolled(AgentService.digest(key))
+    }
+
+    /// The answer to a body refused because the ``bodyBudget`` is full: `unavailable`, so
+    /// osquery keeps what it sent and retries. Logged once a minute with the count, not per request.
+    public func budgetExhausted(path: Substring, now: NIODeadline) -> AgentEndpoint.Answer {
+        if let refused = bodyBudget.refused(now: now) {
+            service.logger.warning(
+                "refusing agent request bodies: the budget for bodies not yet authenticated is full",
+                metadata: ["refused": "\(refused)", "budget_bytes": "\(bodyBudget.capacity)", "path": "\(path)"])
+        }
+        let error = AgentError.unavailable("the server is receiving too many request bodies at once; retry later")
+        return (error.httpStatus, error.body)
     }
 
     /// The answer to a body over the endpoint's limit.

@@ -1,6 +1,7 @@
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// Answers osquery's requests straight from the decrypted bytes, in front of the HTTP server.
 ///
@@ -22,8 +23,10 @@ import NIOCore
 /// them from the start, 27 KB without), with about three connections per host.
 /// While a task answers, the channel stops reading (back-pressure for a client that pipelines).
 ///
-/// A connection whose peer closes its side is closed at once, or right after the answer that is
-/// outstanding (before a handover; after it, the HTTP server behind handles the closed input).
+/// A request must arrive within its ``RequestDeadlines`` once its first byte is here (a
+/// ``RequestClock`` decides, a timer is armed only while a request is incomplete), and a body
+/// is charged to the shared ``BodyBudget`` as it is buffered unless a NodeKey header
+/// authenticates it; over the budget the request is answered `unavailable` (osquery retries).
 ///
 /// A connection that sends nothing for ``AgentWireChannel/idleTimeout`` is closed (an
 /// `IdleStateHandler` in front reports it), unless an answer of ours is outstanding. Every
@@ -68,20 +71,35 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readHeld = false
     /// A quiesce (graceful shutdown) that arrived while a task was answering; acted on after.
     private var quiesceHeld = false
-    /// The peer closed its side while an answer was outstanding: close once it is written.
+    /// The peer closed its side while an answer was outstanding (or the handover was under way):
+    /// the connection closes once that answer is written (or Hummingbird gets the event).
     private var inputClosedHeld = false
     private var channelOpen = true
     private var remoteIP: String?
+    /// The deadline of the request being received.
+    private var clock: RequestClock
+    /// Armed for `clock`'s deadline while a request is incomplete.
+    private var timer: (deadline: NIODeadline, task: Scheduled<Void>)?
+    /// What the request being received (or answered) holds of the body budget.
+    private var charge = BodyCharge()
+    /// Whether the request being received is authenticated by its header (asked once per request).
+    private var headerAuthenticated: Bool?
 
-    init(endpoints: AgentEndpointTable, handover: Handover) {
+    init(endpoints: AgentEndpointTable, handover: Handover, deadlines: RequestDeadlines = RequestDeadlines()) {
         self.endpoints = endpoints
         self.handover = handover
+        self.clock = RequestClock(deadlines: deadlines)
     }
+
+    /// A refused body longer than this is not read and discarded: the connection is closed after
+    /// the answer (discarding costs as much as reading, for nothing).
+    static let maxDiscardedBody = 64 << 20
 
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .handedOver = mode {
+            context.fireUserInboundEventTriggered(HandedOverDeadlineHandler.BytesArrived())
             context.fireChannelRead(data)
             return
         }
@@ -100,13 +118,22 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         channelOpen = false
+        letGo()
         abandonUnlessHandedOver()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         channelOpen = false
+        letGo()
         abandonUnlessHandedOver()
+    }
+
+    /// Gives back what the connection holds: its share of the body budget, its timer.
+    private func letGo() {
+        charge.release(to: endpoints.bodyBudget)
+        timer?.task.cancel()
+        timer = nil
     }
 
     private func abandonUnlessHandedOver() {
@@ -119,22 +146,6 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
             if case .answering = mode { return }  // waiting on us, not on the client
             context.close(promise: nil)
-            return
-        }
-        // The peer half-closed (or closed) its side. Remote half-closure is allowed on this
-        // listener, so without this the socket stayed open until the idle timeout: a client
-        // could pile up descriptors by connecting, sending and closing (1,000 cycles left 999
-        // sockets held). Nothing more can arrive, so close now, or right after the answer that
-        // is outstanding; after a handover, the HTTP server behind decides.
-        if let channelEvent = event as? ChannelEvent, channelEvent == .inputClosed {
-            switch mode {
-            case .handedOver:
-                context.fireUserInboundEventTriggered(event)
-            case .answering, .handingOver:
-                inputClosedHeld = true
-            case .agent, .skipping:
-                closeAfterWrites(context: context)
-            }
             return
         }
         // Graceful shutdown. Before a handover there is no HTTP server behind to act on it: an
@@ -151,12 +162,34 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             return
         }
+        // The peer closed its side (TCP FIN or TLS close_notify; Hummingbird allows remote
+        // half-closure). No request can complete any more, so nothing is gained by keeping the
+        // socket: close it once what is written is out. An answer still being worked out goes out
+        // first (osqueryd never half-closes, but a client that sends a request and shuts its write
+        // side is allowed its answer). After a handover Hummingbird acts on the event: it answers
+        // what it has read and closes.
+        if let channelEvent = event as? ChannelEvent, channelEvent == .inputClosed {
+            switch mode {
+            case .handedOver:
+                context.fireUserInboundEventTriggered(event)
+            case .answering, .handingOver:
+                inputClosedHeld = true
+            case .agent, .skipping:
+                closeAfterWrites(context: context)
+            }
+            return
+        }
         context.fireUserInboundEventTriggered(event)
     }
 
     /// Answers every complete request in `unread`, in order, until one needs a task, more bytes
-    /// are needed, or the connection is handed over.
+    /// are needed, or the connection is handed over; then arms the timer for what is incomplete.
     private func process(context: ChannelHandlerContext) {
+        consume(context: context)
+        armTimer(context: context)
+    }
+
+    private func consume(context: ChannelHandlerContext) {
         while var buffer = unread {
             switch mode {
             case .handedOver, .handingOver, .answering:
@@ -164,7 +197,12 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
             case .skipping(let remaining):
                 let skip = min(remaining, buffer.readableBytes)
                 buffer.moveReaderIndex(forwardBy: skip)
-                mode = remaining > skip ? .skipping(remaining: remaining - skip) : .agent
+                if remaining > skip {
+                    mode = .skipping(remaining: remaining - skip)
+                } else {
+                    mode = .agent
+                    clock.complete()
+                }
                 unread = buffer.readableBytes > 0 ? buffer : nil
                 continue
             case .agent:
@@ -173,6 +211,7 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let parsed = buffer.withUnsafeReadableBytes { AgentWireRequest.parse($0) }
             switch parsed {
             case .needMore:
+                _ = clock.headPending(now: context.eventLoop.now)
                 return
             case .other:
                 handOver(context: context)
@@ -183,18 +222,91 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     return
                 }
                 if request.contentLength > endpoint.limit {
-                    buffer.moveReaderIndex(forwardBy: request.headBytes)
-                    unread = buffer.readableBytes > 0 ? buffer : nil
-                    mode = .skipping(remaining: request.contentLength)
-                    respond(endpoints.tooLarge(endpoint, path: request.target), context: context)
+                    refuse(request, endpoints.tooLarge(endpoint, path: request.target), context: context)
                     continue
                 }
-                guard buffer.readableBytes >= request.headBytes + request.contentLength else { return }
+                let bodyHere = min(buffer.readableBytes - request.headBytes, request.contentLength)
+                // Charged by the memory the buffer holds for it: it grows by doubling, so a 36 MiB
+                // body takes 64 MiB.
+                if !holdBody(bodyHere, memory: buffer.capacity - request.headBytes, of: request) {
+                    refuse(request, endpoints.budgetExhausted(path: request.target, now: context.eventLoop.now), context: context)
+                    continue
+                }
+                guard bodyHere == request.contentLength else {
+                    _ = clock.bodyPending(length: request.contentLength, now: context.eventLoop.now)
+                    return
+                }
                 buffer.moveReaderIndex(forwardBy: request.headBytes)
                 let body = buffer.readSlice(length: request.contentLength)!
                 unread = buffer.readableBytes > 0 ? buffer : nil
+                clock.complete()
+                headerAuthenticated = nil
                 answer(request, endpoint: endpoint, body: body, context: context)
             }
+        }
+    }
+
+    /// Charges the body bytes held for `request` to the budget, unless its header authenticates
+    /// it or they are few. `false`: no room.
+    private func holdBody(_ bytes: Int, memory: Int, of request: AgentWireRequest) -> Bool {
+        if bytes <= BodyBudget.freeBytes { return true }
+        if headerAuthenticated == nil { headerAuthenticated = endpoints.isAuthenticated(authorization: request.authorization) }
+        if headerAuthenticated == true { return true }
+        return charge.hold(max(bytes, memory), in: endpoints.bodyBudget)
+    }
+
+    /// Answers `request` with a refusal and discards its body (so the connection can carry the
+    /// next request), or, for a body too large to be worth reading, closes after the answer.
+    private func refuse(_ request: AgentWireRequest, _ refusal: AgentEndpoint.Answer, context: ChannelHandlerContext) {
+        charge.release(to: endpoints.bodyBudget)
+        headerAuthenticated = nil
+        clock.complete()
+        respond(refusal, context: context)
+        guard request.contentLength <= Self.maxDiscardedBody else {
+            unread = nil
+            mode = .skipping(remaining: .max)
+            closeAfterWrites(context: context)
+            return
+        }
+        var buffer = unread!
+        buffer.moveReaderIndex(forwardBy: request.headBytes)
+        unread = buffer.readableBytes > 0 ? buffer : nil
+        mode = .skipping(remaining: request.contentLength)
+        if request.contentLength > 0 { _ = clock.bodyPending(length: request.contentLength, now: context.eventLoop.now) }
+    }
+
+    /// Keeps one timer at the deadline of the request being received, none while there is none
+    /// (the usual case: a check-in arrives whole in one read, and no timer is ever armed).
+    private func armTimer(context: ChannelHandlerContext) {
+        let deadline: NIODeadline?
+        switch mode {
+        case .agent, .skipping: deadline = clock.deadline
+        case .answering, .handingOver, .handedOver: deadline = nil
+        }
+        if let timer, timer.deadline == deadline { return }
+        timer?.task.cancel()
+        timer = nil
+        guard let deadline, channelOpen else { return }
+        let task = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            self.timer = nil
+            self.deadlinePassed(context: context)
+        }
+        timer = (deadline, task)
+    }
+
+    /// A request did not arrive in time: the client trickles or stalled; nothing can be answered.
+    private func deadlinePassed(context: ChannelHandlerContext) {
+        switch mode {
+        case .agent, .skipping:
+            guard clock.hasExpired(now: context.eventLoop.now) else {
+                armTimer(context: context)
+                return
+            }
+            endpoints.service.logger.debug(
+                "closing an agent connection whose request did not arrive in time", metadata: ["peer": "\(peerIP(context))"])
+            context.close(promise: nil)
+        case .answering, .handingOver, .handedOver:
+            return
         }
     }
 
@@ -202,6 +314,7 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let headers = AgentRequestHeaders(
             authorization: request.authorization, contentEncoding: request.contentEncoding, remoteIP: peerIP(context))
         if let answer = endpoints.answerNow(endpoint, body: body, headers: headers, path: request.target) {
+            charge.release(to: endpoints.bodyBudget)
             respond(answer, context: context)
             return
         }
@@ -221,6 +334,7 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func answered(_ answer: AgentEndpoint.Answer, context: ChannelHandlerContext) {
         guard channelOpen else { return }
         mode = .agent
+        charge.release(to: endpoints.bodyBudget)
         respond(answer, context: context)
         process(context: context)
         if case .answering = mode { return }
@@ -232,6 +346,9 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func handOver(context: ChannelHandlerContext) {
         mode = .handingOver
         handoverStarted = true
+        // Hummingbird's routes charge what they buffer themselves.
+        charge.release(to: endpoints.bodyBudget)
+        clock.complete()
         handover.setUp(context.channel).assumeIsolated().whenComplete { result in
             guard case .success = result else {
                 context.close(promise: nil)
@@ -240,6 +357,7 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
             self.mode = .handedOver
             if let unread = self.unread {
                 self.unread = nil
+                context.fireUserInboundEventTriggered(HandedOverDeadlineHandler.BytesArrived())
                 context.fireChannelRead(self.wrapInboundOut(unread))
                 context.fireChannelReadComplete()
             }
@@ -249,6 +367,7 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Acts on what waited while an answer was outstanding: a closed input, a quiesce, then a read.
     private func releaseHeld(context: ChannelHandlerContext) {
+        if case .handingOver = mode { return }  // the handover's completion releases them
         if inputClosedHeld {
             inputClosedHeld = false
             if case .handedOver = mode {
@@ -327,6 +446,20 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 }
 
+/// How the agent listener bounds what a connection may cost (see the README's Configuration).
+public struct AgentListenerLimits: Sendable {
+    /// How long a connection may send nothing before it is closed.
+    public var idleTimeout: TimeAmount = .minutes(5)
+    /// How long a TLS handshake may take from the connection's accept.
+    public var handshakeTimeout: TimeAmount = .seconds(10)
+    /// How long a request may take to arrive once started.
+    public var requestDeadlines = RequestDeadlines()
+    /// Open connections per source address (IPv6: per /64); 0 = no limit.
+    public var connectionsPerAddress = 512
+
+    public init() {}
+}
+
 /// An ``AgentWireHandler`` right behind TLS; Hummingbird's HTTP/1 channel behind it only once
 /// the connection is handed over.
 struct AgentWireChannel: ServerChildChannel {
@@ -338,22 +471,48 @@ struct AgentWireChannel: ServerChildChannel {
 
     let base: HTTP1Channel
     let endpoints: AgentEndpointTable
-    /// How long a connection may send nothing before it is closed.
-    let idleTimeout: TimeAmount
+    let limits: AgentListenerLimits
+    /// Shared by all the listener's connections.
+    let connections: ConnectionLimiter
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             let handedOver = channel.eventLoop.makePromise(of: HTTP1Channel.Value.self)
+            switch connections.admit(channel.remoteAddress, now: channel.eventLoop.now) {
+            case .refused(let report):
+                if let report {
+                    endpoints.service.logger.warning(
+                        "refusing agent connections over the per-address limit",
+                        metadata: [
+                            "refused": "\(report)", "address": "\(channel.remoteAddress?.ipAddress ?? "?")",
+                            "limit": "\(connections.perSource)",
+                        ])
+                }
+                // Closed before the TLS handshake: the cheapest refusal (osqueryd retries later).
+                try channel.pipeline.syncOperations.addHandler(CloseWhenActive())
+                handedOver.fail(ChannelError.ioOnClosedChannel)
+                return Value(channel: channel, handedOver: handedOver.futureResult)
+            case .admitted(let source):
+                let connections = self.connections
+                channel.closeFuture.whenComplete { _ in connections.release(source) }
+            }
             let base = self.base
             let handover = AgentWireHandler.Handover(
-                setUp: { channel in
-                    let value = base.setup(channel: channel, logger: logger)
+                setUp: { [deadlines = limits.requestDeadlines] channel in
+                    let value = base.setup(channel: channel, logger: logger).assumeIsolated().flatMapThrowing { value in
+                        // Right behind NIO's HTTP/1 decoder, where requests are parts.
+                        let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+                        try channel.pipeline.syncOperations.addHandler(HandedOverDeadlineHandler(deadlines: deadlines), position: .after(decoder))
+                        return value
+                    }.nonisolated()
                     value.cascade(to: handedOver)
                     return value.map { _ in }
                 },
                 abandon: { handedOver.fail(ChannelError.ioOnClosedChannel) })
-            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
-            try channel.pipeline.syncOperations.addHandler(AgentWireHandler(endpoints: endpoints, handover: handover))
+            try channel.pipeline.syncOperations.addHandler(TLSHandshakeDeadlineHandler(timeout: limits.handshakeTimeout))
+            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: limits.idleTimeout))
+            try channel.pipeline.syncOperations.addHandler(
+                AgentWireHandler(endpoints: endpoints, handover: handover, deadlines: limits.requestDeadlines))
             return Value(channel: channel, handedOver: handedOver.futureResult)
         }
     }
@@ -366,20 +525,34 @@ struct AgentWireChannel: ServerChildChannel {
     }
 }
 
+/// Closes a refused connection as soon as it can be closed.
+private final class CloseWhenActive: ChannelInboundHandler {
+    typealias InboundIn = NIOAny
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { context.close(promise: nil) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.close(promise: nil)
+    }
+}
+
 extension AgentEndpointTable {
     /// Hummingbird's HTTP/1 server with osquery's requests answered by ``AgentWireHandler``
     /// before it (wrap it in `.tls(…)` as usual).
-    /// - Parameter idleTimeout: How long an agent connection may send nothing before it is
-    ///   closed. The default, 5 minutes, is well above osqueryd's intervals that keep a connection
-    ///   busy (distributed and logger, 10 s by default), so only the config thread's connection
-    ///   under a long `config_refresh`, the carver's after a carve, and dead or stalled clients
-    ///   are closed.
+    /// - Parameter limits: The idle timeout's default, 5 minutes, is well above osqueryd's
+    ///   intervals that keep a connection busy (distributed and logger, 10 s by default), so
+    ///   only the config thread's connection under a long `config_refresh`, the carver's after a
+    ///   carve, and dead or stalled clients are closed.
     public func httpServer(
-        configuration: HTTP1Channel.Configuration = .init(), idleTimeout: TimeAmount = .minutes(5)
+        configuration: HTTP1Channel.Configuration = .init(), limits: AgentListenerLimits = AgentListenerLimits()
     ) -> HTTPServerBuilder {
-        HTTPServerBuilder { responder in
+        let connections = ConnectionLimiter(perSource: limits.connectionsPerAddress)
+        return HTTPServerBuilder { responder in
             AgentWireChannel(
-                base: HTTP1Channel(responder: responder, configuration: configuration), endpoints: self, idleTimeout: idleTimeout)
+                base: HTTP1Channel(responder: responder, configuration: configuration), endpoints: self, limits: limits,
+                connections: connections)
         }
     }
 }

@@ -132,20 +132,31 @@ public final class PomonaServer: Sendable {
     /// connections; a full queue drops SYNs, which clients retry only after 1, 3, 7 s.
     static let agentListenBacklog = 4096
 
+    static func agentListenerLimits(_ configuration: ServerConfiguration) -> AgentListenerLimits {
+        var limits = AgentListenerLimits()
+        limits.idleTimeout = .seconds(Int64(configuration.agentIdleTimeout))
+        limits.handshakeTimeout = .seconds(Int64(configuration.agentHandshakeTimeout))
+        limits.requestDeadlines = RequestDeadlines(
+            head: .seconds(Int64(configuration.agentHeaderTimeout)), bodyFloor: .seconds(Int64(configuration.agentBodyTimeout)),
+            bodyBytesPerSecond: configuration.agentBodyMinRateKiB << 10)
+        limits.connectionsPerAddress = configuration.agentConnectionsPerAddress
+        return limits
+    }
+
     /// Serves until a shutdown signal; `onReady` is called once both listeners are bound.
     public func run(onReady: @escaping @Sendable (ServerAddresses) async -> Void = { _ in }) async throws {
         let tlsConfiguration = try tlsFiles.makeServerConfiguration()
         let bound = BoundPorts()
 
         let agentRouter = Router(context: AgentRequestContext.self)
-        let agentEndpoints = AgentEndpointTable(service: agentService)
+        let agentEndpoints = AgentEndpointTable(
+            service: agentService, bodyBudget: BodyBudget(capacity: configuration.agentBodyBudgetMB << 20))
         AgentRoutes.register(on: agentRouter, endpoints: agentEndpoints)
         CollectorRoutes.register(on: agentRouter, pipeline: pipeline, logger: logger)
         HealthRoutes.register(on: agentRouter, server: self, detailed: false)
         let agentApp = Application(
             router: agentRouter,
-            server: try .tls(
-                agentEndpoints.httpServer(idleTimeout: .seconds(Int64(configuration.agentIdleTimeout))), tlsConfiguration: tlsConfiguration),
+            server: try .tls(agentEndpoints.httpServer(limits: Self.agentListenerLimits(configuration)), tlsConfiguration: tlsConfiguration),
             configuration: .init(
                 address: .hostname(configuration.agentAddress, port: configuration.agentPort), serverName: "pomona",
                 backlog: Self.agentListenBacklog),
@@ -160,7 +171,12 @@ public final class PomonaServer: Sendable {
         adminAPI.register(on: adminRouter)
         PipelineMetrics(pipeline: pipeline).register(on: adminRouter)
         let adminApp = Application(
-            router: adminRouter, server: try .tls(.http1(), tlsConfiguration: tlsConfiguration),
+            router: adminRouter,
+            server: try .tls(
+                .http1(
+                    configuration: .init(idleTimeout: .seconds(Int64(configuration.adminIdleTimeout))),
+                    handshakeTimeout: .seconds(Int64(configuration.adminHandshakeTimeout))),
+                tlsConfiguration: tlsConfiguration),
             configuration: .init(address: .hostname(configuration.adminAddress, port: configuration.adminPort), serverName: "pomona"),
             onServerRunning: { channel in
                 if let ready = await bound.set(admin: channel.localAddress?.port ?? 0) { await onReady(ready) }

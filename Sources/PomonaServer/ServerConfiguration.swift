@@ -13,8 +13,24 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Seconds an agent connection may send nothing before the server closes it (osqueryd
     /// reconnects on its next request).
     public var agentIdleTimeout = 300
+    /// Seconds a TLS handshake may take on the agent listener.
+    public var agentHandshakeTimeout = 10
+    /// Seconds a request head may take to arrive once its first byte is in (nginx's client_header_timeout).
+    public var agentHeaderTimeout = 30
+    /// Seconds a request body is given on top of its length at ``agentBodyMinRateKiB``.
+    public var agentBodyTimeout = 30
+    /// KiB per second a request body must average (a slow uplink's rate; below it a body times out).
+    public var agentBodyMinRateKiB = 16
+    /// Open agent connections per source address (IPv6: per /64); 0 = no limit.
+    public var agentConnectionsPerAddress = 512
+    /// MiB that request bodies not yet authenticated may hold at once, across all connections.
+    public var agentBodyBudgetMB = 128
     public var adminAddress = "127.0.0.1"
     public var adminPort = 9443
+    /// Seconds an admin connection may stay silent between requests (a streaming answer is not silence).
+    public var adminIdleTimeout = 300
+    /// Seconds a TLS handshake may take on the admin listener.
+    public var adminHandshakeTimeout = 10
     /// Extra DNS names or IP addresses the generated server certificate must be valid for.
     public var serverNames: [String] = []
     /// Operator-supplied certificate chain and key (PEM). When set, nothing is generated.
@@ -54,8 +70,16 @@ public struct ServerConfiguration: Sendable, Equatable {
         ("agent_listener.address", "POMONA_AGENT_ADDRESS", "agent listener address (default 0.0.0.0)"),
         ("agent_listener.port", "POMONA_AGENT_PORT", "agent listener port (default 8443)"),
         ("agent_listener.idle_timeout", "POMONA_AGENT_IDLE_TIMEOUT", "seconds an agent connection may stay silent before it is closed (default 300)"),
+        ("agent_listener.handshake_timeout", "POMONA_AGENT_HANDSHAKE_TIMEOUT", "seconds a TLS handshake may take (default 10)"),
+        ("agent_listener.header_timeout", "POMONA_AGENT_HEADER_TIMEOUT", "seconds a request head may take once started (default 30)"),
+        ("agent_listener.body_timeout", "POMONA_AGENT_BODY_TIMEOUT", "seconds a request body is given besides its length at body_min_rate_kib (default 30)"),
+        ("agent_listener.body_min_rate_kib", "POMONA_AGENT_BODY_MIN_RATE_KIB", "KiB/s a request body must average (default 16)"),
+        ("agent_listener.connections_per_address", "POMONA_AGENT_CONNECTIONS_PER_ADDRESS", "open connections per source address, IPv6 per /64; 0 = no limit (default 512)"),
+        ("agent_listener.body_budget_mb", "POMONA_AGENT_BODY_BUDGET_MB", "MiB all not-yet-authenticated request bodies may hold at once (default 128)"),
         ("admin_listener.address", "POMONA_ADMIN_ADDRESS", "admin listener address (default 127.0.0.1)"),
         ("admin_listener.port", "POMONA_ADMIN_PORT", "admin listener port (default 9443)"),
+        ("admin_listener.idle_timeout", "POMONA_ADMIN_IDLE_TIMEOUT", "seconds an admin connection may stay silent between requests (default 300)"),
+        ("admin_listener.handshake_timeout", "POMONA_ADMIN_HANDSHAKE_TIMEOUT", "seconds a TLS handshake may take (default 10)"),
         ("tls.server_names", "POMONA_SERVER_NAMES", "extra names/IPs for the generated certificate (comma list in env)"),
         ("tls.certificate", "POMONA_TLS_CERTIFICATE", "PEM certificate chain to use instead of the generated one"),
         ("tls.private_key", "POMONA_TLS_PRIVATE_KEY", "PEM private key for tls.certificate"),
@@ -75,6 +99,11 @@ public struct ServerConfiguration: Sendable, Equatable {
 
     /// Below osqueryd's default intervals (10 s) every connection would be closed between requests.
     static let idleTimeoutRange = 30...86_400
+    static let handshakeTimeoutRange = 1...300
+    static let requestTimeoutRange = 1...3600
+    static let bodyMinRateRange = 1...1_048_576
+    static let connectionsPerAddressRange = 0...1_000_000
+    static let bodyBudgetRange = 1...1_048_576
 
     // MARK: - Loading
 
@@ -102,13 +131,34 @@ public struct ServerConfiguration: Sendable, Equatable {
             return sub
         }
         if let v = map["data_dir"] { dataDirectory = try Self.string(v, "data_dir", source) }
-        let agent = try section("agent_listener", ["address", "port", "idle_timeout"])
+        let agent = try section(
+            "agent_listener",
+            [
+                "address", "port", "idle_timeout", "handshake_timeout", "header_timeout", "body_timeout", "body_min_rate_kib",
+                "connections_per_address", "body_budget_mb",
+            ])
         if let v = agent["address"] { agentAddress = try Self.string(v, "agent_listener.address", source) }
         if let v = agent["port"] { agentPort = try Self.port(v, "agent_listener.port", source) }
         if let v = agent["idle_timeout"] { agentIdleTimeout = try Self.int(v, "agent_listener.idle_timeout", source, Self.idleTimeoutRange) }
-        let admin = try section("admin_listener", ["address", "port"])
+        if let v = agent["handshake_timeout"] {
+            agentHandshakeTimeout = try Self.int(v, "agent_listener.handshake_timeout", source, Self.handshakeTimeoutRange)
+        }
+        if let v = agent["header_timeout"] { agentHeaderTimeout = try Self.int(v, "agent_listener.header_timeout", source, Self.requestTimeoutRange) }
+        if let v = agent["body_timeout"] { agentBodyTimeout = try Self.int(v, "agent_listener.body_timeout", source, Self.requestTimeoutRange) }
+        if let v = agent["body_min_rate_kib"] {
+            agentBodyMinRateKiB = try Self.int(v, "agent_listener.body_min_rate_kib", source, Self.bodyMinRateRange)
+        }
+        if let v = agent["connections_per_address"] {
+            agentConnectionsPerAddress = try Self.int(v, "agent_listener.connections_per_address", source, Self.connectionsPerAddressRange)
+        }
+        if let v = agent["body_budget_mb"] { agentBodyBudgetMB = try Self.int(v, "agent_listener.body_budget_mb", source, Self.bodyBudgetRange) }
+        let admin = try section("admin_listener", ["address", "port", "idle_timeout", "handshake_timeout"])
         if let v = admin["address"] { adminAddress = try Self.string(v, "admin_listener.address", source) }
         if let v = admin["port"] { adminPort = try Self.port(v, "admin_listener.port", source) }
+        if let v = admin["idle_timeout"] { adminIdleTimeout = try Self.int(v, "admin_listener.idle_timeout", source, Self.idleTimeoutRange) }
+        if let v = admin["handshake_timeout"] {
+            adminHandshakeTimeout = try Self.int(v, "admin_listener.handshake_timeout", source, Self.handshakeTimeoutRange)
+        }
         let tls = try section("tls", ["server_names", "certificate", "private_key"])
         if let v = tls["server_names"] {
             guard let names = v as? [Any] else { throw .init("\(source): tls.server_names must be a list") }
@@ -150,8 +200,24 @@ public struct ServerConfiguration: Sendable, Equatable {
         if let v = value("POMONA_AGENT_IDLE_TIMEOUT") {
             agentIdleTimeout = try Self.int(v, "POMONA_AGENT_IDLE_TIMEOUT", source, Self.idleTimeoutRange)
         }
+        if let v = value("POMONA_AGENT_HANDSHAKE_TIMEOUT") {
+            agentHandshakeTimeout = try Self.int(v, "POMONA_AGENT_HANDSHAKE_TIMEOUT", source, Self.handshakeTimeoutRange)
+        }
+        if let v = value("POMONA_AGENT_HEADER_TIMEOUT") { agentHeaderTimeout = try Self.int(v, "POMONA_AGENT_HEADER_TIMEOUT", source, Self.requestTimeoutRange) }
+        if let v = value("POMONA_AGENT_BODY_TIMEOUT") { agentBodyTimeout = try Self.int(v, "POMONA_AGENT_BODY_TIMEOUT", source, Self.requestTimeoutRange) }
+        if let v = value("POMONA_AGENT_BODY_MIN_RATE_KIB") {
+            agentBodyMinRateKiB = try Self.int(v, "POMONA_AGENT_BODY_MIN_RATE_KIB", source, Self.bodyMinRateRange)
+        }
+        if let v = value("POMONA_AGENT_CONNECTIONS_PER_ADDRESS") {
+            agentConnectionsPerAddress = try Self.int(v, "POMONA_AGENT_CONNECTIONS_PER_ADDRESS", source, Self.connectionsPerAddressRange)
+        }
+        if let v = value("POMONA_AGENT_BODY_BUDGET_MB") { agentBodyBudgetMB = try Self.int(v, "POMONA_AGENT_BODY_BUDGET_MB", source, Self.bodyBudgetRange) }
         if let v = value("POMONA_ADMIN_ADDRESS") { adminAddress = v }
         if let v = value("POMONA_ADMIN_PORT") { adminPort = try Self.port(v, "POMONA_ADMIN_PORT", source) }
+        if let v = value("POMONA_ADMIN_IDLE_TIMEOUT") { adminIdleTimeout = try Self.int(v, "POMONA_ADMIN_IDLE_TIMEOUT", source, Self.idleTimeoutRange) }
+        if let v = value("POMONA_ADMIN_HANDSHAKE_TIMEOUT") {
+            adminHandshakeTimeout = try Self.int(v, "POMONA_ADMIN_HANDSHAKE_TIMEOUT", source, Self.handshakeTimeoutRange)
+        }
         if let v = value("POMONA_SERVER_NAMES") { serverNames = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         if let v = value("POMONA_TLS_CERTIFICATE") { tlsCertificatePath = v }
         if let v = value("POMONA_TLS_PRIVATE_KEY") { tlsPrivateKeyPath = v }

@@ -12,12 +12,14 @@ import Testing
     final class Behind: ChannelInboundHandler {
         typealias InboundIn = ByteBuffer
         var quiesces = 0
+        var inputClosedEvents = 0
         var bytes = 0
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             bytes += unwrapInboundIn(data).readableBytes
         }
         func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
             if event is ChannelShouldQuiesceEvent { quiesces += 1 }
+            if let event = event as? ChannelEvent, event == .inputClosed { inputClosedEvents += 1 }
         }
     }
 

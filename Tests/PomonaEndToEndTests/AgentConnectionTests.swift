@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
+import NIOTLS
 import PomonaServer
 import Synchronization
 import Testing
@@ -162,6 +163,7 @@ final class RawTLSConnection: Sendable {
     final class Inbox: Sendable {
         let bytes = Mutex<[UInt8]>([])
         let closed = Atomic<Bool>(false)
+        let handshakeDone = Atomic<Bool>(false)
     }
 
     final class Collector: ChannelInboundHandler {
@@ -175,6 +177,10 @@ final class RawTLSConnection: Sendable {
         func channelInactive(context: ChannelHandlerContext) {
             inbox.closed.store(true, ordering: .releasing)
         }
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if case .handshakeCompleted = event as? TLSUserEvent { inbox.handshakeDone.store(true, ordering: .releasing) }
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 
     let channel: any Channel
@@ -185,20 +191,39 @@ final class RawTLSConnection: Sendable {
         self.inbox = inbox
     }
 
-    static func open(_ running: RunningServer) async throws -> RawTLSConnection {
+    /// - Parameters:
+    ///   - source: the local address to connect from (any of 127.0.0.0/8 on Linux).
+    ///   - port: the port to connect to, the agent listener's by default.
+    static func open(_ running: RunningServer, from source: String? = nil, port: Int? = nil) async throws -> RawTLSConnection {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .file(running.server.tlsFiles.caCertificatePath!.path)
         let context = try NIOSSLContext(configuration: tls)
         let inbox = Inbox()
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        if let source { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: source, port: 0)) }
+        let channel = try await bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(SocketEnd(), name: SocketEnd.name)
                     try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: "localhost"))
                     try channel.pipeline.syncOperations.addHandler(Collector(inbox: inbox))
                 }
             }
-            .connect(host: "127.0.0.1", port: running.addresses.agentPort).get()
+            .connect(host: "127.0.0.1", port: port ?? running.addresses.agentPort).get()
         return RawTLSConnection(channel: channel, inbox: inbox)
+    }
+
+    /// Waits (at most 10 s) until the TLS handshake is done: a connection closed before that is
+    /// let go by the server's TLS handler, whatever the HTTP side does.
+    func handshake() async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !inbox.handshakeDone.load(ordering: .acquiring) {
+            if ContinuousClock.now > deadline || inbox.closed.load(ordering: .acquiring) {
+                Issue.record("the TLS handshake did not complete")
+                throw CancellationError()
+            }
+            try await Task.sleep(for: .milliseconds(2))
+        }
     }
 
     static func post(_ path: String, _ body: String, extraHeaders: String = "") -> String {
@@ -215,6 +240,25 @@ final class RawTLSConnection: Sendable {
 
     func close() {
         channel.close(promise: nil)
+    }
+
+    /// Closes the TCP connection without TLS close_notify, as a client that just drops its socket does.
+    func closeAbruptly() async throws {
+        let channel = self.channel
+        try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.context(name: SocketEnd.name).close(promise: nil)
+        }.get()
+    }
+
+    /// A do-nothing handler at the socket's end of the pipeline: closing from its context skips TLS.
+    final class SocketEnd: ChannelOutboundHandler {
+        typealias OutboundIn = Any
+        static let name = "socket-end"
+    }
+
+    /// Shuts the write side (TLS close_notify, then TCP FIN) and keeps reading.
+    func closeOutput() async throws {
+        try await channel.close(mode: .output).get()
     }
 
     /// Enrolls a new host over this connection and returns its node key.

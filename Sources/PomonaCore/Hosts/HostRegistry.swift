@@ -166,6 +166,10 @@ public final class HostRegistry: Sendable {
 
     public func host(id: Int64) -> HostCheckInState? { state.withLock { $0.hosts[id] } }
 
+    /// Whether a node key is an enrolled host's, without recording it as seen (a check made
+    /// before the request is read, e.g. to exempt its body from the unauthenticated budget).
+    public func isEnrolled(_ digest: NodeKeyDigest) -> Bool { state.withLock { $0.hostIDByDigest[digest] != nil } }
+
     /// Authenticates and decides what the host should run now (the whole `distributed/read`).
     public func checkIn(_ digest: NodeKeyDigest, now: Date) -> (hostID: Int64, plan: DistributedReadPlan)? {
         state.withLock { s in
