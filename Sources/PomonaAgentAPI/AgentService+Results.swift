@@ -161,43 +161,58 @@ extension AgentService {
     }
 
     /// The same, answered through `done` (exactly once, on any thread): parsing and checks run
-    /// on the caller's thread, the answer comes when the sink has made the batch durable.
+    /// on the caller's thread, the answer comes when the sink has made the batch durable. A
+    /// compressed body is inflated here, after the header's key (if any) was checked, within the
+    /// shared inflation budget, which it holds until it is answered.
     public func log(
         body: ByteBuffer, contentEncoding: String?, authorization: String?, now: Date = Date(),
         done: @escaping @Sendable (Result<[UInt8], AgentError>) -> Void
     ) {
         let batch: LogBatch?
-        do {
-            batch = try logBatch(body: body, contentEncoding: contentEncoding, authorization: authorization, now: now)
+        let charged: Int
+        do throws(AgentError) {
+            // Reject an unknown key before inflating or scanning a large body; a body without its
+            // own node_key (osquery >= 5.23 sends it in the header) is then already authenticated.
+            var headerHostID: Int64?
+            if let header = AgentService.nodeKey(body: nil, authorization: authorization) {
+                guard let hostID = registry.authenticate(AgentService.digest(header), now: now) else { throw .nodeInvalid() }
+                headerHostID = hostID
+            }
+            let prepared = try bodyThread.prepare(body, coding: try AgentContentCoding(contentEncoding), maxInflated: limits.inflatedLog)
+            charged = prepared.charged
+            do throws(AgentError) {
+                batch = try logBatch(inflated: prepared.buffer, headerHostID: headerHostID, authorization: authorization, now: now)
+            } catch {
+                bodyThread.budget.release(charged)
+                throw error
+            }
         } catch {
             done(.failure(error))
             return
         }
+        let budget = bodyThread.budget
+        let finish: @Sendable (Result<[UInt8], AgentError>) -> Void = { result in
+            if charged > 0 { budget.release(charged) }
+            done(result)
+        }
         guard let batch else {
-            done(.success(AgentService.okBody))  // osquery can post "data":[] (spec §4.5)
+            finish(.success(AgentService.okBody))  // osquery can post "data":[] (spec §4.5)
             return
         }
         logSink.append(batch) { result in
             switch result {
             case .success:
-                done(.success(AgentService.okBody))
+                finish(.success(AgentService.okBody))
             case .failure(let error):
                 // An error body makes osquery keep the batch and resend it later (spec §4.6).
-                done(.failure(.unavailable("logs could not be stored durably (\(error)); the agent will resend them")))
+                finish(.failure(.unavailable("logs could not be stored durably (\(error)); the agent will resend them")))
             }
         }
     }
 
-    /// A `/log` body checked and taken apart: `nil` when it holds no lines.
-    func logBatch(body: ByteBuffer, contentEncoding: String?, authorization: String?, now: Date) throws(AgentError) -> LogBatch? {
-        // Reject an unknown key before inflating or scanning a large body; a body without its own
-        // node_key (osquery >= 5.23 sends it in the header) is then already authenticated.
-        var headerHostID: Int64?
-        if let header = AgentService.nodeKey(body: nil, authorization: authorization) {
-            guard let hostID = registry.authenticate(AgentService.digest(header), now: now) else { throw .nodeInvalid() }
-            headerHostID = hostID
-        }
-        let inflated = try AgentBody.inflate(body, contentEncoding: contentEncoding, maxInflated: limits.inflatedLog)
+    /// A `/log` body (inflated) checked and taken apart: `nil` when it holds no lines.
+    /// `headerHostID` is the host the `Authorization` header named, already authenticated.
+    func logBatch(inflated: ByteBuffer, headerHostID: Int64?, authorization: String?, now: Date) throws(AgentError) -> LogBatch? {
         var nodeKey: String?
         var logType: String?
         var ranges: [Range<Int>] = []

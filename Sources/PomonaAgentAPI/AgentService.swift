@@ -17,6 +17,8 @@ public final class AgentService: Sendable {
     public let configState: AgentConfigState
     public let logSink: any LogSink
     public let limits: AgentBodyLimits
+    /// Where heavy bodies are inflated and read, with the budget all inflation shares.
+    public let bodyThread: AgentBodyThread
     public let logger: Logger
     /// Called with every non-detail distributed result (live-query campaigns hook in here).
     public let resultObserver: (@Sendable (DistributedResult) -> Void)?
@@ -31,6 +33,7 @@ public final class AgentService: Sendable {
         self.configState = configState
         self.logSink = logSink
         self.limits = limits
+        bodyThread = AgentBodyThread(budget: SharedInflationBudget(limit: limits.inflationBudget))
         self.logger = logger
         self.resultObserver = resultObserver
     }
@@ -82,6 +85,14 @@ public final class AgentService: Sendable {
         }
         guard let hostID = registry.authenticate(AgentService.digest(key), now: now) else { throw .nodeInvalid() }
         return hostID
+    }
+
+    /// The refusal for an `Authorization: NodeKey` header naming no enrolled host, checked before
+    /// a compressed body is inflated. `nil` when the header is absent (the key may be in the body)
+    /// or known.
+    func refuseUnknownHeaderKey(_ authorization: String?, now: Date = Date()) -> AgentError? {
+        guard let key = AgentService.nodeKey(body: nil, authorization: authorization) else { return nil }
+        return registry.authenticate(AgentService.digest(key), now: now) == nil ? .nodeInvalid() : nil
     }
 
     /// Parses a whole body as one JSON object (small bodies; tolerant of invalid UTF-8).
@@ -179,4 +190,9 @@ public final class AgentService: Sendable {
         if let accelerate = plan.accelerate { members.append(("accelerate", .number(String(accelerate)))) }
         return JSONValue.object(members).encoded()
     }
+}
+
+extension AgentService {
+    // TEMPORARY (replaced by the failed-enroll limiter in the next commit).
+    func admitEnroll(from remoteIP: String) -> AgentError? { nil }
 }

@@ -20,6 +20,8 @@ final class MemoryLogSink: LogSink {
     /// When set, batches are kept but not answered until the test calls what ``takeHeld()`` returns.
     let holding = Mutex(false)
     private let held = Mutex<[@Sendable (Result<Void, any Error>) -> Void]>([])
+    /// Called on the thread that appends (the one that inflated and scanned the body).
+    let onAppend = Mutex<(@Sendable () -> Void)?>(nil)
 
     func append(_ batch: LogBatch, done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
         if failing.withLock({ $0 }) {
@@ -29,8 +31,10 @@ final class MemoryLogSink: LogSink {
         batches.withLock { $0.append(batch) }
         if holding.withLock({ $0 }) {
             held.withLock { $0.append(done) }
+            onAppend.withLock { $0 }?()
             return
         }
+        onAppend.withLock { $0 }?()
         done(.success(()))
     }
 
@@ -50,7 +54,7 @@ struct AgentFixture {
     let sink = MemoryLogSink()
     static let secret = "test-enroll-secret-0123456789"
 
-    init() throws {
+    init(limits: AgentBodyLimits = AgentBodyLimits()) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("pomona-agent-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         store = try Datastore(path: directory.appendingPathComponent("db.sqlite").path)
@@ -61,7 +65,7 @@ struct AgentFixture {
         try config.refresh(force: true)
         service = AgentService(
             store: store, writer: StoreWriter(store: store, logger: logger), registry: HostRegistry(), configState: config,
-            logSink: sink, logger: logger)
+            logSink: sink, limits: limits, logger: logger)
     }
 
     static func buffer(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
