@@ -15,6 +15,11 @@ public struct AgentBodyLimits: Sendable {
     /// are accepted, one more is refused as too large.
     public var inflatedLog = 256 << 20
     public var carveBlock = 32 << 20
+    /// Largest carve accepted (`carve_size`: the upload, a tar or the zstd of one). Carves are
+    /// stored in the database; 1 GiB holds the logs, binaries and configuration trees carves are
+    /// for, while a few runaway carves of whole directories cannot fill the disk the database
+    /// and the spool share.
+    public var maxCarveSize = 1 << 30
     /// Bytes all bodies being inflated may hold at once (``InflationBudget``). Twice the inflated
     /// cap, so that one bomb being inflated to the cap leaves room for a real batch as large.
     public var inflationBudget = 512 << 20

@@ -13,6 +13,13 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Seconds an agent connection may send nothing before the server closes it (osqueryd
     /// reconnects on its next request).
     public var agentIdleTimeout = 300
+    /// Failed enrolls one source address (an IPv6 /64) may make per minute before its enrolls are
+    /// refused unread until its bucket refills.
+    public var agentFailedEnrollsPerMinute = 30
+    /// MiB all compressed agent bodies being inflated may hold at once.
+    public var agentInflateBudgetMB = 512
+    /// Largest file carve accepted, in MiB (the upload: tar, or zstd of it).
+    public var carveMaxSizeMB = 1024
     public var adminAddress = "127.0.0.1"
     public var adminPort = 9443
     /// Extra DNS names or IP addresses the generated server certificate must be valid for.
@@ -54,6 +61,10 @@ public struct ServerConfiguration: Sendable, Equatable {
         ("agent_listener.address", "POMONA_AGENT_ADDRESS", "agent listener address (default 0.0.0.0)"),
         ("agent_listener.port", "POMONA_AGENT_PORT", "agent listener port (default 8443)"),
         ("agent_listener.idle_timeout", "POMONA_AGENT_IDLE_TIMEOUT", "seconds an agent connection may stay silent before it is closed (default 300)"),
+        ("agent_listener.failed_enrolls_per_minute", "POMONA_AGENT_FAILED_ENROLLS_PER_MINUTE",
+         "failed enrolls per minute per source address (IPv6: per /64) before its enrolls are refused (default 30)"),
+        ("agent_listener.inflate_budget_mb", "POMONA_AGENT_INFLATE_BUDGET_MB", "MiB all gzip agent bodies being inflated may hold at once (default 512)"),
+        ("carves.max_size_mb", "POMONA_CARVE_MAX_SIZE_MB", "largest file carve accepted, in MiB (default 1024)"),
         ("admin_listener.address", "POMONA_ADMIN_ADDRESS", "admin listener address (default 127.0.0.1)"),
         ("admin_listener.port", "POMONA_ADMIN_PORT", "admin listener port (default 9443)"),
         ("tls.server_names", "POMONA_SERVER_NAMES", "extra names/IPs for the generated certificate (comma list in env)"),
@@ -75,6 +86,11 @@ public struct ServerConfiguration: Sendable, Equatable {
 
     /// Below osqueryd's default intervals (10 s) every connection would be closed between requests.
     static let idleTimeoutRange = 30...86_400
+    static let failedEnrollsRange = 1...100_000
+    /// At least the 256 MiB a single log body may inflate to, or the largest batch could never pass.
+    static let inflateBudgetRange = 256...65_536
+    /// Up to 64 GiB: carves are stored in the database, in blocks.
+    static let carveSizeRange = 1...65_536
 
     // MARK: - Loading
 
@@ -86,7 +102,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         guard let map = root as? [String: Any] else { throw .init("\(source): the top level must be a mapping") }
         let known: Set<String> = [
             "data_dir", "agent_listener", "admin_listener", "tls", "enroll_secret", "install_macos_baseline", "logs",
-            "detail_update_interval", "log_level", "admin_api", "pipeline",
+            "detail_update_interval", "log_level", "admin_api", "pipeline", "carves",
         ]
         for key in map.keys where !known.contains(key) { throw .init("\(source): unknown key \"\(key)\"") }
         func section(_ name: String, _ keys: Set<String>) throws(ConfigurationError) -> [String: Any] {
@@ -96,10 +112,18 @@ public struct ServerConfiguration: Sendable, Equatable {
             return sub
         }
         if let v = map["data_dir"] { dataDirectory = try Self.string(v, "data_dir", source) }
-        let agent = try section("agent_listener", ["address", "port", "idle_timeout"])
+        let agent = try section("agent_listener", ["address", "port", "idle_timeout", "failed_enrolls_per_minute", "inflate_budget_mb"])
         if let v = agent["address"] { agentAddress = try Self.string(v, "agent_listener.address", source) }
         if let v = agent["port"] { agentPort = try Self.port(v, "agent_listener.port", source) }
         if let v = agent["idle_timeout"] { agentIdleTimeout = try Self.int(v, "agent_listener.idle_timeout", source, Self.idleTimeoutRange) }
+        if let v = agent["failed_enrolls_per_minute"] {
+            agentFailedEnrollsPerMinute = try Self.int(v, "agent_listener.failed_enrolls_per_minute", source, Self.failedEnrollsRange)
+        }
+        if let v = agent["inflate_budget_mb"] {
+            agentInflateBudgetMB = try Self.int(v, "agent_listener.inflate_budget_mb", source, Self.inflateBudgetRange)
+        }
+        let carves = try section("carves", ["max_size_mb"])
+        if let v = carves["max_size_mb"] { carveMaxSizeMB = try Self.int(v, "carves.max_size_mb", source, Self.carveSizeRange) }
         let admin = try section("admin_listener", ["address", "port"])
         if let v = admin["address"] { adminAddress = try Self.string(v, "admin_listener.address", source) }
         if let v = admin["port"] { adminPort = try Self.port(v, "admin_listener.port", source) }
@@ -144,6 +168,13 @@ public struct ServerConfiguration: Sendable, Equatable {
         if let v = value("POMONA_AGENT_IDLE_TIMEOUT") {
             agentIdleTimeout = try Self.int(v, "POMONA_AGENT_IDLE_TIMEOUT", source, Self.idleTimeoutRange)
         }
+        if let v = value("POMONA_AGENT_FAILED_ENROLLS_PER_MINUTE") {
+            agentFailedEnrollsPerMinute = try Self.int(v, "POMONA_AGENT_FAILED_ENROLLS_PER_MINUTE", source, Self.failedEnrollsRange)
+        }
+        if let v = value("POMONA_AGENT_INFLATE_BUDGET_MB") {
+            agentInflateBudgetMB = try Self.int(v, "POMONA_AGENT_INFLATE_BUDGET_MB", source, Self.inflateBudgetRange)
+        }
+        if let v = value("POMONA_CARVE_MAX_SIZE_MB") { carveMaxSizeMB = try Self.int(v, "POMONA_CARVE_MAX_SIZE_MB", source, Self.carveSizeRange) }
         if let v = value("POMONA_ADMIN_ADDRESS") { adminAddress = v }
         if let v = value("POMONA_ADMIN_PORT") { adminPort = try Self.port(v, "POMONA_ADMIN_PORT", source) }
         if let v = value("POMONA_SERVER_NAMES") { serverNames = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }

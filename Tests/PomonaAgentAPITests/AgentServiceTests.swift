@@ -54,18 +54,20 @@ struct AgentFixture {
     let sink = MemoryLogSink()
     static let secret = "test-enroll-secret-0123456789"
 
-    init(limits: AgentBodyLimits = AgentBodyLimits()) throws {
+    init(
+        limits: AgentBodyLimits = AgentBodyLimits(), enrollLimits: FailedEnrollLimiter.Settings = .init(),
+        logger: Logger = Logger(label: "test")
+    ) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("pomona-agent-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         store = try Datastore(path: directory.appendingPathComponent("db.sqlite").path)
         _ = try store.addEnrollSecret(Self.secret)
         try store.saveQuery(ScheduledQuery(name: "usb", sql: "SELECT * FROM usb_devices;", interval: 300, platform: "darwin"))
-        let logger = Logger(label: "test")
         let config = AgentConfigState(store: store, logger: logger)
         try config.refresh(force: true)
         service = AgentService(
             store: store, writer: StoreWriter(store: store, logger: logger), registry: HostRegistry(), configState: config,
-            logSink: sink, limits: limits, logger: logger)
+            logSink: sink, limits: limits, enrollLimits: enrollLimits, logger: logger)
     }
 
     static func buffer(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
