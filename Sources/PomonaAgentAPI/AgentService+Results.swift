@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import PomonaCore
 import PomonaStore
+import Synchronization
 
 extension AgentService {
     static let okBody = Array("{}".utf8)
@@ -61,10 +62,21 @@ extension AgentService {
         var sawVitals = false
         var policyAnswers: [(policyID: Int64, passes: Bool?)] = []
         var liveResults: [LiveQueryHostResult] = []
+        /// The one-shot queries queued for this host, read once and only if a result may answer one.
+        var pending: [String: String]?
         for (name, range) in parsed.results {
             let status = parsed.statuses?[name]?.intValue ?? 0
             let message = parsed.messages?[name]?.textValue ?? ""
             let raw = body.getBytes(at: body.readerIndex + range.lowerBound, length: range.count) ?? []
+            if status == 0, DetailQuery.named(distributedName: name) == nil, HostEvaluationQueries.labelID(distributedName: name) == nil,
+                HostEvaluationQueries.policyID(distributedName: name) == nil
+            {
+                if pending == nil { pending = registry.pendingQueries(hostID: hostID) }
+                if let sql = pending?[name], ExpectedCarves.isCarveQuery(sql) {
+                    // An answer to a carve query sent to this host: its carves may now be started.
+                    expectedCarves.withLock { $0.expect(hostID: hostID, rowsJSON: raw, now: now) }
+                }
+            }
             if let detail = DetailQuery.named(distributedName: name) {
                 sawDetail = true
                 // A failed detail query (a table missing on this OS version) changes nothing.

@@ -25,6 +25,8 @@ public final class AgentService: Sendable {
     public let resultObserver: (@Sendable (DistributedResult) -> Void)?
     /// Failed enrolls per source address: the rate limit and the summed-up log lines.
     let failedEnrolls: Mutex<FailedEnrollLimiter>
+    /// Carves hosts announced in answers to carve queries Pomona sent them: the only ones `carve/begin` accepts.
+    let expectedCarves = Mutex(ExpectedCarves())
 
     public init(
         store: Datastore, writer: StoreWriter, registry: HostRegistry, configState: AgentConfigState, logSink: any LogSink,

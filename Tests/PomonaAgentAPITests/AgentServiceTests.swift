@@ -265,6 +265,7 @@ struct AgentFixture {
         let f = try AgentFixture()
         let key = try await f.enroll()
         let payload = Data((0..<20_000).map { UInt8($0 % 251) })
+        try await f.answerCarveQuery(key: key, carveID: "c-1")
         let begin = try JSONValue.parse(try await f.service.carveBegin(
             body: AgentFixture.buffer(#"{"block_count":3,"block_size":8192,"carve_size":20000,"carve_id":"c-1","request_id":"r-1","node_key":"\#(key)"}"#),
             authorization: nil))
