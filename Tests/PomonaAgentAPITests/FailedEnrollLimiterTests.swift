@@ -187,3 +187,41 @@ final class Limiter {
         #expect(warnings.last?.message == "999 failed enrolls from 203.0.113.5 in the last minute")
     }
 }
+
+/// Agent-supplied values reach the log escaped (a host identifier cannot forge a line).
+@Suite struct AgentLogInjectionTests {
+    static func noRawControl(_ records: [CapturedLog.Record]) -> Bool {
+        records.allSatisfy { record in
+            (record.message + record.metadata.values.joined()).unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7F }
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1))) func hostIdentifierAndUUIDAreEscapedWhenAHostEnrolls() async throws {
+        let log = CapturedLog()
+        let f = try AgentFixture(logger: log.logger)
+        let body = #"{"enroll_secret":"\#(AgentFixture.secret)","host_identifier":"h\nfake info pomona : host enrolled\u0000","host_details":{"system_info":{"uuid":"U\r\n\u001b[2J"}}}"#
+        _ = try await f.service.enroll(body: AgentFixture.buffer(body), remoteIP: "192.0.2.3")
+        let enrolled = try #require(log.records.withLock { $0 }.first { $0.message == "host enrolled" })
+        #expect(enrolled.metadata["host_identifier"] == #"h\nfake info pomona : host enrolled\0"#)
+        #expect(Self.noRawControl(log.records.withLock { $0 }))
+    }
+
+    @Test(.timeLimit(.minutes(1))) func refusalsAndCarveIDsAreEscaped() async throws {
+        let log = CapturedLog()
+        let f = try AgentFixture(logger: log.logger)
+        let key = try await f.enroll()
+        let table = AgentEndpointTable(service: f.service)
+        let endpoint = try #require(table.endpoint(target: "/api/osquery/log"))
+        let answer = await table.answer(
+            endpoint, body: AgentFixture.buffer(#"{"node_key":"\#(key)","log_type":"x\ny\u0000","data":[]}"#),
+            headers: AgentRequestHeaders(authorization: nil, contentEncoding: nil, remoteIP: "192.0.2.3"), path: "/api/osquery/log")
+        #expect(answer.status == 400)
+        let refusal = try #require(log.records.withLock { $0 }.first { $0.message == "agent request refused" })
+        #expect(refusal.metadata["error"]?.contains(#"x\ny\0"#) == true)
+
+        await #expect(throws: AgentError.self) { try await f.carveBegin(key: key, carveID: "c\n1") }
+        try await f.answerCarveQuery(key: key, carveID: "c-ok")
+        _ = try await f.carveBegin(key: key, carveID: "c-ok")
+        #expect(Self.noRawControl(log.records.withLock { $0 }))
+    }
+}
