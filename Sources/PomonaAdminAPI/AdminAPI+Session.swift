@@ -25,6 +25,11 @@ extension AdminAPI {
     func registerSession(on router: Router<AdminRequestContext>) {
         for path in ["/api/v1/setup", "/api/latest/setup"] {
             router.post(RouterPath(path)) { request, _ in try await self.setup(request) }
+            // Public, as in Fleet: the web page asks it to offer setup or login.
+            router.get(RouterPath(path)) { _, _ in
+                let users = try await offload { [store] in try store.userCount() }
+                return jsonResponse(.object([("require_setup", .bool(users == 0))]))
+            }
         }
         route(router, .post, "/login") { request, context in try await self.login(request, context) }
         route(router, .post, "/logout") { _, context in
@@ -33,7 +38,9 @@ extension AdminAPI {
                 let store = self.store
                 _ = try await offload { try store.deleteSession(tokenDigest: digest) }
             }
-            return emptyObjectResponse()
+            var response = emptyObjectResponse()
+            BrowserSession.append(BrowserSession.clearCookies, to: &response.headers)
+            return response
         }
         route(router, .get, "/me") { _, context in
             let user = try context.requireRole(.observer)
@@ -68,6 +75,7 @@ extension AdminAPI {
 
     /// `POST /api/v1/setup`: the first admin, only while no user exists.
     func setup(_ request: Request) async throws -> Response {
+        try Self.checkCookieRequest(request)
         let body = try await decodeBody(SetupBody.self, from: request)
         var new = body.admin ?? NewUserBody(name: body.name ?? "", email: body.email ?? "", password: body.password)
         new.global_role = Role.admin.rawValue
@@ -87,12 +95,13 @@ extension AdminAPI {
         let token = try await issueToken(userID: created.id, kind: .session)
         let admin = AdminUser(id: created.id, name: created.name, email: created.email, role: .admin, apiOnly: false)
         await recordActivity(admin, "setup_completed", .object([("email", .string(created.email))]))
-        return jsonResponse(.object([("admin", userJSON(created)), ("token", .string(token))]))
+        return Self.sessionResponse(request, token: token, [("admin", userJSON(created))])
     }
 
     /// `POST /login`: email and password → the user and a new session token. Rate-limited per email
     /// and per client address; unknown emails cost as much as wrong passwords.
     func login(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
+        try Self.checkCookieRequest(request)
         let body = try await decodeBody(LoginBody.self, from: request)
         let email = body.email.trimmingCharacters(in: .whitespaces).lowercased()
         if email.isEmpty { throw FleetAPIError.invalid("email", "is required") }
@@ -120,7 +129,29 @@ extension AdminAPI {
         let token = try await issueToken(userID: record.id, kind: .session)
         let user = AdminUser(id: record.id, name: record.name, email: record.email, role: role, apiOnly: record.apiOnly)
         await recordActivity(user, "user_logged_in", .object([("public_ip", .string(address))]))
-        return jsonResponse(.object([("user", userJSON(record)), ("token", .string(token)), ("available_teams", .array([]))]))
+        return Self.sessionResponse(request, token: token, [("user", userJSON(record)), ("available_teams", .array([]))])
+    }
+
+    /// A login or setup asking for a cookie session must come from this origin (login CSRF).
+    static func checkCookieRequest(_ request: Request) throws(FleetAPIError) {
+        if BrowserSession.wantsCookie(request.headers) && !BrowserSession.fetchSiteAllowed(request.headers) {
+            throw FleetAPIError(
+                status: .forbidden, message: "Permission Denied", errors: [.init(name: "base", reason: "cross-site login refused")])
+        }
+    }
+
+    /// The answer to a login or setup: the token in the body (CLI, scripts), or for a browser that
+    /// sent `X-Pomona-Session: cookie`, in HttpOnly cookies and not in the body.
+    static func sessionResponse(_ request: Request, token: String, _ members: [(String, JSONValue)]) -> Response {
+        guard BrowserSession.wantsCookie(request.headers) else {
+            var withToken = members
+            withToken.insert(("token", .string(token)), at: min(1, withToken.count))
+            return jsonResponse(.object(withToken))
+        }
+        var response = jsonResponse(.object(members))
+        BrowserSession.append(BrowserSession.setCookies(sessionToken: token), to: &response.headers)
+        response.headers[.cacheControl] = "no-store"
+        return response
     }
 }
 

@@ -6,7 +6,8 @@ import PomonaStore
 /// Authenticates every request of the admin listener and turns every error into Fleet's envelope.
 ///
 /// - A bearer token (session or API-only token) is looked up by its SHA-256; a valid one fills
-///   `context.user`. Sessions slide: each use pushes the expiry `sessionLifetime` ahead (persisted
+///   `context.user`. Without one, a browser's session cookie is used the same way, after the
+///   checks of ``BrowserSession`` (fetch metadata, and the CSRF token on state-changing methods). Sessions slide: each use pushes the expiry `sessionLifetime` ahead (persisted
 ///   at most once a minute, so reads do not turn into writes).
 /// - Every path under `/api/` except setup and login needs a valid token (401 otherwise), as a
 ///   backstop to the `requireRole` each handler calls first; paths outside `/api/` (`/healthz`,
@@ -27,6 +28,8 @@ struct AdminAuthMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
+        // Set when a session cookie turned out expired or unknown: the answer also clears it.
+        var clearCookies = false
         do {
             let needsUser = Self.requiresAuthentication(request.uri.path)
             if let token = Self.bearerToken(request) {
@@ -41,11 +44,29 @@ struct AdminAuthMiddleware: RouterMiddleware {
                 case .expired, .unknown:
                     break
                 }
+            } else if needsUser, let token = BrowserSession.sessionToken(request.headers) {
+                // A browser session (see BrowserSession): fetch metadata and CSRF before the lookup.
+                if let reason = BrowserSession.refusal(method: request.method, headers: request.headers, sessionToken: token) {
+                    throw FleetAPIError(status: .forbidden, message: "Permission Denied", errors: [.init(name: "base", reason: reason)])
+                }
+                switch try await api.authenticate(token: token) {
+                case .valid(let user, let digest):
+                    context.user = user
+                    context.sessionDigest = digest
+                case .expired:
+                    clearCookies = true
+                    throw FleetAPIError.unauthenticated(reason: "session expired: log in again")
+                case .unknown:
+                    clearCookies = true
+                    throw FleetAPIError.unauthenticated(reason: "invalid session")
+                }
             }
             if needsUser && context.user == nil { throw FleetAPIError.unauthenticated }
             return try await next(request, context)
         } catch let error as FleetAPIError {
-            return try error.response(from: request, context: context)
+            var response = try error.response(from: request, context: context)
+            if clearCookies { BrowserSession.append(BrowserSession.clearCookies, to: &response.headers) }
+            return response
         } catch let error as any HTTPResponseError {
             // Hummingbird's own (404 for unknown routes, 413 from body limits): in Fleet's envelope too.
             let fleet = FleetAPIError(

@@ -22,6 +22,9 @@ import NIOCore
 /// them from the start, 27 KB without), with about three connections per host.
 /// While a task answers, the channel stops reading (back-pressure for a client that pipelines).
 ///
+/// A connection whose peer closes its side is closed at once, or right after the answer that is
+/// outstanding (before a handover; after it, the HTTP server behind handles the closed input).
+///
 /// A connection that sends nothing for ``AgentWireChannel/idleTimeout`` is closed (an
 /// `IdleStateHandler` in front reports it), unless an answer of ours is outstanding. Every
 /// connection holds TLS and channel state (27 KB idle, about 35 KB under load) and osqueryd
@@ -65,6 +68,8 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readHeld = false
     /// A quiesce (graceful shutdown) that arrived while a task was answering; acted on after.
     private var quiesceHeld = false
+    /// The peer closed its side while an answer was outstanding: close once it is written.
+    private var inputClosedHeld = false
     private var channelOpen = true
     private var remoteIP: String?
 
@@ -114,6 +119,22 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
             if case .answering = mode { return }  // waiting on us, not on the client
             context.close(promise: nil)
+            return
+        }
+        // The peer half-closed (or closed) its side. Remote half-closure is allowed on this
+        // listener, so without this the socket stayed open until the idle timeout: a client
+        // could pile up descriptors by connecting, sending and closing (1,000 cycles left 999
+        // sockets held). Nothing more can arrive, so close now, or right after the answer that
+        // is outstanding; after a handover, the HTTP server behind decides.
+        if let channelEvent = event as? ChannelEvent, channelEvent == .inputClosed {
+            switch mode {
+            case .handedOver:
+                context.fireUserInboundEventTriggered(event)
+            case .answering, .handingOver:
+                inputClosedHeld = true
+            case .agent, .skipping:
+                closeAfterWrites(context: context)
+            }
             return
         }
         // Graceful shutdown. Before a handover there is no HTTP server behind to act on it: an
@@ -226,8 +247,17 @@ final class AgentWireHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Acts on what waited while an answer was outstanding: a quiesce, then a read.
+    /// Acts on what waited while an answer was outstanding: a closed input, a quiesce, then a read.
     private func releaseHeld(context: ChannelHandlerContext) {
+        if inputClosedHeld {
+            inputClosedHeld = false
+            if case .handedOver = mode {
+                context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+            } else {
+                closeAfterWrites(context: context)
+                return
+            }
+        }
         if quiesceHeld {
             quiesceHeld = false
             if case .handedOver = mode {

@@ -56,6 +56,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
+    @Option(name: .long, help: "Serve the admin page from this directory (development; default: the copy built into the binary).")
+    var webDir: String?
+
     func run() async throws {
         var configuration = try server.load()
         if let agentListen { (configuration.agentAddress, configuration.agentPort) = try Self.split(agentListen, "--agent-listen") }
@@ -70,7 +73,7 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
         let server: PomonaServer
         do {
-            server = try PomonaServer(configuration: configuration, logger: logger)
+            server = try PomonaServer(configuration: configuration, logger: logger, webDirectory: webDir)
         } catch let error as ConfigurationError {
             throw ValidationError(error.message)
         }

@@ -42,6 +42,8 @@ public final class PomonaServer: Sendable {
     /// The management API (users, hosts, queries, …) on the admin listener.
     public let adminAPI: AdminAPI
     public let tlsFiles: TLSFiles
+    /// The admin page: the copy built into the binary, or a directory (`serve --web-dir`).
+    public let webAssets: WebAssets
     /// The enroll secret generated at this start, if there was none (printed for the operator).
     public let generatedEnrollSecret: String?
     let startedAt = Date()
@@ -50,8 +52,11 @@ public final class PomonaServer: Sendable {
     /// Tags the built-in macOS baseline queries (removable with `pomona baseline remove`).
     public static let baselineMarker = "builtin:macos-baseline"
 
-    public init(configuration: ServerConfiguration, logger: Logger) throws {
+    /// - Parameter webDirectory: serve the admin page from this directory instead of the embedded
+    ///   copy (development: edit `Web/` and reload without rebuilding).
+    public init(configuration: ServerConfiguration, logger: Logger, webDirectory: String? = nil) throws {
         try configuration.validate()
+        webAssets = try webDirectory.map { .directory(try WebAssets.validateDirectory($0)) } ?? .embeddedFiles
         self.configuration = configuration
         self.logger = logger
         let fm = FileManager.default
@@ -157,6 +162,8 @@ public final class PomonaServer: Sendable {
             }, logger: logger)
 
         let adminRouter = Router(context: AdminRequestContext.self)
+        // First, so it sees the router's 404 for a deep link and answers with the page.
+        adminRouter.add(middleware: WebPageMiddleware(assets: webAssets))
         HealthRoutes.register(on: adminRouter, server: self, detailed: true)
         adminAPI.register(on: adminRouter)
         PipelineMetrics(pipeline: pipeline).register(on: adminRouter)

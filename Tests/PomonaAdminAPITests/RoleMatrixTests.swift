@@ -42,6 +42,8 @@ enum RoleMatrix {
     static let accountRows: [RoleMatrixRow] = [
         .init(.post, "/api/v1/setup", nil, body: #"{"name":"x","email":"x@example.com","password":"long-password-1!"}"#),
         .init(.post, "/api/latest/setup", nil, body: #"{"name":"x","email":"x@example.com","password":"long-password-1!"}"#),
+        .init(.get, "/api/v1/setup", nil),
+        .init(.get, "/api/latest/setup", nil),
         .init(.post, "/login", nil, body: #"{"email":"observer@example.com","password":"correct-horse-1!"}"#),
         .init(.post, "/logout", .observer),
         .init(.get, "/me", .observer),

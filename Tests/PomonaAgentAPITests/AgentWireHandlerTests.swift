@@ -165,6 +165,62 @@ import Testing
         _ = try? channel.finish()
     }
 
+    /// A peer that sends a request and closes its side gets its answer, and the connection is
+    /// closed at once instead of being held until the idle timeout.
+    @Test func aClosedInputClosesTheConnectionAfterTheAnswer() throws {
+        let fixture = try AgentFixture()
+        let channel = EmbeddedChannel()
+        try channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        let handovers = HandoverLog()
+        try channel.pipeline.syncOperations.addHandler(Self.wireHandler(fixture, log: handovers))
+        try channel.writeInbound(Self.post("/api/osquery/config", #"{"node_key":"nope"}"#))
+        #expect(String(buffer: try #require(try channel.readOutbound(as: ByteBuffer.self))).contains("node_invalid"))
+        channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        channel.embeddedEventLoop.run()
+        #expect(!channel.isActive, "a half-closed connection was kept open")
+        #expect(handovers.abandons == 1)
+        _ = try? channel.finish()
+    }
+
+    /// Half of a request, then a closed input: nothing can complete it, so the connection goes.
+    @Test func aClosedInputAfterAPartialRequestClosesTheConnection() throws {
+        let fixture = try AgentFixture()
+        let channel = EmbeddedChannel()
+        try channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        try channel.pipeline.syncOperations.addHandler(Self.wireHandler(fixture))
+        try channel.writeInbound(ByteBuffer(string: "POST /api/osquery/log HTTP/1.1\r\nContent-Length: 1000\r\n\r\n{\"node"))
+        channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        channel.embeddedEventLoop.run()
+        // No answer: only the empty write that orders the close after earlier writes.
+        #expect(try channel.readOutbound(as: ByteBuffer.self)?.readableBytes ?? 0 == 0)
+        #expect(!channel.isActive, "a half-closed connection was kept open")
+        _ = try? channel.finish()
+    }
+
+    /// A closed input while a log is being made durable: the acknowledgement still goes out,
+    /// and only then is the connection closed.
+    @Test func aClosedInputWaitsForTheLogAnswerInFlight() async throws {
+        try await Self.withHeldLogs(Self.inputClosedWhileALogIsAnswered)
+    }
+
+    /// Synchronous: an embedded channel must stay on one thread.
+    static func inputClosedWhileALogIsAnswered(_ fixture: AgentFixture, key: String) throws {
+        let channel = EmbeddedChannel()
+        try channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        try channel.pipeline.syncOperations.addHandler(wireHandler(fixture))
+        let status = #"{"severity":"0","filename":"x.cpp","line":"1","message":"m","unixTime":"1785845100"}"#
+        try channel.writeInbound(post("/api/v1/osquery/log", #"{"node_key":"\#(key)","log_type":"status","data":[\#(status)]}"#))
+        channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        channel.embeddedEventLoop.run()
+        #expect(channel.isActive, "closed before the stored log was acknowledged")
+
+        let answer = try releaseTheHeldLog(fixture, channel)
+        #expect(answer.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        channel.embeddedEventLoop.run()
+        #expect(!channel.isActive, "a half-closed connection was kept open after its answer")
+        _ = try? channel.finish()
+    }
+
     @Test func aFailedAppendIsAnsweredWithAnErrorBodyOsqueryKeeps() async throws {
         let fixture = try AgentFixture()
         let key = try await fixture.enroll()
