@@ -36,7 +36,7 @@ extension AdminAPI {
         route(router, .get, "/carves/:id/download") { _, context in
             let user = try context.requireRole(.maintainer)
             let carve = try await self.existingCarve(try pathID(context))
-            guard let archive = try await offload({ [store] in try store.carveArchive(id: carve.id) }) else {
+            guard carve.completedAt != nil else {
                 throw FleetAPIError.conflict("carve \(carve.id) is incomplete: \(carve.blocksReceived) of \(carve.blockCount) blocks received")
             }
             await recordActivity(user, "downloaded_carve", .object([("carve_id", .int(carve.id)), ("host_id", carve.hostID.map(JSONValue.int) ?? .null)]))
@@ -46,7 +46,24 @@ extension AdminAPI {
                     .contentType: "application/octet-stream",
                     .contentDisposition: "attachment; filename=\"\(carveName(carve)).tar\"",
                 ],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: archive)))
+                body: carveDownload(carve))
+        }
+    }
+
+    /// The archive streamed block by block, each read from the database as it is sent: a carve
+    /// can be gigabytes, and building it in memory took that much per download. The length is
+    /// known up front; a block missing half-way (the host was deleted meanwhile) ends the
+    /// response short of it, which clients see as a failed download.
+    func carveDownload(_ carve: CarveSession) -> ResponseBody {
+        let store = self.store
+        return ResponseBody(contentLength: carve.carveSize) { writer in
+            for block in 0..<carve.blockCount {
+                guard let data = try await offload({ try store.carveBlock(carveID: carve.id, blockID: block) }) else {
+                    throw FleetAPIError.notFound("block \(block) of carve \(carve.id)")
+                }
+                try await writer.write(ByteBuffer(bytes: data))
+            }
+            try await writer.finish(nil)
         }
     }
 

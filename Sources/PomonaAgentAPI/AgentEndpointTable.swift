@@ -39,6 +39,9 @@ public struct AgentEndpoint: Sendable {
     public let limit: Int
     /// Bound on the body after gzip inflation.
     public let inflatedLimit: Int
+    /// Checked before the body is touched (nothing inflated or parsed): the request's headers and
+    /// whether its body is compressed; a refusal here costs nothing.
+    public let admit: @Sendable (AgentRequestHeaders, _ compressed: Bool) -> AgentError?
     public let work: Work
 }
 
@@ -57,28 +60,36 @@ public struct AgentEndpointTable: Sendable {
         self.service = service
         self.bodyBudget = bodyBudget
         let limits = service.limits
+        // A compressed body is inflated only after the key in its `Authorization: NodeKey` header
+        // (osquery >= 5.23) was found; without the header it cannot be checked before.
+        let headerKey: @Sendable (AgentRequestHeaders, Bool) -> AgentError? = { headers, compressed in
+            compressed ? service.refuseUnknownHeaderKey(headers.authorization) : nil
+        }
         all = [
-            AgentEndpoint(path: "/enroll", limit: limits.enroll, inflatedLimit: limits.enroll, work: .suspending { body, headers throws(AgentError) in
-                try await service.enroll(body: body, remoteIP: headers.remoteIP)
-            }),
-            AgentEndpoint(path: "/config", limit: limits.small, inflatedLimit: limits.small, work: .immediate { body, headers throws(AgentError) in
+            AgentEndpoint(
+                path: "/enroll", limit: limits.enroll, inflatedLimit: limits.enroll,
+                admit: { headers, _ in service.admitEnroll(from: headers.remoteIP) },
+                work: .suspending { body, headers throws(AgentError) in
+                    try await service.enroll(body: body, remoteIP: headers.remoteIP)
+                }),
+            AgentEndpoint(path: "/config", limit: limits.small, inflatedLimit: limits.small, admit: headerKey, work: .immediate { body, headers throws(AgentError) in
                 try service.config(body: body, authorization: headers.authorization)
             }),
-            AgentEndpoint(path: "/distributed/read", limit: limits.small, inflatedLimit: limits.small, work: .immediate { body, headers throws(AgentError) in
+            AgentEndpoint(path: "/distributed/read", limit: limits.small, inflatedLimit: limits.small, admit: headerKey, work: .immediate { body, headers throws(AgentError) in
                 try service.distributedRead(body: body, authorization: headers.authorization)
             }),
             AgentEndpoint(
-                path: "/distributed/write", limit: limits.distributedWrite, inflatedLimit: limits.distributedWrite,
+                path: "/distributed/write", limit: limits.distributedWrite, inflatedLimit: limits.distributedWrite, admit: headerKey,
                 work: .suspending { body, headers throws(AgentError) in
                     try await service.distributedWrite(body: body, authorization: headers.authorization)
                 }),
-            AgentEndpoint(path: "/log", limit: limits.log, inflatedLimit: limits.inflatedLog, work: .completing { body, headers, done in
+            AgentEndpoint(path: "/log", limit: limits.log, inflatedLimit: limits.inflatedLog, admit: headerKey, work: .completing { body, headers, done in
                 service.log(body: body, contentEncoding: nil, authorization: headers.authorization, done: done)
             }),
-            AgentEndpoint(path: "/carve/begin", limit: limits.small, inflatedLimit: limits.small, work: .suspending { body, headers throws(AgentError) in
+            AgentEndpoint(path: "/carve/begin", limit: limits.small, inflatedLimit: limits.small, admit: headerKey, work: .suspending { body, headers throws(AgentError) in
                 try await service.carveBegin(body: body, authorization: headers.authorization)
             }),
-            AgentEndpoint(path: "/carve/block", limit: limits.carveBlock, inflatedLimit: limits.carveBlock, work: .suspending { body, headers throws(AgentError) in
+            AgentEndpoint(path: "/carve/block", limit: limits.carveBlock, inflatedLimit: limits.carveBlock, admit: headerKey, work: .suspending { body, headers throws(AgentError) in
                 try await service.carveBlock(body: body, authorization: headers.authorization)
             }),
         ]
@@ -95,15 +106,104 @@ public struct AgentEndpointTable: Sendable {
         return byFullPath[String(path)]
     }
 
-    /// Inflates the body within the endpoint's bound and runs an `.immediate` endpoint.
-    /// `nil` for the other kinds (use ``answer(_:body:headers:path:done:)``).
+    /// Runs an `.immediate` endpoint right here when its body is light enough for the event loop
+    /// (``AgentBody/isLight(_:coding:inflatedLimit:)``). `nil` for the other kinds and for heavy
+    /// bodies (use ``answer(_:body:headers:path:done:)``).
     public func answerNow(_ endpoint: AgentEndpoint, body: ByteBuffer, headers: AgentRequestHeaders, path: Substring) -> AgentEndpoint.Answer? {
         guard case .immediate(let work) = endpoint.work else { return nil }
+        let coding: AgentContentCoding
         do throws(AgentError) {
-            let inflated = try AgentBody.inflate(body, contentEncoding: headers.contentEncoding, maxInflated: endpoint.inflatedLimit)
-            return run(work, inflated, headers, path: path)
+            coding = try admitted(endpoint, headers)
         } catch {
             return refusal(error, path: path)
+        }
+        guard AgentBody.isLight(body, coding: coding, inflatedLimit: endpoint.inflatedLimit) else { return nil }
+        let prepared: PreparedAgentBody
+        do throws(AgentError) {
+            prepared = try service.bodyThread.prepare(body, coding: coding, maxInflated: endpoint.inflatedLimit)
+        } catch {
+            return refusal(error, path: path)
+        }
+        defer { if prepared.charged > 0 { service.bodyThread.budget.release(prepared.charged) } }
+        return run(work, prepared.buffer, headers, path: path)
+    }
+
+    /// Checks what can be checked from the headers alone; the body's coding if admitted.
+    private func admitted(_ endpoint: AgentEndpoint, _ headers: AgentRequestHeaders) throws(AgentError) -> AgentContentCoding {
+        let coding = try AgentContentCoding(headers.contentEncoding)
+        if let refused = endpoint.admit(headers, coding != .identity) { throw refused }
+        return coding
+    }
+
+    /// Admits, inflates within the endpoint's bound and the shared budget, and runs the endpoint,
+    /// whatever its kind; `done` gets the answer exactly once: on the caller's thread (a refusal
+    /// before any work, or a light `.immediate` body), in a task (`.suspending`), on
+    /// ``AgentBodyThread`` (a heavy body), or on the thread that completed it.
+    ///
+    /// Heavy bodies (``AgentBody/isLight(_:coding:inflatedLimit:)``) are inflated and, for
+    /// `/log`, scanned on ``AgentBodyThread``, never on the event loop. An uncompressed body for
+    /// a `.suspending` endpoint goes straight to its task.
+    public func answer(
+        _ endpoint: AgentEndpoint, body: ByteBuffer, headers: AgentRequestHeaders, path: Substring,
+        done: @escaping @Sendable (AgentEndpoint.Answer) -> Void
+    ) {
+        let coding: AgentContentCoding
+        do throws(AgentError) {
+            coding = try admitted(endpoint, headers)
+        } catch {
+            done(refusal(error, path: path))
+            return
+        }
+        var light = AgentBody.isLight(body, coding: coding, inflatedLimit: endpoint.inflatedLimit)
+        if case .suspending = endpoint.work, coding == .identity { light = true }
+        if light {
+            handle(endpoint, body: body, coding: coding, headers: headers, path: path, done: done)
+            return
+        }
+        let path = Substring(String(path))
+        service.bodyThread.run(
+            { self.handle(endpoint, body: body, coding: coding, headers: headers, path: path, done: done) },
+            cancelled: { done(self.refusal(.unavailable("the server is shutting down; the agent will resend"), path: path)) })
+    }
+
+    /// Inflates and runs the endpoint where it is called; the inflated body's share of the budget
+    /// is given back once the answer is known (the spool has copied a `/log` batch by then).
+    private func handle(
+        _ endpoint: AgentEndpoint, body: ByteBuffer, coding: AgentContentCoding, headers: AgentRequestHeaders, path: Substring,
+        done: @escaping @Sendable (AgentEndpoint.Answer) -> Void
+    ) {
+        let prepared: PreparedAgentBody
+        do throws(AgentError) {
+            prepared = try service.bodyThread.prepare(body, coding: coding, maxInflated: endpoint.inflatedLimit)
+        } catch {
+            done(refusal(error, path: path))
+            return
+        }
+        let budget = service.bodyThread.budget
+        let charged = prepared.charged
+        let finish: @Sendable (AgentEndpoint.Answer) -> Void = { answer in
+            if charged > 0 { budget.release(charged) }
+            done(answer)
+        }
+        let inflated = prepared.buffer
+        switch endpoint.work {
+        case .immediate(let work):
+            finish(run(work, inflated, headers, path: path))
+        case .suspending(let work):
+            Task {
+                do throws(AgentError) {
+                    finish((200, try await work(inflated, headers)))
+                } catch {
+                    finish(self.refusal(error, path: path))
+                }
+            }
+        case .completing(let work):
+            work(inflated, headers) { result in
+                switch result {
+                case .success(let bytes): finish((200, bytes))
+                case .failure(let error): finish(self.refusal(error, path: path))
+                }
+            }
         }
     }
 
@@ -115,41 +215,6 @@ public struct AgentEndpointTable: Sendable {
             return (200, try work(inflated, headers))
         } catch {
             return refusal(error, path: path)
-        }
-    }
-
-    /// Inflates the body within the endpoint's bound and runs the endpoint, whatever its kind;
-    /// `done` gets the answer exactly once, on the caller's thread (`.immediate`, or a request
-    /// refused before any work), in a task (`.suspending`), or on the thread that completed it.
-    public func answer(
-        _ endpoint: AgentEndpoint, body: ByteBuffer, headers: AgentRequestHeaders, path: Substring,
-        done: @escaping @Sendable (AgentEndpoint.Answer) -> Void
-    ) {
-        let inflated: ByteBuffer
-        do throws(AgentError) {
-            inflated = try AgentBody.inflate(body, contentEncoding: headers.contentEncoding, maxInflated: endpoint.inflatedLimit)
-        } catch {
-            done(refusal(error, path: path))
-            return
-        }
-        switch endpoint.work {
-        case .immediate(let work):
-            done(run(work, inflated, headers, path: path))
-        case .suspending(let work):
-            Task {
-                do throws(AgentError) {
-                    done((200, try await work(inflated, headers)))
-                } catch {
-                    done(self.refusal(error, path: path))
-                }
-            }
-        case .completing(let work):
-            work(inflated, headers) { result in
-                switch result {
-                case .success(let bytes): done((200, bytes))
-                case .failure(let error): done(self.refusal(error, path: path))
-                }
-            }
         }
     }
 
@@ -187,10 +252,11 @@ public struct AgentEndpointTable: Sendable {
     /// Every failure becomes an ``AgentError`` body, never an empty one. Server-side failures are
     /// errors in the log; refusals of what the agent sent are debug noise.
     private func refusal(_ error: AgentError, path: Substring) -> AgentEndpoint.Answer {
+        let metadata: Logger.Metadata = ["path": "\(LogText.escaped(path))", "error": "\(LogText.escaped(error.message))"]
         if error.code == .internalError || error.code == .unavailable {
-            service.logger.error("agent request failed", metadata: ["path": "\(path)", "error": "\(error.message)"])
+            service.logger.error("agent request failed", metadata: metadata)
         } else {
-            service.logger.debug("agent request refused", metadata: ["path": "\(path)", "error": "\(error.message)"])
+            service.logger.debug("agent request refused", metadata: metadata)
         }
         return (error.httpStatus, error.body)
     }

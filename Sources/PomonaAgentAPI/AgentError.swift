@@ -13,6 +13,9 @@ public struct AgentError: Error, Equatable, Sendable, CustomStringConvertible {
         case badRequest = "bad_request"
         case tooLarge = "too_large"
         case unavailable = "unavailable"
+        /// Refused for load (a shared budget spent, a rate limit): expected under attack, so not
+        /// an error in the log. osquery keeps what it sent and tries again later.
+        case busy = "busy"
         case internalError = "internal"
     }
 
@@ -24,6 +27,7 @@ public struct AgentError: Error, Equatable, Sendable, CustomStringConvertible {
     public static func badRequest(_ message: String) -> AgentError { .init(code: .badRequest, message: message) }
     public static func tooLarge(_ message: String) -> AgentError { .init(code: .tooLarge, message: message) }
     public static func unavailable(_ message: String) -> AgentError { .init(code: .unavailable, message: message) }
+    public static func busy(_ message: String) -> AgentError { .init(code: .busy, message: message) }
     public static func internalError(_ message: String) -> AgentError { .init(code: .internalError, message: message) }
 
     public var description: String { message }
@@ -34,7 +38,7 @@ public struct AgentError: Error, Equatable, Sendable, CustomStringConvertible {
         case .nodeInvalid, .enrollFailed: return 401
         case .badRequest: return 400
         case .tooLarge: return 413
-        case .unavailable: return 503
+        case .unavailable, .busy: return 503
         case .internalError: return 500
         }
     }

@@ -3,12 +3,13 @@ import Logging
 import NIOCore
 import PomonaCore
 import PomonaStore
+import Synchronization
 
 extension AgentService {
-    /// Largest carve accepted (the upload, i.e. the tar or zstd of it).
-    static let maximumCarveSize = 4 << 30
-
-    /// `carve/begin`: opens a session for a carve the host was asked for.
+    /// `carve/begin`: opens a session for a carve the host was asked for (``ExpectedCarves``), no
+    /// larger than ``AgentBodyLimits/maxCarveSize``. osquery reads only `session_id` from the
+    /// answer (spec §8.2), so any refusal is an error body without one: the carve fails on the
+    /// host, nothing is stored.
     public func carveBegin(body: ByteBuffer, authorization: String?, now: Date = Date()) async throws(AgentError) -> [UInt8] {
         let request = try AgentService.parseObject(body)
         let hostID = try authenticate(body: request, authorization: authorization, now: now)
@@ -16,13 +17,25 @@ extension AgentService {
             let carveSize = request["carve_size"]?.intValue
         else { throw .badRequest("block_count, block_size and carve_size must be integers") }
         guard blockSize > 0, blockSize <= limits.carveBlock / 2 else { throw .badRequest("block_size \(blockSize) is out of range") }
-        guard carveSize > 0, carveSize <= AgentService.maximumCarveSize else { throw .badRequest("carve_size \(carveSize) is out of range") }
+        guard carveSize > 0 else { throw .badRequest("carve_size \(carveSize) is out of range") }
+        guard carveSize <= limits.maxCarveSize else {
+            throw .tooLarge("carve_size \(carveSize) exceeds this server's limit of \(limits.maxCarveSize) bytes (carves.max_size_mb)")
+        }
         guard blockCount == (carveSize + blockSize - 1) / blockSize else {
             throw .badRequest("block_count \(blockCount) does not match carve_size \(carveSize) / block_size \(blockSize)")
         }
         let carveID = request["carve_id"]?.stringValue ?? ""
         let requestID = request["request_id"]?.stringValue ?? ""
         guard !carveID.isEmpty else { throw .badRequest("missing carve_id") }
+        guard ExpectedCarves.isPlausibleCarveID(carveID), requestID.utf8.count <= 64 else {
+            throw .badRequest("carve_id and request_id must be ids of at most 64 letters, digits, - or _")
+        }
+        guard expectedCarves.withLock({ $0.isExpected(hostID: hostID, carveID: carveID, now: now) }) else {
+            logger.warning(
+                "carve refused: not requested from this host",
+                metadata: ["host_id": "\(hostID)", "carve_id": "\(LogText.escaped(carveID))", "size": "\(carveSize)"])
+            throw .badRequest("carve \(carveID) was not requested from this host (run a carve query for it first)")
+        }
         var rng = SystemRandomNumberGenerator()
         let sessionID = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
         do {
@@ -31,10 +44,13 @@ extension AgentService {
                     hostID: hostID, sessionID: sessionID, carveID: carveID, requestID: requestID, blockCount: blockCount,
                     blockSize: blockSize, carveSize: carveSize, now: now)
             }
+        } catch let error as CarveBeginError {
+            throw .badRequest(error.description)
         } catch {
             throw .internalError("carve could not be started")
         }
-        logger.info("carve started", metadata: ["host_id": "\(hostID)", "carve_id": "\(carveID)", "size": "\(carveSize)"])
+        logger.info(
+            "carve started", metadata: ["host_id": "\(hostID)", "carve_id": "\(LogText.escaped(carveID))", "size": "\(carveSize)"])
         var out = Array("{\"session_id\":".utf8)
         JSONValue.encodeString(sessionID, into: &out)
         out.append(contentsOf: Array(",\"success\":true}".utf8))
@@ -60,7 +76,7 @@ extension AgentService {
                 try store.storeCarveBlock(sessionID: sessionID, blockID: blockID, data: data, now: now)
             }
             if session.completedAt != nil, blockID == session.blockCount - 1 {
-                logger.info("carve complete", metadata: ["carve_id": "\(session.carveID)", "bytes": "\(session.carveSize)"])
+                logger.info("carve complete", metadata: ["carve_id": "\(LogText.escaped(session.carveID))", "bytes": "\(session.carveSize)"])
             }
         } catch let error as CarveBlockError {
             throw .badRequest(error.description)

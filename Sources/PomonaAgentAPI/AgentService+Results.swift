@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import PomonaCore
 import PomonaStore
+import Synchronization
 
 extension AgentService {
     static let okBody = Array("{}".utf8)
@@ -61,10 +62,21 @@ extension AgentService {
         var sawVitals = false
         var policyAnswers: [(policyID: Int64, passes: Bool?)] = []
         var liveResults: [LiveQueryHostResult] = []
+        /// The one-shot queries queued for this host, read once and only if a result may answer one.
+        var pending: [String: String]?
         for (name, range) in parsed.results {
             let status = parsed.statuses?[name]?.intValue ?? 0
             let message = parsed.messages?[name]?.textValue ?? ""
             let raw = body.getBytes(at: body.readerIndex + range.lowerBound, length: range.count) ?? []
+            if status == 0, DetailQuery.named(distributedName: name) == nil, HostEvaluationQueries.labelID(distributedName: name) == nil,
+                HostEvaluationQueries.policyID(distributedName: name) == nil
+            {
+                if pending == nil { pending = registry.pendingQueries(hostID: hostID) }
+                if let sql = pending?[name], ExpectedCarves.isCarveQuery(sql) {
+                    // An answer to a carve query sent to this host: its carves may now be started.
+                    expectedCarves.withLock { $0.expect(hostID: hostID, rowsJSON: raw, now: now) }
+                }
+            }
             if let detail = DetailQuery.named(distributedName: name) {
                 sawDetail = true
                 // A failed detail query (a table missing on this OS version) changes nothing.
@@ -161,43 +173,58 @@ extension AgentService {
     }
 
     /// The same, answered through `done` (exactly once, on any thread): parsing and checks run
-    /// on the caller's thread, the answer comes when the sink has made the batch durable.
+    /// on the caller's thread, the answer comes when the sink has made the batch durable. A
+    /// compressed body is inflated here, after the header's key (if any) was checked, within the
+    /// shared inflation budget, which it holds until it is answered.
     public func log(
         body: ByteBuffer, contentEncoding: String?, authorization: String?, now: Date = Date(),
         done: @escaping @Sendable (Result<[UInt8], AgentError>) -> Void
     ) {
         let batch: LogBatch?
-        do {
-            batch = try logBatch(body: body, contentEncoding: contentEncoding, authorization: authorization, now: now)
+        let charged: Int
+        do throws(AgentError) {
+            // Reject an unknown key before inflating or scanning a large body; a body without its
+            // own node_key (osquery >= 5.23 sends it in the header) is then already authenticated.
+            var headerHostID: Int64?
+            if let header = AgentService.nodeKey(body: nil, authorization: authorization) {
+                guard let hostID = registry.authenticate(AgentService.digest(header), now: now) else { throw .nodeInvalid() }
+                headerHostID = hostID
+            }
+            let prepared = try bodyThread.prepare(body, coding: try AgentContentCoding(contentEncoding), maxInflated: limits.inflatedLog)
+            charged = prepared.charged
+            do throws(AgentError) {
+                batch = try logBatch(inflated: prepared.buffer, headerHostID: headerHostID, authorization: authorization, now: now)
+            } catch {
+                bodyThread.budget.release(charged)
+                throw error
+            }
         } catch {
             done(.failure(error))
             return
         }
+        let budget = bodyThread.budget
+        let finish: @Sendable (Result<[UInt8], AgentError>) -> Void = { result in
+            if charged > 0 { budget.release(charged) }
+            done(result)
+        }
         guard let batch else {
-            done(.success(AgentService.okBody))  // osquery can post "data":[] (spec §4.5)
+            finish(.success(AgentService.okBody))  // osquery can post "data":[] (spec §4.5)
             return
         }
         logSink.append(batch) { result in
             switch result {
             case .success:
-                done(.success(AgentService.okBody))
+                finish(.success(AgentService.okBody))
             case .failure(let error):
                 // An error body makes osquery keep the batch and resend it later (spec §4.6).
-                done(.failure(.unavailable("logs could not be stored durably (\(error)); the agent will resend them")))
+                finish(.failure(.unavailable("logs could not be stored durably (\(error)); the agent will resend them")))
             }
         }
     }
 
-    /// A `/log` body checked and taken apart: `nil` when it holds no lines.
-    func logBatch(body: ByteBuffer, contentEncoding: String?, authorization: String?, now: Date) throws(AgentError) -> LogBatch? {
-        // Reject an unknown key before inflating or scanning a large body; a body without its own
-        // node_key (osquery >= 5.23 sends it in the header) is then already authenticated.
-        var headerHostID: Int64?
-        if let header = AgentService.nodeKey(body: nil, authorization: authorization) {
-            guard let hostID = registry.authenticate(AgentService.digest(header), now: now) else { throw .nodeInvalid() }
-            headerHostID = hostID
-        }
-        let inflated = try AgentBody.inflate(body, contentEncoding: contentEncoding, maxInflated: limits.inflatedLog)
+    /// A `/log` body (inflated) checked and taken apart: `nil` when it holds no lines.
+    /// `headerHostID` is the host the `Authorization` header named, already authenticated.
+    func logBatch(inflated: ByteBuffer, headerHostID: Int64?, authorization: String?, now: Date) throws(AgentError) -> LogBatch? {
         var nodeKey: String?
         var logType: String?
         var ranges: [Range<Int>] = []

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import PomonaCore
 import PomonaStore
+import Synchronization
 
 /// The osquery agent API as plain functions over bytes: what each endpoint does, with no HTTP.
 ///
@@ -17,20 +18,29 @@ public final class AgentService: Sendable {
     public let configState: AgentConfigState
     public let logSink: any LogSink
     public let limits: AgentBodyLimits
+    /// Where heavy bodies are inflated and read, with the budget all inflation shares.
+    public let bodyThread: AgentBodyThread
     public let logger: Logger
     /// Called with every non-detail distributed result (live-query campaigns hook in here).
     public let resultObserver: (@Sendable (DistributedResult) -> Void)?
+    /// Failed enrolls per source address: the rate limit and the summed-up log lines.
+    let failedEnrolls: Mutex<FailedEnrollLimiter>
+    /// Carves hosts announced in answers to carve queries Pomona sent them: the only ones `carve/begin` accepts.
+    let expectedCarves = Mutex(ExpectedCarves())
 
     public init(
         store: Datastore, writer: StoreWriter, registry: HostRegistry, configState: AgentConfigState, logSink: any LogSink,
-        limits: AgentBodyLimits = AgentBodyLimits(), logger: Logger, resultObserver: (@Sendable (DistributedResult) -> Void)? = nil
+        limits: AgentBodyLimits = AgentBodyLimits(), enrollLimits: FailedEnrollLimiter.Settings = .init(), logger: Logger,
+        resultObserver: (@Sendable (DistributedResult) -> Void)? = nil
     ) {
+        failedEnrolls = Mutex(FailedEnrollLimiter(settings: enrollLimits))
         self.store = store
         self.writer = writer
         self.registry = registry
         self.configState = configState
         self.logSink = logSink
         self.limits = limits
+        bodyThread = AgentBodyThread(budget: SharedInflationBudget(limit: limits.inflationBudget))
         self.logger = logger
         self.resultObserver = resultObserver
     }
@@ -84,6 +94,14 @@ public final class AgentService: Sendable {
         return hostID
     }
 
+    /// The refusal for an `Authorization: NodeKey` header naming no enrolled host, checked before
+    /// a compressed body is inflated. `nil` when the header is absent (the key may be in the body)
+    /// or known.
+    func refuseUnknownHeaderKey(_ authorization: String?, now: Date = Date()) -> AgentError? {
+        guard let key = AgentService.nodeKey(body: nil, authorization: authorization) else { return nil }
+        return registry.authenticate(AgentService.digest(key), now: now) == nil ? .nodeInvalid() : nil
+    }
+
     /// Parses a whole body as one JSON object (small bodies; tolerant of invalid UTF-8).
     static func parseObject(_ body: ByteBuffer) throws(AgentError) -> JSONValue {
         let value: JSONValue
@@ -104,18 +122,18 @@ public final class AgentService: Sendable {
     // MARK: - Enroll
 
     /// `enroll`: checks the secret, creates or reuses the host, answers `{"node_key": …}`.
+    /// A refusal counts against the source address (``FailedEnrollLimiter``) and is logged
+    /// summed up, not line by line.
     public func enroll(body: ByteBuffer, remoteIP: String, now: Date = Date()) async throws(AgentError) -> [UInt8] {
-        let request = try AgentService.parseObject(body)
-        guard let secretText = request["enroll_secret"]?.stringValue else { throw .enrollFailed("missing enroll_secret") }
-        guard let secret = configState.matchEnrollSecret(secretText.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            logger.warning("enroll refused: invalid enroll secret", metadata: ["remote": "\(remoteIP)"])
-            throw .enrollFailed("invalid enroll secret")
+        let request: JSONValue
+        let secret: EnrollSecret
+        let identifier: String
+        do throws(AgentError) {
+            (request, secret, identifier) = try AgentService.checkEnroll(body, configState: configState)
+        } catch {
+            enrollFailed(from: remoteIP, reason: error.message, now: now)
+            throw error
         }
-        guard let identifier = request["host_identifier"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines),
-            !identifier.isEmpty
-        else { throw .enrollFailed("missing host_identifier") }
-        guard identifier.utf8.count <= 255 else { throw .enrollFailed("host_identifier longer than 255 bytes") }
-
         let vitals = EnrollmentDetails.vitals(from: request["host_details"])
         let nodeKey = AgentService.makeNodeKey()
         let digest = AgentService.digest(nodeKey)
@@ -128,7 +146,7 @@ public final class AgentService: Sendable {
                         remoteIP: remoteIP, now: now))
             }
         } catch {
-            logger.error("enroll failed to save", metadata: ["host_identifier": "\(identifier)", "error": "\(error)"])
+            logger.error("enroll failed to save", metadata: ["host_identifier": "\(LogText.escaped(identifier))", "error": "\(error)"])
             throw .internalError("enrollment could not be saved; retry later")
         }
         registry.register(outcome.state, digest: digest)
@@ -136,17 +154,77 @@ public final class AgentService: Sendable {
             logger.warning(
                 "duplicate hardware UUID: several hosts share it (cloned machines?); consider --host_identifier=instance",
                 metadata: [
-                    "uuid": "\(vitals.uuid ?? "")", "host_id": "\(outcome.hostID)",
+                    "uuid": "\(LogText.escaped(vitals.uuid ?? ""))", "host_id": "\(outcome.hostID)",
                     "other_host_ids": "\(outcome.duplicateUUIDHostIDs)",
                 ])
         }
         logger.info(
             outcome.reusedExistingHost ? "host re-enrolled" : "host enrolled",
-            metadata: ["host_id": "\(outcome.hostID)", "host_identifier": "\(identifier)", "secret": "\(secret.name)"])
+            metadata: [
+                "host_id": "\(outcome.hostID)", "host_identifier": "\(LogText.escaped(identifier))",
+                "secret": "\(LogText.escaped(secret.name))", "remote": "\(LogText.escaped(remoteIP))",
+            ])
         var out = Array("{\"node_key\":".utf8)
         JSONValue.encodeString(nodeKey, into: &out)
         out.append(contentsOf: Array(",\"node_invalid\":false}".utf8))
         return out
+    }
+
+    /// What an enroll request must hold before anything is stored: its object, a known secret
+    /// and a usable host identifier.
+    static func checkEnroll(_ body: ByteBuffer, configState: AgentConfigState) throws(AgentError) -> (JSONValue, EnrollSecret, String) {
+        let request = try AgentService.parseObject(body)
+        guard let secretText = request["enroll_secret"]?.stringValue else { throw .enrollFailed("missing enroll_secret") }
+        guard let secret = configState.matchEnrollSecret(secretText.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw .enrollFailed("invalid enroll secret")
+        }
+        guard let identifier = request["host_identifier"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines),
+            !identifier.isEmpty
+        else { throw .enrollFailed("missing host_identifier") }
+        guard identifier.utf8.count <= 255 else { throw .enrollFailed("host_identifier longer than 255 bytes") }
+        return (request, secret, identifier)
+    }
+
+    // MARK: - Failed enrolls
+
+    /// The refusal for an address over its failed-enroll limit, checked before the body is read.
+    func admitEnroll(from remoteIP: String, now: Date = Date()) -> AgentError? {
+        let (admitted, due) = failedEnrolls.withLock { limiter in (limiter.admit(remoteIP, now: now), limiter.report(now: now)) }
+        log(due)
+        return admitted ? nil : .enrollFailed("too many failed enrolls from this address; retry later")
+    }
+
+    func enrollFailed(from remoteIP: String, reason: String, now: Date) {
+        let (first, due) = failedEnrolls.withLock { limiter in
+            (limiter.recordFailure(remoteIP, reason: reason, now: now), limiter.report(now: now))
+        }
+        log((first.map { [$0] } ?? []) + due)
+    }
+
+    /// Writes the failed-enroll sums that are due (the server calls this every few seconds, so an
+    /// address that stopped failing still gets its last line).
+    public func reportFailedEnrolls(now: Date = Date()) {
+        log(failedEnrolls.withLock { $0.report(now: now) })
+    }
+
+    private func log(_ reports: [FailedEnrollLimiter.Report]) {
+        for report in reports {
+            switch report {
+            case .first(let source, let reason):
+                logger.warning(
+                    "\(report.message)",
+                    metadata: [
+                        "remote": "\(LogText.escaped(source))", "reason": "\(LogText.escaped(reason))",
+                        "note": "further failures from this address are summed up once a minute",
+                    ])
+            case .summary(_, _, let refused, let lastReason, _):
+                logger.warning(
+                    "\(LogText.escaped(report.message))",
+                    metadata: ["refused_by_rate_limit": "\(refused)", "last_reason": "\(LogText.escaped(lastReason))"])
+            case .untracked:
+                logger.warning("\(report.message)")
+            }
+        }
     }
 
     // MARK: - Config
@@ -180,3 +258,4 @@ public final class AgentService: Sendable {
         return JSONValue.object(members).encoded()
     }
 }
+

@@ -37,11 +37,19 @@ public enum CollectorRoutes {
             do { raw = try await request.body.collect(upTo: settings.maxBodyBytes) } catch {
                 return refusal(.contentTooLarge, "request body exceeds \(settings.maxBodyBytes) bytes")
             }
+            // Inflated on a GCD thread: a large body would hold one of the concurrency pool's two threads.
+            let contentEncoding = request.headers[.contentEncoding]
+            let inflated = contentEncoding == nil ? .success(raw) : try await blocking { () -> Result<ByteBuffer, AgentError> in
+                do throws(AgentError) {
+                    return .success(try AgentBody.inflate(raw, contentEncoding: contentEncoding, maxInflated: settings.maxInflatedBytes))
+                } catch {
+                    return .failure(error)
+                }
+            }
             let body: ByteBuffer
-            do throws(AgentError) {
-                body = try AgentBody.inflate(raw, contentEncoding: request.headers[.contentEncoding], maxInflated: settings.maxInflatedBytes)
-            } catch {
-                return refusal(error.code == .tooLarge ? .contentTooLarge : .badRequest, error.message)
+            switch inflated {
+            case .success(let buffer): body = buffer
+            case .failure(let error): return refusal(error.code == .tooLarge ? .contentTooLarge : .badRequest, error.message)
             }
             let events: [ByteBuffer]
             do throws(CollectorBody.Refusal) { events = try CollectorBody.events(body, maxEventBytes: settings.maxEventBytes) } catch {

@@ -90,13 +90,21 @@ public final class PomonaServer: Sendable {
         PomonaServer.forwardLiveQueryResults(registry: registry, pipeline: pipeline, logger: logger)
         agentService = AgentService(
             store: store, writer: writer, registry: registry, configState: configState, logSink: PipelineLogSink(pipeline: pipeline),
-            logger: logger)
+            limits: PomonaServer.agentLimits(configuration),
+            enrollLimits: .init(perMinute: configuration.agentFailedEnrollsPerMinute), logger: logger)
         try agentService.loadRegistry()
         var adminAPI = AdminAPI(
             store: store, writer: writer, registry: registry, logger: logger, settings: PomonaServer.adminSettings(configuration))
         adminAPI.pipeline = pipeline
         self.adminAPI = adminAPI
         try configState.refresh(force: true)
+    }
+
+    static func agentLimits(_ configuration: ServerConfiguration) -> AgentBodyLimits {
+        var limits = AgentBodyLimits()
+        limits.inflationBudget = configuration.agentInflateBudgetMB << 20
+        limits.maxCarveSize = configuration.carveMaxSizeMB << 20
+        return limits
     }
 
     static func adminSettings(_ configuration: ServerConfiguration) -> AdminSettings {
@@ -199,6 +207,9 @@ public final class PomonaServer: Sendable {
             onShutdown: { try? await flushSeen() })
         let configRefresher = PeriodicService(
             name: "config refresh", interval: .seconds(2), logger: logger, tick: { try configState.refresh() })
+        let agentService = self.agentService
+        let failedEnrollReporter = PeriodicService(
+            name: "failed-enroll report", interval: .seconds(10), logger: logger, tick: { agentService.reportFailedEnrolls() })
         let hostFacts = self.hostFacts
         let hostFactsRefresher = PeriodicService(
             name: "host facts refresh", interval: .seconds(10), logger: logger, tick: { try hostFacts.refresh() })
@@ -208,6 +219,7 @@ public final class PomonaServer: Sendable {
             configuration: .init(
                 services: [
                     .init(service: seenFlusher), .init(service: configRefresher), .init(service: hostFactsRefresher),
+                    .init(service: failedEnrollReporter),
                     .init(service: PipelineService(pipeline: pipeline)),
                     .init(service: agentApp), .init(service: adminApp),
                 ],

@@ -25,6 +25,13 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var agentConnectionsPerAddress = 512
     /// MiB that request bodies not yet authenticated may hold at once, across all connections.
     public var agentBodyBudgetMB = 128
+    /// Failed enrolls one source address (an IPv6 /64) may make per minute before its enrolls are
+    /// refused unread until its bucket refills.
+    public var agentFailedEnrollsPerMinute = 30
+    /// MiB all compressed agent bodies being inflated may hold at once.
+    public var agentInflateBudgetMB = 512
+    /// Largest file carve accepted, in MiB (the upload: tar, or zstd of it).
+    public var carveMaxSizeMB = 1024
     public var adminAddress = "127.0.0.1"
     public var adminPort = 9443
     /// Seconds an admin connection may stay silent between requests (a streaming answer is not silence).
@@ -76,6 +83,10 @@ public struct ServerConfiguration: Sendable, Equatable {
         ("agent_listener.body_min_rate_kib", "POMONA_AGENT_BODY_MIN_RATE_KIB", "KiB/s a request body must average (default 16)"),
         ("agent_listener.connections_per_address", "POMONA_AGENT_CONNECTIONS_PER_ADDRESS", "open connections per source address, IPv6 per /64; 0 = no limit (default 512)"),
         ("agent_listener.body_budget_mb", "POMONA_AGENT_BODY_BUDGET_MB", "MiB all not-yet-authenticated request bodies may hold at once (default 128)"),
+        ("agent_listener.failed_enrolls_per_minute", "POMONA_AGENT_FAILED_ENROLLS_PER_MINUTE",
+         "failed enrolls per minute per source address (IPv6: per /64) before its enrolls are refused (default 30)"),
+        ("agent_listener.inflate_budget_mb", "POMONA_AGENT_INFLATE_BUDGET_MB", "MiB all gzip agent bodies being inflated may hold at once (default 512)"),
+        ("carves.max_size_mb", "POMONA_CARVE_MAX_SIZE_MB", "largest file carve accepted, in MiB (default 1024)"),
         ("admin_listener.address", "POMONA_ADMIN_ADDRESS", "admin listener address (default 127.0.0.1)"),
         ("admin_listener.port", "POMONA_ADMIN_PORT", "admin listener port (default 9443)"),
         ("admin_listener.idle_timeout", "POMONA_ADMIN_IDLE_TIMEOUT", "seconds an admin connection may stay silent between requests (default 300)"),
@@ -104,6 +115,11 @@ public struct ServerConfiguration: Sendable, Equatable {
     static let bodyMinRateRange = 1...1_048_576
     static let connectionsPerAddressRange = 0...1_000_000
     static let bodyBudgetRange = 1...1_048_576
+    static let failedEnrollsRange = 1...100_000
+    /// At least the 256 MiB a single log body may inflate to, or the largest batch could never pass.
+    static let inflateBudgetRange = 256...65_536
+    /// Up to 64 GiB: carves are stored in the database, in blocks.
+    static let carveSizeRange = 1...65_536
 
     // MARK: - Loading
 
@@ -121,7 +137,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         guard let map = root as? [String: Any] else { throw .init("\(source): the top level must be a mapping") }
         let known: Set<String> = [
             "data_dir", "agent_listener", "admin_listener", "tls", "enroll_secret", "install_macos_baseline", "logs",
-            "detail_update_interval", "log_level", "admin_api", "pipeline",
+            "detail_update_interval", "log_level", "admin_api", "pipeline", "carves",
         ]
         for key in map.keys where !known.contains(key) { throw .init("\(source): unknown key \"\(key)\"") }
         func section(_ name: String, _ keys: Set<String>) throws(ConfigurationError) -> [String: Any] {
@@ -135,7 +151,7 @@ public struct ServerConfiguration: Sendable, Equatable {
             "agent_listener",
             [
                 "address", "port", "idle_timeout", "handshake_timeout", "header_timeout", "body_timeout", "body_min_rate_kib",
-                "connections_per_address", "body_budget_mb",
+                "connections_per_address", "body_budget_mb", "failed_enrolls_per_minute", "inflate_budget_mb",
             ])
         if let v = agent["address"] { agentAddress = try Self.string(v, "agent_listener.address", source) }
         if let v = agent["port"] { agentPort = try Self.port(v, "agent_listener.port", source) }
@@ -152,6 +168,14 @@ public struct ServerConfiguration: Sendable, Equatable {
             agentConnectionsPerAddress = try Self.int(v, "agent_listener.connections_per_address", source, Self.connectionsPerAddressRange)
         }
         if let v = agent["body_budget_mb"] { agentBodyBudgetMB = try Self.int(v, "agent_listener.body_budget_mb", source, Self.bodyBudgetRange) }
+        if let v = agent["failed_enrolls_per_minute"] {
+            agentFailedEnrollsPerMinute = try Self.int(v, "agent_listener.failed_enrolls_per_minute", source, Self.failedEnrollsRange)
+        }
+        if let v = agent["inflate_budget_mb"] {
+            agentInflateBudgetMB = try Self.int(v, "agent_listener.inflate_budget_mb", source, Self.inflateBudgetRange)
+        }
+        let carves = try section("carves", ["max_size_mb"])
+        if let v = carves["max_size_mb"] { carveMaxSizeMB = try Self.int(v, "carves.max_size_mb", source, Self.carveSizeRange) }
         let admin = try section("admin_listener", ["address", "port", "idle_timeout", "handshake_timeout"])
         if let v = admin["address"] { adminAddress = try Self.string(v, "admin_listener.address", source) }
         if let v = admin["port"] { adminPort = try Self.port(v, "admin_listener.port", source) }
@@ -212,6 +236,13 @@ public struct ServerConfiguration: Sendable, Equatable {
             agentConnectionsPerAddress = try Self.int(v, "POMONA_AGENT_CONNECTIONS_PER_ADDRESS", source, Self.connectionsPerAddressRange)
         }
         if let v = value("POMONA_AGENT_BODY_BUDGET_MB") { agentBodyBudgetMB = try Self.int(v, "POMONA_AGENT_BODY_BUDGET_MB", source, Self.bodyBudgetRange) }
+        if let v = value("POMONA_AGENT_FAILED_ENROLLS_PER_MINUTE") {
+            agentFailedEnrollsPerMinute = try Self.int(v, "POMONA_AGENT_FAILED_ENROLLS_PER_MINUTE", source, Self.failedEnrollsRange)
+        }
+        if let v = value("POMONA_AGENT_INFLATE_BUDGET_MB") {
+            agentInflateBudgetMB = try Self.int(v, "POMONA_AGENT_INFLATE_BUDGET_MB", source, Self.inflateBudgetRange)
+        }
+        if let v = value("POMONA_CARVE_MAX_SIZE_MB") { carveMaxSizeMB = try Self.int(v, "POMONA_CARVE_MAX_SIZE_MB", source, Self.carveSizeRange) }
         if let v = value("POMONA_ADMIN_ADDRESS") { adminAddress = v }
         if let v = value("POMONA_ADMIN_PORT") { adminPort = try Self.port(v, "POMONA_ADMIN_PORT", source) }
         if let v = value("POMONA_ADMIN_IDLE_TIMEOUT") { adminIdleTimeout = try Self.int(v, "POMONA_ADMIN_IDLE_TIMEOUT", source, Self.idleTimeoutRange) }

@@ -34,12 +34,34 @@ public enum CarveBlockError: Error, Equatable, Sendable, CustomStringConvertible
     }
 }
 
+/// Why a carve could not be started.
+public enum CarveBeginError: Error, Equatable, Sendable, CustomStringConvertible {
+    case alreadyReceived(carveID: String)
+
+    public var description: String {
+        switch self {
+        case .alreadyReceived(let id): return "carve \(id) was already received in full"
+        }
+    }
+}
+
 extension Datastore {
+    /// Opens a carve session. A host that starts the same carve again (its start's answer was
+    /// lost and it retried) replaces its unfinished session; a carve already received in full
+    /// is not taken twice.
     public func beginCarve(
         hostID: Int64, sessionID: String, carveID: String, requestID: String, blockCount: Int, blockSize: Int, carveSize: Int,
         now: Date = Date()
     ) throws -> CarveSession {
         try pool.write { db in
+            let earlier = try Row.fetchAll(
+                db, sql: "SELECT id, completed_at FROM carves WHERE host_id = ? AND carve_id = ?", arguments: [hostID, carveID])
+            if earlier.contains(where: { ($0["completed_at"] as Double?) != nil }) { throw CarveBeginError.alreadyReceived(carveID: carveID) }
+            for row in earlier {
+                let id: Int64 = row["id"]
+                try db.execute(sql: "DELETE FROM carve_blocks WHERE carve_id = ?", arguments: [id])
+                try db.execute(sql: "DELETE FROM carves WHERE id = ?", arguments: [id])
+            }
             try db.execute(
                 sql: """
                     INSERT INTO carves (host_id, session_id, carve_id, request_id, block_count, block_size, carve_size, created_at)

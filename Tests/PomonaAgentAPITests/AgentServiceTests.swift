@@ -20,6 +20,8 @@ final class MemoryLogSink: LogSink {
     /// When set, batches are kept but not answered until the test calls what ``takeHeld()`` returns.
     let holding = Mutex(false)
     private let held = Mutex<[@Sendable (Result<Void, any Error>) -> Void]>([])
+    /// Called on the thread that appends (the one that inflated and scanned the body).
+    let onAppend = Mutex<(@Sendable () -> Void)?>(nil)
 
     func append(_ batch: LogBatch, done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
         if failing.withLock({ $0 }) {
@@ -29,8 +31,10 @@ final class MemoryLogSink: LogSink {
         batches.withLock { $0.append(batch) }
         if holding.withLock({ $0 }) {
             held.withLock { $0.append(done) }
+            onAppend.withLock { $0 }?()
             return
         }
+        onAppend.withLock { $0 }?()
         done(.success(()))
     }
 
@@ -50,18 +54,20 @@ struct AgentFixture {
     let sink = MemoryLogSink()
     static let secret = "test-enroll-secret-0123456789"
 
-    init() throws {
+    init(
+        limits: AgentBodyLimits = AgentBodyLimits(), enrollLimits: FailedEnrollLimiter.Settings = .init(),
+        logger: Logger = Logger(label: "test")
+    ) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("pomona-agent-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         store = try Datastore(path: directory.appendingPathComponent("db.sqlite").path)
         _ = try store.addEnrollSecret(Self.secret)
         try store.saveQuery(ScheduledQuery(name: "usb", sql: "SELECT * FROM usb_devices;", interval: 300, platform: "darwin"))
-        let logger = Logger(label: "test")
         let config = AgentConfigState(store: store, logger: logger)
         try config.refresh(force: true)
         service = AgentService(
             store: store, writer: StoreWriter(store: store, logger: logger), registry: HostRegistry(), configState: config,
-            logSink: sink, logger: logger)
+            logSink: sink, limits: limits, enrollLimits: enrollLimits, logger: logger)
     }
 
     static func buffer(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
@@ -259,6 +265,7 @@ struct AgentFixture {
         let f = try AgentFixture()
         let key = try await f.enroll()
         let payload = Data((0..<20_000).map { UInt8($0 % 251) })
+        try await f.answerCarveQuery(key: key, carveID: "c-1")
         let begin = try JSONValue.parse(try await f.service.carveBegin(
             body: AgentFixture.buffer(#"{"block_count":3,"block_size":8192,"carve_size":20000,"carve_id":"c-1","request_id":"r-1","node_key":"\#(key)"}"#),
             authorization: nil))

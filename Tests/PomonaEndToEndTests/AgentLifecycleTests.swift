@@ -64,9 +64,18 @@ import Testing
             let statusFile = try String(contentsOf: running.dataDirectory.appendingPathComponent("logs/osquery_status.log"), encoding: .utf8)
             #expect(statusFile.contains("Executing scheduled query"))
 
-            // Carve: blocks in order, reassembled.
+            // Carve: only one asked for. A carve query is queued for the host, which answers it with
+            // the carve's guid (osquery's SCHEDULED row); then the upload, blocks in order, reassembled.
             let payload = Data((0..<50_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
-            let carve = try await agent.carve(data: payload, blockSize: 16_384)
+            let unrequested = await #expect(throws: (any Error).self) { try await agent.carve(data: payload, blockSize: 16_384) }
+            #expect(unrequested != nil)
+            #expect(try running.server.store.carves().isEmpty, "a carve nobody asked for is not stored")
+            let carveQuery = LiveQueryName.name(campaignID: 9001)
+            running.server.registry.enqueue(name: carveQuery, sql: "SELECT * FROM carves WHERE carve = 1 AND path LIKE '/var/log/%'", hostIDs: [1])
+            let guid = "6f4a2c1e-0b5d-4e8f-9a7c-3d2e1f0a9b8c"
+            #expect(try await agent.distributedRead().queries.contains { $0.name == carveQuery })
+            try await agent.distributedWrite(results: [carveQuery: .rows([["carve_guid": guid, "status": "SCHEDULED", "carve": "1"]])])
+            let carve = try await agent.carve(data: payload, blockSize: 16_384, carveID: guid)
             #expect(carve.blockCount == 4)
             let stored = try #require(try running.server.store.carves().first)
             #expect(stored.completedAt != nil)

@@ -32,7 +32,29 @@ import Testing
         #expect(c.logSync == false && c.logMaxFileMB == 64 && c.logLevel == "debug")
     }
 
+    @Test func agentListenerHardeningKeys() throws {
+        var c = ServerConfiguration()
+        #expect(c.agentFailedEnrollsPerMinute == 30 && c.agentInflateBudgetMB == 512 && c.carveMaxSizeMB == 1024)
+        try c.apply(
+            yaml: """
+                agent_listener: { failed_enrolls_per_minute: 5, inflate_budget_mb: 1024 }
+                carves: { max_size_mb: 200 }
+                """, source: "pomona.yml")
+        #expect(c.agentFailedEnrollsPerMinute == 5 && c.agentInflateBudgetMB == 1024 && c.carveMaxSizeMB == 200)
+        try c.apply(environment: [
+            "POMONA_AGENT_FAILED_ENROLLS_PER_MINUTE": "7", "POMONA_AGENT_INFLATE_BUDGET_MB": "300", "POMONA_CARVE_MAX_SIZE_MB": "2048",
+        ])
+        #expect(c.agentFailedEnrollsPerMinute == 7 && c.agentInflateBudgetMB == 300 && c.carveMaxSizeMB == 2048)
+        #expect(throws: ConfigurationError("environment: POMONA_AGENT_INFLATE_BUDGET_MB must be in 256...65536, not 100")) {
+            try c.apply(environment: ["POMONA_AGENT_INFLATE_BUDGET_MB": "100"])
+        }
+    }
+
     @Test(arguments: [
+        ("agent_listener: {failed_enrolls_per_minute: 0}", "agent_listener.failed_enrolls_per_minute must be in 1...100000"),
+        ("agent_listener: {inflate_budget_mb: 10}", "agent_listener.inflate_budget_mb must be in 256...65536"),
+        ("carves: {max_size_mb: 0}", "carves.max_size_mb must be in 1...65536"),
+        ("carves: {max_size: 1}", "unknown key \"carves.max_size\""),
         ("agent_listner: {port: 1}", "unknown key \"agent_listner\""),
         ("logs: {fsnc: true}", "unknown key \"logs.fsnc\""),
         ("agent_listener: {port: 70000}", "agent_listener.port must be in 0...65535"),

@@ -194,6 +194,11 @@ public final class HostRegistry: Sendable {
         }
     }
 
+    /// The one-shot queries queued for a host and not yet answered: name → SQL.
+    public func pendingQueries(hostID: Int64) -> [String: String] {
+        state.withLock { $0.pendingQueries[hostID] ?? [:] }
+    }
+
     /// Removes a one-shot query from many hosts (its campaign ended).
     public func cancelQuery(name: String, hostIDs: some Sequence<Int64>) {
         state.withLock { s in

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 import NIOCore
+import PomonaCore
 
 /// The delivery loop of one output: read the spool from the output's checkpoint, run the
 /// output's stages, cut batches, send up to `concurrency` at once, retry with backoff, dead-letter
@@ -281,7 +282,7 @@ public final class OutputDelivery: Sendable {
             }
             let delay = retry.delay(afterAttempt: attempt, retryAfter: result.retryAfter)
             logger.warning("pipeline: output failed; retrying", metadata: [
-                "output": "\(name)", "events": "\(retrying.count)", "attempt": "\(attempt)", "reason": "\(reason)",
+                "output": "\(name)", "events": "\(retrying.count)", "attempt": "\(attempt)", "reason": "\(LogText.escaped(reason))",
                 "retry_in_s": "\(String(format: "%.2f", delay))",
             ])
             do { try await backoff(delay, unlessAnsweredSince: answeredBefore) } catch { return nil }
@@ -301,7 +302,7 @@ public final class OutputDelivery: Sendable {
                 }
             }
             logger.warning("pipeline: receiver refused events; dead-lettered", metadata: [
-                "output": "\(name)", "events": "\(entries.count)", "reason": "\(entries[0].reason)", "file": "\(deadLetters.path)",
+                "output": "\(name)", "events": "\(entries.count)", "reason": "\(LogText.escaped(entries[0].reason))", "file": "\(deadLetters.path)",
             ])
         }
         // One outcome per spooled event: dead-lettered if any of its copies was refused.
