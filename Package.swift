@@ -160,7 +160,6 @@ let package = Package(
             name: "PomonaStoreTests",
             dependencies: [
                 "PomonaStore", "PomonaCore",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -200,7 +199,6 @@ let package = Package(
                 "PomonaAdminAPI", "PomonaAgentAPI", "PomonaStore", "PomonaCore", "PomonaPipeline",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),

@@ -10,13 +10,10 @@ extension AdminAPI {
     func registerCarves(on router: Router<AdminRequestContext>) {
         route(router, .get, "/carves") { request, context in
             _ = try context.requireRole(.maintainer)
-            let options = try ListOptions(request, orderKeys: ["id": "id", "created_at": "created_at"], defaultOrderKey: "created_at", defaultDescending: true)
-            var carves = try await offload { [store] in try store.carves() }
-            if options.descending { carves.reverse() }  // stored order is id order = creation order
-            let page = carves.dropFirst(options.offset).prefix(options.perPage + 1)
-            return jsonResponse(.object([
-                ("carves", .array(page.prefix(options.perPage).map(carveJSON))), ("meta", options.meta(fetchedCount: page.count)),
-            ]))
+            let options = try ListOptions(request, defaultSort: CarveSortKey.createdAt, defaultDescending: true)
+            let carves = try await offload { [store] in try store.carves() }
+            let (items, meta) = pagedInMemory(carves, options, matches: nil, less: options.sort.inIncreasingOrder)
+            return jsonResponse(.object([("carves", .array(items.map(carveJSON))), ("meta", meta)]))
         }
         route(router, .get, "/carves/:id") { _, context in
             _ = try context.requireRole(.maintainer)

@@ -23,15 +23,13 @@ extension AdminAPI {
     func registerHosts(on router: Router<AdminRequestContext>) {
         route(router, .get, "/hosts") { request, context in
             _ = try context.requireRole(.observer)
-            let options = try ListOptions(request, orderKeys: Datastore.hostOrderColumns, defaultOrderKey: "hostname")
+            let options = try ListOptions(request, defaultSort: HostSortKey.hostname)
             let filter = try await self.hostFilter(
                 query: options.query, status: queryParameter(request, "status"), platform: queryParameter(request, "platform"),
                 labelID: try self.labelIDParameter(request))
             let store = self.store
             let records = try await offload {
-                try store.listHosts(
-                    filter, orderColumn: options.orderColumn, descending: options.descending, limit: options.perPage + 1,
-                    offset: options.offset)
+                try store.listHosts(filter, page: options.storePage)
             }
             let now = clock()
             let hosts = records.prefix(options.perPage).map { record in

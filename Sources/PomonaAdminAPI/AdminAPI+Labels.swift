@@ -21,18 +21,11 @@ extension AdminAPI {
     func registerLabels(on router: Router<AdminRequestContext>) {
         route(router, .get, "/labels") { request, context in
             _ = try context.requireRole(.observer)
-            let options = try ListOptions(request, orderKeys: ["name": "name", "id": "id", "created_at": "created_at"], defaultOrderKey: "id")
+            let options = try ListOptions(request, defaultSort: LabelSortKey.id)
             let store = self.store
             let all = try await storeCall { try store.labels() }
             let (items, meta) = pagedInMemory(
-                all, options, matches: { $0.name.lowercased().contains($1) },
-                less: { a, b, key in
-                    switch key {
-                    case "name": (a.name.lowercased(), a.id) < (b.name.lowercased(), b.id)
-                    case "created_at": (a.createdAt, a.id) < (b.createdAt, b.id)
-                    default: a.id < b.id
-                    }
-                })
+                all, options, matches: { $0.name.lowercased().contains($1) }, less: options.sort.inIncreasingOrder)
             return jsonResponse(.object([("labels", .array(items.map(\.json))), ("meta", meta)]))
         }
 
@@ -57,13 +50,12 @@ extension AdminAPI {
         route(router, .get, "/labels/:id/hosts") { request, context in
             _ = try context.requireRole(.observer)
             let id = try pathID(context)
-            let options = try ListOptions(request, orderKeys: ["id": "id", "hostname": "hostname"], defaultOrderKey: "id")
+            let options = try ListOptions(request, allowed: [HostSortKey.id, .hostname], defaultSort: .id)
             let store = self.store
             guard try await storeCall({ try store.label(id: id) }) != nil else { throw FleetAPIError.notFound("label \(id)") }
             let records = try await storeCall {
                 try store.listHosts(
-                    HostListFilter(query: options.query, labelID: id), orderColumn: options.orderColumn, descending: options.descending,
-                    limit: options.perPage + 1, offset: options.offset)
+                    HostListFilter(query: options.query, labelID: id), page: options.storePage)
             }
             let now = self.clock()
             let hosts = records.prefix(options.perPage).map { JSONValue.object(HostJSON.object($0, state: self.registry.host(id: $0.id), now: now)) }

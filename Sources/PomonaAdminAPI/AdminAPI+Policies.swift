@@ -23,19 +23,11 @@ extension AdminAPI {
     func registerPolicies(on router: Router<AdminRequestContext>) {
         route(router, .get, "/global/policies") { request, context in
             _ = try context.requireRole(.observer)
-            let options = try ListOptions(request, orderKeys: ["id": "id", "name": "name", "failing_host_count": "f", "passing_host_count": "p"], defaultOrderKey: "id")
+            let options = try ListOptions(request, defaultSort: PolicySortKey.id)
             let store = self.store
             let all = try await storeCall { try store.policies() }
             let (items, meta) = pagedInMemory(
-                all, options, matches: { $0.name.lowercased().contains($1) },
-                less: { a, b, key in
-                    switch key {
-                    case "name": (a.name.lowercased(), a.id) < (b.name.lowercased(), b.id)
-                    case "failing_host_count": (a.failingHostCount, a.id) < (b.failingHostCount, b.id)
-                    case "passing_host_count": (a.passingHostCount, a.id) < (b.passingHostCount, b.id)
-                    default: a.id < b.id
-                    }
-                })
+                all, options, matches: { $0.name.lowercased().contains($1) }, less: options.sort.inIncreasingOrder)
             return jsonResponse(.object([("policies", .array(items.map(\.json))), ("meta", meta)]))
         }
 

@@ -28,27 +28,17 @@ extension AdminAPI {
         var ids: [Int64]
     }
 
-    static let queryOrderKeys = ["name": "name", "id": "id", "created_at": "created_at", "updated_at": "updated_at", "interval": "interval"]
-
     func registerQueries(on router: Router<AdminRequestContext>) {
         route(router, .get, "/queries") { request, context in
             _ = try context.requireRole(.observer)
-            let options = try ListOptions(request, orderKeys: Self.queryOrderKeys, defaultOrderKey: "name")
+            let options = try ListOptions(request, defaultSort: SavedQuerySortKey.name)
             let store = self.store
             let all = try await storeCall { try store.savedQueries() }
             let scheduledOnly = queryParameter(request, "scheduled") == "true"
             let (items, meta) = pagedInMemory(
                 scheduledOnly ? all.filter(\.isScheduled) : all, options,
                 matches: { $0.name.lowercased().contains($1) || $0.description.lowercased().contains($1) },
-                less: { a, b, key in
-                    switch key {
-                    case "id": a.id < b.id
-                    case "created_at": (a.createdAt, a.id) < (b.createdAt, b.id)
-                    case "updated_at": (a.updatedAt, a.id) < (b.updatedAt, b.id)
-                    case "interval": (a.interval, a.id) < (b.interval, b.id)
-                    default: (a.name.lowercased(), a.id) < (b.name.lowercased(), b.id)
-                    }
-                })
+                less: options.sort.inIncreasingOrder)
             return jsonResponse(.object([("queries", .array(items.map(\.json))), ("meta", meta)]))
         }
 

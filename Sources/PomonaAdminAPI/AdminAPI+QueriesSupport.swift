@@ -124,11 +124,14 @@ enum ScheduleLogging {
     }
 }
 
-/// Sorts and pages a small in-memory list by Fleet's list parameters.
-func pagedInMemory<T>(_ items: [T], _ options: ListOptions, matches: (T, String) -> Bool, less: (T, T, String) -> Bool) -> (items: [T], meta: JSONValue) {
+/// Sorts and pages a small in-memory list by Fleet's list parameters. `matches` gets the lowercased
+/// `query` (`nil`: the list has no search, and `query` is ignored).
+func pagedInMemory<T, Key>(
+    _ items: [T], _ options: ListOptions<Key>, matches: ((T, String) -> Bool)?, less: (T, T) -> Bool
+) -> (items: [T], meta: JSONValue) {
     var list = items
-    if let q = options.query?.lowercased() { list = list.filter { matches($0, q) } }
-    list.sort { a, b in options.descending ? less(b, a, options.orderKey) : less(a, b, options.orderKey) }
+    if let q = options.query?.lowercased(), let matches { list = list.filter { matches($0, q) } }
+    list.sort { a, b in options.descending ? less(b, a) : less(a, b) }
     let start = min(options.offset, list.count)
     let end = min(start + options.perPage, list.count)
     return (Array(list[start..<end]), .object([("has_next_results", .bool(end < list.count)), ("has_previous_results", .bool(options.page > 0))]))

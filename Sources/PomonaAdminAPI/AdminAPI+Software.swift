@@ -9,13 +9,12 @@ extension AdminAPI {
         for base in ["/software", "/software/versions"] {
             route(router, .get, base) { request, context in
                 _ = try context.requireRole(.observer)
-                let options = try ListOptions(request, orderKeys: Datastore.softwareOrderColumns, defaultOrderKey: "hosts_count", defaultDescending: true)
+                let options = try ListOptions(request, defaultSort: SoftwareSortKey.hostsCount, defaultDescending: true)
                 let hostID = try intQueryParameter(request, "host_id", in: 1...Int.max).map(Int64.init)
                 let store = self.store
                 let items = try await offload {
                     try store.softwareInventory(
-                        query: options.query, hostID: hostID, orderColumn: options.orderColumn, descending: options.descending,
-                        limit: options.perPage + 1, offset: options.offset)
+                        query: options.query, hostID: hostID, page: options.storePage)
                 }
                 return jsonResponse(.object([
                     (base == "/software" ? "software" : "software_versions", .array(items.prefix(options.perPage).map(softwareJSON))),

@@ -67,31 +67,15 @@ extension AdminAPI {
         var password: String?
     }
 
-    static let userOrderKeys = ["id": "id", "name": "name", "email": "email", "created_at": "created_at"]
-
     func registerUsers(on router: Router<AdminRequestContext>) {
         route(router, .get, "/users") { request, context in
             _ = try context.requireRole(.admin)
-            let options = try ListOptions(request, orderKeys: AdminAPI.userOrderKeys, defaultOrderKey: "name")
-            var users = try await offload { [store] in try store.users() }
-            if let query = options.query?.lowercased() {
-                users = users.filter { $0.name.lowercased().contains(query) || $0.email.lowercased().contains(query) }
-            }
-            users.sort { a, b in
-                let ordered: Bool
-                switch options.orderKey {
-                case "id": ordered = a.id < b.id
-                case "email": ordered = a.email < b.email
-                case "created_at": ordered = a.createdAt < b.createdAt
-                default: ordered = a.name.lowercased() < b.name.lowercased()
-                }
-                return options.descending ? !ordered && a.id != b.id : ordered
-            }
-            let page = users.dropFirst(options.offset).prefix(options.perPage + 1)
-            return jsonResponse(.object([
-                ("users", .array(page.prefix(options.perPage).map(userJSON))),
-                ("meta", options.meta(fetchedCount: page.count)),
-            ]))
+            let options = try ListOptions(request, defaultSort: UserSortKey.name)
+            let users = try await offload { [store] in try store.users() }
+            let (items, meta) = pagedInMemory(
+                users, options, matches: { $0.name.lowercased().contains($1) || $0.email.lowercased().contains($1) },
+                less: options.sort.inIncreasingOrder)
+            return jsonResponse(.object([("users", .array(items.map(userJSON))), ("meta", meta)]))
         }
         route(router, .post, "/users/admin") { request, context in
             let admin = try context.requireRole(.admin)

@@ -40,17 +40,14 @@ extension Datastore {
             arguments: [now.storeValue, actor.name, actor.id, actor.email, type, String(decoding: details.encoded(), as: UTF8.self)])
     }
 
-    /// Ordering whitelist for ``activities(orderColumn:descending:limit:offset:)``.
-    public static let activityOrderColumns: [String: String] = ["created_at": "created_at", "id": "id", "type": "type"]
-
-    /// A page of the audit log. `orderColumn` must come from ``activityOrderColumns``.
-    public func activities(orderColumn: String, descending: Bool, limit: Int, offset: Int) throws -> [Activity] {
-        precondition(Datastore.activityOrderColumns.values.contains(orderColumn), "order column not whitelisted")
-        let direction = descending ? "DESC" : "ASC"
+    /// A page of the audit log.
+    public func activities(_ page: ListPage<ActivitySortKey>) throws -> [Activity] {
+        let column = page.sort.column
+        let direction = page.direction
         return try pool.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM activities ORDER BY \(orderColumn) \(direction), id \(direction) LIMIT ? OFFSET ?",
-                arguments: [limit, offset]
+                db, sql: "SELECT * FROM activities ORDER BY \(column) \(direction), id \(direction) LIMIT ? OFFSET ?",
+                arguments: [page.limit, page.offset]
             ).map { row in
                 Activity(
                     id: row["id"], createdAt: Date(storeValue: row["created_at"]),

@@ -2,8 +2,8 @@ import Foundation
 import GRDB
 import PomonaCore
 
-/// Filters of the admin host list. Every value reaches SQL as a bound parameter; the order column is
-/// chosen from ``Datastore/hostOrderColumns`` by the caller, never taken from the request.
+/// Filters of the admin host list. Every value reaches SQL as a bound parameter; the order is a
+/// ``HostSortKey``, never text from the request.
 public struct HostListFilter: Sendable, Equatable {
     /// Free text: substring of hostname, computer name, hardware serial or UUID; for text that looks
     /// like an address fragment, also a prefix of the remote or primary IP.
@@ -34,29 +34,21 @@ public struct HostListFilter: Sendable, Equatable {
 }
 
 extension Datastore {
-    /// API order key → SQL expression for the host list (the only order expressions ever used).
-    public static let hostOrderColumns: [String: String] = [
-        "id": "id", "hostname": "hostname", "display_name": "computer_name", "computer_name": "computer_name",
-        "platform": "platform", "created_at": "created_at", "seen_time": "seen_at", "last_enrolled_at": "last_enrolled_at",
-        "detail_updated_at": "detail_updated_at", "hardware_serial": "hardware_serial", "uuid": "uuid",
-        "osquery_host_id": "osquery_host_id", "public_ip": "remote_ip",
-    ]
-
-    /// One page of hosts, ordered by a whitelisted column with the id as tie-breaker (stable pages).
-    public func listHosts(_ filter: HostListFilter, orderColumn: String, descending: Bool, limit: Int, offset: Int) throws -> [HostRecord] {
-        precondition(Datastore.hostOrderColumns.values.contains(orderColumn), "order column not whitelisted")
+    /// One page of hosts, ordered by `page.sort` with the id as tie-breaker (stable pages).
+    public func listHosts(_ filter: HostListFilter, page: ListPage<HostSortKey>) throws -> [HostRecord] {
         let (whereSQL, arguments) = try hostWhere(filter)
-        let direction = descending ? "DESC" : "ASC"
+        let column = page.sort.column
+        let direction = page.direction
         var args = arguments
-        args += [limit, offset]
+        args += [page.limit, page.offset]
         // Deferred join: page through ids only (the order indexes cover them), then read the few
         // full rows, so a deep page does not load every row it skips.
         return try pool.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT h.* FROM (SELECT id FROM hosts \(whereSQL) ORDER BY \(orderColumn) \(direction), id \(direction) LIMIT ? OFFSET ?) AS page
-                    JOIN hosts h ON h.id = page.id ORDER BY h.\(orderColumn) \(direction), h.id \(direction)
+                    SELECT h.* FROM (SELECT id FROM hosts \(whereSQL) ORDER BY \(column) \(direction), id \(direction) LIMIT ? OFFSET ?) AS page
+                    JOIN hosts h ON h.id = page.id ORDER BY h.\(column) \(direction), h.id \(direction)
                     """,
                 arguments: args
             ).map(Datastore.hostRecord)

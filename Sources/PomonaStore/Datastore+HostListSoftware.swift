@@ -12,27 +12,20 @@ public struct SoftwareSummary: Sendable, Equatable {
 }
 
 extension Datastore {
-    /// API order key → SQL expression for the software list.
-    public static let softwareOrderColumns: [String: String] = [
-        "id": "s.id", "name": "s.name", "version": "s.version", "source": "s.source", "hosts_count": "hosts_count",
-    ]
-
     /// A page of the software inventory with host counts, optionally only what one host has or
     /// whose name/version contains `query`.
-    public func softwareInventory(
-        query: String?, hostID: Int64? = nil, orderColumn: String, descending: Bool, limit: Int, offset: Int
-    ) throws -> [SoftwareSummary] {
-        precondition(Datastore.softwareOrderColumns.values.contains(orderColumn), "order column not whitelisted")
+    public func softwareInventory(query: String?, hostID: Int64? = nil, page: ListPage<SoftwareSortKey>) throws -> [SoftwareSummary] {
         let (whereSQL, arguments) = softwareWhere(query: query, hostID: hostID)
-        let direction = descending ? "DESC" : "ASC"
+        let expression = page.sort.expression
+        let direction = page.direction
         var args = arguments
-        args += [limit, offset]
+        args += [page.limit, page.offset]
         return try pool.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
                     SELECT s.*, (SELECT COUNT(*) FROM host_software hs WHERE hs.software_id = s.id) AS hosts_count
-                    FROM software s \(whereSQL) ORDER BY \(orderColumn) \(direction), s.id \(direction) LIMIT ? OFFSET ?
+                    FROM software s \(whereSQL) ORDER BY \(expression) \(direction), s.id \(direction) LIMIT ? OFFSET ?
                     """, arguments: args
             ).map(Datastore.softwareSummary)
         }

@@ -27,7 +27,7 @@ import Testing
             #expect(try h.store.packSpecs().first?.queries.first?.query == "usb")
             #expect(try h.store.labelSpecs().contains { $0.spec.name == "macs" })
             #expect(try h.store.policies().map(\.name) == ["sip on"])
-            let types = try h.store.activities(orderColumn: "id", descending: false, limit: 100, offset: 0).map(\.type)
+            let types = try h.store.activities(ListPage(sort: .id, limit: 100)).map(\.type)
             #expect(types == ["applied_spec_saved_query", "applied_spec_label", "applied_spec_policy", "applied_spec_pack"])
         }
     }
@@ -51,7 +51,7 @@ import Testing
             #expect(try h.store.packSpecs().isEmpty)
             #expect(try !h.store.labelSpecs().contains { $0.spec.name == "pilot" })
             #expect(try h.store.configGeneration() == generation, "agents were not told about a change that did not happen")
-            #expect(try h.store.activities(orderColumn: "id", descending: false, limit: 100, offset: 0).isEmpty)
+            #expect(try h.store.activities(ListPage(sort: .id, limit: 100)).isEmpty)
         }
     }
 

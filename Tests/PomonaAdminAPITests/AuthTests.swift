@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Hummingbird
 import HummingbirdTesting
 import PomonaCore
@@ -11,10 +10,8 @@ import Testing
 @Suite struct AuthTests {
     /// A harness with no users at all (for setup).
     static func emptyServer(settings: AdminSettings = AdminTestHarness.fastSettings()) async throws -> AdminTestHarness {
-        let harness = try await AdminTestHarness(settings: settings)
-        for role in [Role.observer, .maintainer] { _ = try harness.store.deleteUser(id: harness.userIDs[role]!) }
-        // The admin is the last one; remove it below the last-admin guard.
-        try await harness.store.pool.write { db in try db.execute(sql: "DELETE FROM users") }
+        let harness = try await AdminTestHarness(settings: settings, seedUsers: false)
+        #expect(try harness.store.userCount() == 0)
         return harness
     }
 
@@ -77,9 +74,9 @@ import Testing
     @Test func tokensAreStoredOnlyAsDigests() async throws {
         let harness = try await AdminTestHarness()
         let token = try #require(harness.tokens[.admin])
-        let stored = try await harness.store.pool.read { db in try String.fetchAll(db, sql: "SELECT token_digest FROM sessions") }
-        #expect(!stored.contains(token))
-        #expect(stored.contains(BearerToken.digest(token)))
+        // The session is found by the token's digest only: the token itself is no key.
+        #expect(try harness.store.session(tokenDigest: token) == nil)
+        #expect(try harness.store.session(tokenDigest: BearerToken.digest(token)) != nil)
         let hashes = try harness.store.users().map(\.passwordHash)
         #expect(hashes.allSatisfy { $0.hasPrefix("pbkdf2-sha256$") && !$0.contains(AdminTestHarness.password) })
     }

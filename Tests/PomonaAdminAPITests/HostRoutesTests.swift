@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Hummingbird
 import HummingbirdTesting
 import PomonaCore
@@ -71,7 +70,7 @@ import Testing
             #expect(seen == (0..<23).map { String(format: "h%02d", $0) })
             let big = try await client.call(.get, "/api/v1/fleet/hosts?per_page=100000", token: harness.tokens[.observer])
             #expect(big.status == .ok)
-            #expect(ListOptions.maxPerPage == 500)
+            #expect(ListPaging.maxPerPage == 500)
             let byID = try await client.call(.get, "/api/v1/fleet/hosts?order_key=id&order_direction=desc&per_page=2", token: harness.tokens[.observer])
             #expect(Self.hostnames(byID) == ["h22", "h21"])
         }
@@ -122,11 +121,11 @@ import Testing
     @Test func oneHostByIDAndByIdentifier() async throws {
         let (harness, ids) = try await Self.fleet()
         let id = try #require(ids["mac-a"])
-        try await harness.store.pool.write { db in
-            try db.execute(sql: "INSERT INTO software (id, name, version, source) VALUES (1, 'Safari', '17.1', 'apps')")
-            try db.execute(sql: "INSERT INTO host_software (host_id, software_id) VALUES (?, 1)", arguments: [id])
-            try db.execute(sql: "INSERT INTO host_users (host_id, uid, username) VALUES (?, 501, 'ada')", arguments: [id])
-        }
+        // Seeded as the agent API records detail results (the first software row gets id 1).
+        try await harness.writer.write([
+            .detail(hostID: id, outcome: .software([SoftwareItem(name: "Safari", version: "17.1", source: "apps")]), at: harness.now),
+            .detail(hostID: id, outcome: .users([HostUser(uid: 501, username: "ada", type: "", groupname: "", shell: "")]), at: harness.now),
+        ])
         try await harness.application.test(.router) { client in
             let token = harness.tokens[.observer]
             let host = try await client.call(.get, "/api/v1/fleet/hosts/\(id)", token: token).json["host"]
@@ -186,7 +185,9 @@ import Testing
             #expect(try harness.store.hostCount() == 2)
 
             let macB = try #require(ids["mac-b"])
-            try await harness.store.pool.write { db in try db.execute(sql: "UPDATE hosts SET refetch_requested = 0") }
+            // Fresh details clear a pending refetch, as a host answering its detail queries does.
+            try await harness.writer.write(.detailsRefreshed(hostID: macB, at: harness.now))
+            #expect(try harness.store.host(id: macB)?.refetchRequested == false)
             #expect(try await client.call(.post, "/api/v1/fleet/hosts/\(macB)/refetch", token: harness.tokens[.observer]).status == .ok)
             #expect(harness.registry.host(id: macB)?.refetchRequested == true)
             #expect(try harness.store.host(id: macB)?.refetchRequested == true)

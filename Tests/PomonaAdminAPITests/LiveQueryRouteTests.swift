@@ -69,7 +69,7 @@ import Testing
             #expect(replay.components(separatedBy: "event: result\n").count - 1 == 3)
             #expect(replay.contains("\"reason\":\"finished\""))
 
-            let activity = try h.store.activities(orderColumn: "id", descending: true, limit: 10, offset: 0).first { $0.type == "live_query" }
+            let activity = try h.store.activities(ListPage(sort: .id, descending: true, limit: 10)).first { $0.type == "live_query" }
             #expect(activity?.detailsJSON.contains("SELECT version FROM osquery_info;") == true)
             #expect(activity?.actor.email == "maintainer@example.com")
         }

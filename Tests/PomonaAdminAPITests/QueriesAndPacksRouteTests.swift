@@ -44,7 +44,7 @@ import Testing
             #expect(deleted.status == .ok)
             #expect(try h.store.savedQueries().isEmpty)
             #expect(try await client.call(.delete, "/api/v1/fleet/queries/usb", token: maintainer).status == .notFound)
-            let activities = try h.store.activities(orderColumn: "id", descending: false, limit: 100, offset: 0).map(\.type)
+            let activities = try h.store.activities(ListPage(sort: .id, limit: 100)).map(\.type)
             #expect(activities.contains("created_saved_query") && activities.contains("deleted_multiple_saved_query"))
         }
     }

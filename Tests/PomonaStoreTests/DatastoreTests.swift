@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 import PomonaCore
 import Testing
@@ -26,8 +25,7 @@ func enrollment(_ identifier: String, key: UInt8, uuid: String? = nil) -> Enroll
 @Suite struct DatastoreTests {
     @Test func walModeAndIntegrity() throws {
         let store = try makeTemporaryStore()
-        let mode = try store.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
-        #expect(mode == "wal")
+        #expect(try store.journalMode() == "wal")
         #expect(try store.integrityCheck() == "ok")
     }
 

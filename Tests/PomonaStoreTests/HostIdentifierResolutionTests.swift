@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import PomonaCore
 import Testing
 
@@ -74,9 +73,8 @@ import Testing
         let victim = try enroll(store, key: 1, osqueryID: "osq-victim", uuid: "UUID-VICTIM", serial: "SER-VICTIM", hostname: "victim")
         _ = try enroll(store, key: 2, osqueryID: "osq-squatter", uuid: "UUID-S", serial: "SER-S", hostname: "UUID-VICTIM")
         try store.applyLabelSpecs([LabelSpec(name: "watched", description: "", query: "", platform: "", manual: true, hosts: ["UUID-VICTIM"])])
-        let members = try store.pool.read { db in
-            try Int64.fetchAll(db, sql: "SELECT host_id FROM label_membership m JOIN labels l ON l.id = m.label_id WHERE l.name = 'watched'")
-        }
+        let label = try #require(try store.label(named: "watched"))
+        let members = try store.hostIDs(inLabel: label.id)
         #expect(members == [victim])
     }
 }
