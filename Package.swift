@@ -84,12 +84,11 @@ let package = Package(
         .target(
             name: "PomonaAdminAPI",
             dependencies: [
-                "PomonaCore", "PomonaStore", "PomonaAgentAPI", "PomonaPipeline",
+                "PomonaCore", "PomonaStore", "PomonaPipeline",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
-                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -126,14 +125,13 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "CompressNIO", package: "compress-nio"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "PomonaCLI",
             dependencies: [
-                "PomonaCore", "PomonaStore", "PomonaServer", "PomonaSimulator", "PomonaPipeline", "PomonaAdminAPI",
+                "PomonaCore", "PomonaStore", "PomonaServer", "PomonaSimulator", "PomonaPipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -168,7 +166,6 @@ let package = Package(
             name: "PomonaAgentAPITests",
             dependencies: [
                 "PomonaAgentAPI", "PomonaCore", "PomonaStore",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -196,11 +193,10 @@ let package = Package(
         .testTarget(
             name: "PomonaAdminAPITests",
             dependencies: [
-                "PomonaAdminAPI", "PomonaAgentAPI", "PomonaStore", "PomonaCore", "PomonaPipeline",
+                "PomonaAdminAPI", "PomonaStore", "PomonaCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -236,7 +232,7 @@ let package = Package(
             name: "PomonaEndToEndTests",
             dependencies: [
                 "PomonaServer", "PomonaSimulator", "PomonaStore", "PomonaAgentAPI", "PomonaCore",
-                "PomonaPipeline", "PomonaAdminAPI", "PomonaCLI",
+                "PomonaPipeline", "PomonaCLI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

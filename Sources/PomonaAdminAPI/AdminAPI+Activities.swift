@@ -10,9 +10,7 @@ extension AdminAPI {
             _ = try context.requireRole(.observer)
             let options = try ListOptions(request, defaultSort: ActivitySortKey.createdAt, defaultDescending: true)
             let store = self.store
-            let activities = try await offload {
-                try store.activities(options.storePage)
-            }
+            let activities = try await store.activities(options.storePage)
             return jsonResponse(.object([
                 ("activities", .array(activities.prefix(options.perPage).map(activityJSON))),
                 ("meta", options.meta(fetchedCount: activities.count)),

@@ -11,7 +11,7 @@ extension AdminAPI {
         route(router, .get, "/carves") { request, context in
             _ = try context.requireRole(.maintainer)
             let options = try ListOptions(request, defaultSort: CarveSortKey.createdAt, defaultDescending: true)
-            let carves = try await offload { [store] in try store.carves() }
+            let carves = try await store.carves()
             let (items, meta) = pagedInMemory(carves, options, matches: nil, less: options.sort.inIncreasingOrder)
             return jsonResponse(.object([("carves", .array(items.map(carveJSON))), ("meta", meta)]))
         }
@@ -25,7 +25,7 @@ extension AdminAPI {
             guard let text = context.parameters.get("block"), let block = Int(text), block >= 0, block < carve.blockCount else {
                 throw FleetAPIError.invalid("block", "must be a block number in 0..<\(carve.blockCount)")
             }
-            guard let data = try await offload({ [store] in try store.carveBlock(carveID: carve.id, blockID: block) }) else {
+            guard let data = try await store.carveBlock(carveID: carve.id, blockID: block) else {
                 throw FleetAPIError.notFound("block \(block) of carve \(carve.id)")
             }
             return jsonResponse(.object([("data", .string(data.base64EncodedString()))]))
@@ -55,7 +55,7 @@ extension AdminAPI {
         let store = self.store
         return ResponseBody(contentLength: carve.carveSize) { writer in
             for block in 0..<carve.blockCount {
-                guard let data = try await offload({ try store.carveBlock(carveID: carve.id, blockID: block) }) else {
+                guard let data = try await store.carveBlock(carveID: carve.id, blockID: block) else {
                     throw FleetAPIError.notFound("block \(block) of carve \(carve.id)")
                 }
                 try await writer.write(ByteBuffer(bytes: data))
@@ -65,7 +65,7 @@ extension AdminAPI {
     }
 
     func existingCarve(_ id: Int64) async throws -> CarveSession {
-        guard let carve = try await offload({ [store] in try store.carve(id: id) }) else { throw FleetAPIError.notFound("carve \(id)") }
+        guard let carve = try await store.carve(id: id) else { throw FleetAPIError.notFound("carve \(id)") }
         return carve
     }
 }

@@ -74,15 +74,6 @@ extension FleetStoreError {
     }
 }
 
-/// Runs store work off the cooperative pool, turning refused changes into Fleet errors.
-func storeCall<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    do {
-        return try await offload(work)
-    } catch let error as FleetStoreError {
-        throw error.apiError
-    }
-}
-
 extension AdminUser {
     var author: (id: Int64, name: String, email: String) { (id, name, email) }
 }

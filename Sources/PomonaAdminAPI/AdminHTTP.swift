@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import Hummingbird
 import Logging
@@ -263,19 +262,6 @@ public enum ListPaging {
     public static let maxPerPage = 500
 }
 
-// MARK: - Work off the cooperative pool
-
-/// Runs blocking work (SQLite, the password KDF) on a GCD thread and awaits it, so a slow call never
-/// stalls the two cooperative threads that serve every request. Errors that are already
-/// `FleetAPIError` pass through; anything else is left for the error middleware (500).
-public func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global(qos: .userInitiated).async {
-            continuation.resume(with: Result { try work() })
-        }
-    }
-}
-
 // MARK: - Audit log
 
 /// Who did something, as the audit log records it.
@@ -284,12 +270,12 @@ public func actor(_ user: AdminUser) -> ActivityActor {
 }
 
 extension AdminAPI {
-    /// Records an audit-log entry for a change `user` made (off the cooperative pool). A failure to
+    /// Records an audit-log entry for a change `user` made. A failure to
     /// record is logged, not returned: the change itself has already been committed.
     public func recordActivity(_ user: AdminUser, _ type: String, _ details: JSONValue = .object([])) async {
         let store = self.store
         do {
-            try await offload { try store.recordActivity(actor: actor(user), type: type, details: details) }
+            try await store.recordActivity(actor: actor(user), type: type, details: details)
         } catch {
             logger.error("cannot record activity", metadata: ["type": "\(type)", "error": "\(error)"])
         }

@@ -72,7 +72,7 @@ extension Datastore {
 
     /// The host an identifier names (see ``resolveHostID(_:identifier:)``), or nil.
     /// - Throws: ``FleetStoreError/ambiguousHost(identifier:fields:hostCount:)``.
-    public func hostID(identifier: String) throws -> Int64? {
-        try pool.read { db in try Datastore.resolveHostID(db, identifier: identifier) }
+    public func hostID(identifier: String) async throws -> Int64? {
+        try await pool.read { db in try Datastore.resolveHostID(db, identifier: identifier) }
     }
 }

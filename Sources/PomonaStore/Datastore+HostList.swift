@@ -35,15 +35,16 @@ public struct HostListFilter: Sendable, Equatable {
 
 extension Datastore {
     /// One page of hosts, ordered by `page.sort` with the id as tie-breaker (stable pages).
-    public func listHosts(_ filter: HostListFilter, page: ListPage<HostSortKey>) throws -> [HostRecord] {
+    public func listHosts(_ filter: HostListFilter, page: ListPage<HostSortKey>) async throws -> [HostRecord] {
         let (whereSQL, arguments) = try hostWhere(filter)
         let column = page.sort.column
         let direction = page.direction
-        var args = arguments
-        args += [page.limit, page.offset]
+        var bound = arguments
+        bound += [page.limit, page.offset]
+        let args = bound
         // Deferred join: page through ids only (the order indexes cover them), then read the few
         // full rows, so a deep page does not load every row it skips.
-        return try pool.read { db in
+        return try await pool.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -55,34 +56,29 @@ extension Datastore {
         }
     }
 
-    public func countHosts(_ filter: HostListFilter) throws -> Int {
+    public func countHosts(_ filter: HostListFilter) async throws -> Int {
         let (whereSQL, arguments) = try hostWhere(filter)
-        return try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts \(whereSQL)", arguments: arguments) ?? 0 }
+        return try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts \(whereSQL)", arguments: arguments) ?? 0 }
     }
 
     /// Every matching host id (bulk delete by filter; status filtering).
-    public func hostIDs(_ filter: HostListFilter = HostListFilter()) throws -> [Int64] {
+    public func hostIDs(_ filter: HostListFilter) async throws -> [Int64] {
         let (whereSQL, arguments) = try hostWhere(filter)
-        return try pool.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM hosts \(whereSQL)", arguments: arguments) }
+        return try await pool.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM hosts \(whereSQL)", arguments: arguments) }
     }
 
     /// Host counts per stored platform value.
-    public func hostCountsByPlatform(_ filter: HostListFilter = HostListFilter()) throws -> [(platform: String, count: Int)] {
+    public func hostCountsByPlatform(_ filter: HostListFilter) async throws -> [(platform: String, count: Int)] {
         let (whereSQL, arguments) = try hostWhere(filter)
-        return try pool.read { db in
+        return try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT platform, COUNT(*) AS n FROM hosts \(whereSQL) GROUP BY platform ORDER BY platform", arguments: arguments)
                 .map { (platform: $0["platform"], count: $0["n"]) }
         }
     }
 
     /// The distinct platform values stored (to expand a family filter such as `linux`).
-    public func distinctHostPlatforms() throws -> [String] {
-        try pool.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT platform FROM hosts ORDER BY platform") }
-    }
-
-    /// Whether the labels area has created its membership table yet (label_id filtering needs it).
-    public func hasLabelMembershipTable() throws -> Bool {
-        try pool.read { db in try db.tableExists("label_membership") }
+    public func distinctHostPlatforms() async throws -> [String] {
+        try await pool.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT platform FROM hosts ORDER BY platform") }
     }
 
     static func likeEscaped(_ text: String) -> String {
@@ -146,8 +142,8 @@ extension Datastore {
     /// A host by its node key (looked up by digest: a node key is a secret no other host has), else
     /// by ``resolveHostID(_:identifier:)``, the order every identifier route uses.
     /// - Throws: ``FleetStoreError/ambiguousHost(identifier:fields:hostCount:)``.
-    public func host(identifier: String, nodeKeyDigest: String?) throws -> HostRecord? {
-        try pool.read { db in
+    public func host(identifier: String, nodeKeyDigest: String?) async throws -> HostRecord? {
+        try await pool.read { db in
             if let digest = nodeKeyDigest,
                 let row = try Row.fetchOne(db, sql: "SELECT * FROM hosts WHERE node_key_digest = ?", arguments: [digest])
             {
@@ -159,8 +155,8 @@ extension Datastore {
     }
 
     /// The node-key digests of hosts (to forget them in the registry after a delete).
-    public func deleteHosts(ids: [Int64]) throws -> [Int64] {
-        try pool.write { db in
+    public func deleteHosts(ids: [Int64]) async throws -> [Int64] {
+        try await pool.write { db in
             var deleted: [Int64] = []
             let statement = try db.cachedStatement(sql: "DELETE FROM hosts WHERE id = ?")
             for id in ids {
@@ -172,16 +168,16 @@ extension Datastore {
     }
 
     /// Persists a refetch request so it survives a restart (the registry serves it at once).
-    public func markRefetchRequested(hostID: Int64) throws -> Bool {
-        try pool.write { db in
+    public func markRefetchRequested(hostID: Int64) async throws -> Bool {
+        try await pool.write { db in
             try db.execute(sql: "UPDATE hosts SET refetch_requested = 1 WHERE id = ?", arguments: [hostID])
             return db.changesCount > 0
         }
     }
 
     /// Stored one-shot distributed results of a host (live queries and other non-detail work), newest first.
-    public func distributedResults(hostID: Int64, limit: Int = 100) throws -> [DistributedResult] {
-        try pool.read { db in
+    public func distributedResults(hostID: Int64, limit: Int) async throws -> [DistributedResult] {
+        try await pool.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM distributed_results WHERE host_id = ? ORDER BY received_at DESC LIMIT ?",
                 arguments: [hostID, limit]

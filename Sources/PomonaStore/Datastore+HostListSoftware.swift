@@ -14,13 +14,14 @@ public struct SoftwareSummary: Sendable, Equatable {
 extension Datastore {
     /// A page of the software inventory with host counts, optionally only what one host has or
     /// whose name/version contains `query`.
-    public func softwareInventory(query: String?, hostID: Int64? = nil, page: ListPage<SoftwareSortKey>) throws -> [SoftwareSummary] {
+    public func softwareInventory(query: String?, hostID: Int64?, page: ListPage<SoftwareSortKey>) async throws -> [SoftwareSummary] {
         let (whereSQL, arguments) = softwareWhere(query: query, hostID: hostID)
         let expression = page.sort.expression
         let direction = page.direction
-        var args = arguments
-        args += [page.limit, page.offset]
-        return try pool.read { db in
+        var bound = arguments
+        bound += [page.limit, page.offset]
+        let args = bound
+        return try await pool.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -31,13 +32,13 @@ extension Datastore {
         }
     }
 
-    public func softwareCount(query: String?, hostID: Int64? = nil) throws -> Int {
+    public func softwareCount(query: String?, hostID: Int64?) async throws -> Int {
         let (whereSQL, arguments) = softwareWhere(query: query, hostID: hostID)
-        return try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM software s \(whereSQL)", arguments: arguments) ?? 0 }
+        return try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM software s \(whereSQL)", arguments: arguments) ?? 0 }
     }
 
-    public func softwareSummary(id: Int64) throws -> SoftwareSummary? {
-        try pool.read { db in
+    public func softwareSummary(id: Int64) async throws -> SoftwareSummary? {
+        try await pool.read { db in
             try Row.fetchOne(
                 db,
                 sql: """
@@ -71,13 +72,13 @@ extension Datastore {
 
     // MARK: - Carves (admin reads)
 
-    public func carve(id: Int64) throws -> CarveSession? {
-        try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM carves WHERE id = ?", arguments: [id]).map(Datastore.carveSession) }
+    public func carve(id: Int64) async throws -> CarveSession? {
+        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM carves WHERE id = ?", arguments: [id]).map(Datastore.carveSession) }
     }
 
     /// One stored block of a carve, or `nil` when it has not arrived.
-    public func carveBlock(carveID: Int64, blockID: Int) throws -> Data? {
-        try pool.read { db in
+    public func carveBlock(carveID: Int64, blockID: Int) async throws -> Data? {
+        try await pool.read { db in
             try Data.fetchOne(db, sql: "SELECT data FROM carve_blocks WHERE carve_id = ? AND block_id = ?", arguments: [carveID, blockID])
         }
     }

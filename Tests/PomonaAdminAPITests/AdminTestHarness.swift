@@ -39,7 +39,7 @@ final class AdminTestHarness: Sendable {
         var ids: [Role: Int64] = [:]
         let hash = try PasswordHashing.hash(Self.password, rounds: settings.passwordRounds)
         for role in seedUsers ? [Role.admin, .maintainer, .observer] : [] {
-            let user = try store.createUser(
+            let user = try await store.createUser(
                 name: "\(role.rawValue) user", email: "\(role.rawValue)@example.com", passwordHash: hash, globalRole: role.rawValue,
                 apiOnly: false)!
             ids[role] = user.id
@@ -76,7 +76,7 @@ final class AdminTestHarness: Sendable {
     func addHost(
         _ name: String, platform: String = "darwin", serial: String? = nil, uuid: String? = nil, ip: String? = nil,
         createdAt: Date? = nil, seenAt: Date? = nil
-    ) throws -> Int64 {
+    ) async throws -> Int64 {
         var vitals = HostVitals()
         vitals.hostname = name
         vitals.platform = platform
@@ -89,7 +89,7 @@ final class AdminTestHarness: Sendable {
         for (i, b) in Array(name.utf8).prefix(32).enumerated() { digestBytes[i] = b }
         digestBytes[31] = UInt8(truncatingIfNeeded: name.hashValue)
         let digest = NodeKeyDigest(bytes: digestBytes)!
-        let outcome = try store.enroll(
+        let outcome = try await store.enroll(
             EnrollmentRecord(
                 osqueryHostID: "osq-\(name)", nodeKeyDigest: digest, enrollSecretID: 1, vitals: vitals, remoteIP: ip ?? "192.0.2.1",
                 now: created))

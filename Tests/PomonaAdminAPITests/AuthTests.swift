@@ -11,7 +11,7 @@ import Testing
     /// A harness with no users at all (for setup).
     static func emptyServer(settings: AdminSettings = AdminTestHarness.fastSettings()) async throws -> AdminTestHarness {
         let harness = try await AdminTestHarness(settings: settings, seedUsers: false)
-        #expect(try harness.store.userCount() == 0)
+        #expect(try await harness.store.userCount() == 0)
         return harness
     }
 
@@ -28,7 +28,7 @@ import Testing
 
             let second = try await client.call(.post, "/api/v1/setup", body: body.replacingOccurrences(of: "Ada@", with: "eve@"))
             #expect(second.status == .conflict)
-            #expect(try harness.store.userCount() == 1)
+            #expect(try await harness.store.userCount() == 1)
         }
     }
 
@@ -42,7 +42,7 @@ import Testing
                 #expect(response.firstError?.name == "password")
                 #expect(response.firstError?.reason.contains(reason) == true, "\(password): \(String(describing: response.firstError))")
             }
-            #expect(try harness.store.userCount() == 0)
+            #expect(try await harness.store.userCount() == 0)
         }
     }
 
@@ -75,9 +75,9 @@ import Testing
         let harness = try await AdminTestHarness()
         let token = try #require(harness.tokens[.admin])
         // The session is found by the token's digest only: the token itself is no key.
-        #expect(try harness.store.session(tokenDigest: token) == nil)
-        #expect(try harness.store.session(tokenDigest: BearerToken.digest(token)) != nil)
-        let hashes = try harness.store.users().map(\.passwordHash)
+        #expect(try await harness.store.session(tokenDigest: token) == nil)
+        #expect(try await harness.store.session(tokenDigest: BearerToken.digest(token)) != nil)
+        let hashes = try await harness.store.users().map(\.passwordHash)
         #expect(hashes.allSatisfy { $0.hasPrefix("pbkdf2-sha256$") && !$0.contains(AdminTestHarness.password) })
     }
 
@@ -157,7 +157,7 @@ import Testing
         #expect(throttle.attemptLogin(email: "a", address: "10.0.0.1", now: t0.addingTimeInterval(30)) == nil)
     }
 
-    @Test func passwordHashingVerifiesAndRejects() throws {
+    @Test func passwordHashingVerifiesAndRejects() async throws {
         let hash = try PasswordHashing.hash("s3cret-password!", rounds: 1000)
         #expect(PasswordHashing.verify("s3cret-password!", against: hash))
         #expect(!PasswordHashing.verify("s3cret-password?", against: hash))
