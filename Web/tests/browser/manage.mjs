@@ -52,7 +52,7 @@ export async function checkManagementPages({ page, ok, check, shot }) {
   await page.type('#pe-name', 'web2 incident response');
   await page.type('#pe-host_ids', '1, two');
   await page.click('#pe button[type=submit]');
-  await page.waitFor(`document.querySelector('#pe-host_ids-msg')?.textContent.includes('host ids')`, 'the host-id error');
+  await page.waitFor(`document.querySelector('#pe-host_ids-msg')?.textContent.includes('write host ids')`, 'the host-id error');
   await page.type('#pe-host_ids', '');
   await page.evaluate(`document.querySelector('#pe .targets-box input').click()`);
   await page.click('#pe button[type=submit]');
@@ -175,7 +175,7 @@ export async function checkManagementPages({ page, ok, check, shot }) {
   await page.type('#ue-password', 'short');
   page.expectStatus(422, '/api/latest/fleet/users/admin');
   await page.click('#ue button[type=submit]');
-  await page.waitFor(`document.querySelector('#ue-password-msg')?.textContent.includes('12')`, 'the password error under the password field');
+  await page.waitFor(`document.querySelector('#ue-password').closest('.field').classList.contains('invalid') && document.querySelector('#ue-password-msg')?.textContent.includes('at least 12')`, 'the password error under the password field');
   await page.type('#ue-password', 'olive-password-7!');
   await page.click('#ue button[type=submit]');
   await page.waitFor(`[...document.querySelectorAll('td')].some(td => td.textContent === 'olive@example.com')`, 'the new user');

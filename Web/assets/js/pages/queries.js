@@ -208,6 +208,7 @@ export default async function queries(ctx) {
     const intervalField = form.fields.interval;
     const sayInterval = () => {
       const parsed = parseInterval(intervalField.input.value);
+      intervalField.setError(null);
       intervalField.setHint(parsed.error ? 'Seconds, or 15m, 1h, 1d (at most 7 d).' : `= ${describeInterval(parsed.seconds)}`);
     };
     intervalField.input.addEventListener('input', sayInterval);
