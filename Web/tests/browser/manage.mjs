@@ -7,7 +7,7 @@
 /**
  * @param {{page: any, ok: (what: string) => void, check: (cond: any, what: string) => void, shot: (name: string) => Promise<void>}} t
  */
-export async function checkManagementPages({ page, ok, check, shot }) {
+export async function checkManagementPages({ page, ok, check, shot, email, password }) {
   const rows = `document.querySelectorAll('table.grid tbody tr:not(.empty)').length`;
   const labelled = `[...document.querySelectorAll('main input, main select, main textarea')].every(el => el.labels?.length > 0 || el.getAttribute('aria-label'))`;
   const api = (path) => page.evaluate(`fetch('/api/latest/fleet${path}').then(r => r.json())`);
@@ -17,6 +17,14 @@ export async function checkManagementPages({ page, ok, check, shot }) {
   await page.waitFor(`${rows} >= 12`, 'the baseline queries');
   check(await page.evaluate(`[...document.querySelectorAll('table.grid tbody td')].some(td => td.textContent === 'every 1 d')`), 'schedule shown as an interval people read');
   check(await page.evaluate(labelled), 'queries: every field labelled');
+  const volumes = (await page.evaluate(`fetch('/api/v1/pomona/pipeline/stats').then(r => r.json())`)).queries ?? [];
+  const logged = volumes.find((v) => v.name.startsWith('pack/Global/') && v.events > 0);
+  if (logged) {
+    const name = logged.name.slice('pack/Global/'.length);
+    await page.reload();
+    await page.waitFor(`[...document.querySelectorAll('table.grid tbody tr')].some(tr => tr.querySelector('a')?.textContent === ${JSON.stringify(name)} && /^[\\d,]+ · /.test(tr.children[4].textContent))`, `the SIEM volume of ${name}`);
+    ok(`queries: each scheduled query shows what it sends to the SIEM (${name}: ${logged.events} events today)`);
+  }
   ok('queries: the list shows the installed baseline with its schedule');
   await shot('queries');
   await page.click('.page-head button.primary');
@@ -190,6 +198,20 @@ export async function checkManagementPages({ page, ok, check, shot }) {
   ok('settings: the audit log filters by type, in the URL');
   await shot('audit');
 
+  // ---- Your account: a wrong current password is named
+  await page.goto('/settings/account');
+  await page.waitFor(`document.querySelector('#pw-old_password')`, 'the account page');
+  await page.type('#pw-old_password', 'not-my-password-1!');
+  await page.type('#pw-new_password', 'another-password-2!');
+  await page.type('#pw-new_password_again', 'another-password-3!');
+  await page.click('#pw button[type=submit]');
+  await page.waitFor(`document.querySelector('#pw-new_password_again-msg')?.textContent === 'does not match the new password'`, 'the mismatch, caught before sending');
+  await page.type('#pw-new_password_again', 'another-password-2!');
+  page.expectStatus(422, '/api/latest/fleet/change_password');
+  await page.click('#pw button[type=submit]');
+  await page.waitFor(`document.querySelector('#pw-old_password-msg')?.textContent.includes('does not match the current password')`, 'the wrong current password under its field');
+  ok('settings: changing the password names a mismatch and a wrong current password under their fields');
+
   // ---- Every page at 400 px, and labelled
   await page.setViewport(400, 800);
   for (const [path, name] of [['/queries', 'queries-narrow'], [`/packs/${packID}`, 'pack-narrow'], ['/policies', 'policies-narrow'], ['/labels', null], ['/software', null], ['/carves', null], ['/enrollment', 'enrollment-narrow'], ['/settings', null], ['/settings/users', null], ['/settings/audit', null]]) {
@@ -213,4 +235,35 @@ export async function checkManagementPages({ page, ok, check, shot }) {
   }
   for (const needed of ['qe-query', 'qe-interval', 'qe-logging', 'qe-min_osquery_version', 'Create query']) check(reached.has(needed), `Tab never reached ${needed}: ${[...reached].join(' | ')}`);
   ok('the query form is reachable with Tab from name to Create');
+
+  // ---- The same pages as an observer: nothing offered that the role cannot do, and the pages
+  // that need more say so instead of failing.
+  await page.click('.who button');
+  await page.waitFor(`document.querySelector('#f-email')`, 'the login form');
+  await page.type('#f-email', 'olive@example.com');
+  await page.type('#f-password', 'olive-password-7!');
+  await page.click('form.auth button[type=submit]');
+  await page.waitFor(`document.querySelector('.who-name')?.textContent.includes('observer')`, 'signed in as the observer');
+  page.expectStatus(403, '/api/latest/fleet/spec/enroll_secret');
+  page.expectStatus(403, '/api/latest/fleet/carves');
+  for (const [path, ready] of [
+    ['/queries', `${rows} >= 12 && !document.querySelector('.page-head button.primary') && ![...document.querySelectorAll('button')].some(b => b.textContent === 'Delete')`],
+    [`/packs/${packID}`, `document.querySelector('.section h2')?.textContent === 'Settings' && ![...document.querySelectorAll('button')].some(b => b.textContent === 'Add a query')`],
+    ['/policies', `${rows} >= 1 && !document.querySelector('.page-head button.primary')`],
+    ['/enrollment', `document.querySelector('.banner.info')?.textContent.includes('only maintainers')`],
+    ['/carves', `document.querySelector('.banner.info')?.textContent.includes('only maintainers and admins')`],
+    ['/settings', `document.querySelector('.banner.info')?.textContent.includes('maintainers and admins')`],
+    ['/settings/users', `document.querySelector('.banner.info')?.textContent.includes('Only admins')`],
+  ]) {
+    await page.goto(path);
+    await page.waitFor(ready, `${path} as an observer`);
+  }
+  ok('as an observer: no create, edit or delete offered; secrets, carves, agent options and users say which role they need');
+  await shot('observer-enrollment');
+  await page.click('.who button');
+  await page.waitFor(`document.querySelector('#f-email')`, 'the login form');
+  await page.type('#f-email', email);
+  await page.type('#f-password', password);
+  await page.click('form.auth button[type=submit]');
+  await page.waitFor(`document.querySelector('.who-name')?.textContent.includes('admin')`, 'signed in as the admin again');
 }

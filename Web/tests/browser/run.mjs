@@ -300,7 +300,7 @@ try {
   ok('every form field is labelled');
 
   // ---- Queries, packs, policies, labels, software, carves, enrollment, settings
-  await checkManagementPages({ page, ok, check, shot });
+  await checkManagementPages({ page, ok, check, shot, email: opts.email, password: opts.password });
 
   // ---- What every page did
   const foreign = page.requests.filter((url) => !url.startsWith(origin + '/') && !url.startsWith('data:') && !url.startsWith('blob:' + origin));

@@ -5,7 +5,9 @@
 import { h, replace } from '../dom.js';
 import { pageHeader, errorBanner, emptyState } from '../ui.js';
 import { renderTable } from '../table.js';
-import { ago } from '../format.js';
+import { ago, bytes } from '../format.js';
+import { formatCount } from '../table.js';
+import { queryVolume, resultName } from '../volume.js';
 import { editorForm, confirmButton } from '../forms.js';
 import { parseInterval, describeInterval, describePlatform, LOGGING, loggingFromFlags, flagsFromLogging, changedFields } from '../schedule.js';
 import { ApiError } from '../api.js';
@@ -147,16 +149,19 @@ async function packPage(ctx, id) {
   let pack = null;
   let savedQueries = [];
   let labels = [];
+  let volumes = null;
 
   async function load() {
     try {
-      const [p, scheduled, q, l] = await Promise.all([
+      const [p, scheduled, q, l, stats] = await Promise.all([
         ctx.api.get(`/packs/${encodeURIComponent(id)}`, {}, { signal: ctx.signal }),
         ctx.api.get(`/packs/${encodeURIComponent(id)}/scheduled`, {}, { signal: ctx.signal }),
         ctx.api.get('/queries', { per_page: 1000, order_key: 'name' }, { signal: ctx.signal }).catch(() => ({ queries: [] })),
         ctx.api.get('/labels', { per_page: 500, order_key: 'name' }, { signal: ctx.signal }).catch(() => ({ labels: [] })),
+        ctx.api.get('/api/v1/pomona/pipeline/stats', {}, { signal: ctx.signal }).catch(() => null),
       ]);
       if (!ctx.active) return;
+      volumes = stats?.queries ?? null;
       pack = p.pack;
       savedQueries = q.queries ?? [];
       labels = l.labels ?? [];
@@ -210,6 +215,15 @@ async function packPage(ctx, id) {
               { key: 'logging', label: 'Logging', render: (s) => loggingFromFlags(s) },
               { key: 'platform', label: 'Platform', render: (s) => describePlatform(s.platform) },
               { key: 'version', label: 'Min osquery', render: (s) => s.version || '–' },
+              {
+                key: 'volume', label: 'SIEM volume', numeric: true,
+                render: (s) => {
+                  if (!volumes) return '–';
+                  const v = queryVolume(volumes, resultName(s.name, pack.name), Date.now());
+                  if (v.average) return `${formatCount(v.average.events)} · ${bytes(v.average.bytes)}/day`;
+                  return v.today.events ? `${formatCount(v.today.events)} · ${bytes(v.today.bytes)} today` : h('span', { class: 'muted' }, 'nothing yet');
+                },
+              },
               { key: 'shard', label: 'Shard', numeric: true, render: (s) => (s.shard === null || s.shard === undefined ? '–' : `${s.shard}%`) },
               {
                 key: 'actions', label: 'Actions',

@@ -7,7 +7,9 @@ import { h, replace } from '../dom.js';
 import { pageHeader, errorBanner } from '../ui.js';
 import { renderTable, renderPager, pageLabel } from '../table.js';
 import { readState, writeState, updateState } from '../urlstate.js';
-import { ago } from '../format.js';
+import { ago, bytes } from '../format.js';
+import { formatCount } from '../table.js';
+import { queryVolume, resultName } from '../volume.js';
 import { editorForm, confirmButton } from '../forms.js';
 import { parseInterval, describeInterval, describePlatform, LOGGING, changedFields } from '../schedule.js';
 import { ApiError } from '../api.js';
@@ -74,17 +76,23 @@ export default async function queries(ctx) {
   }
 
   let seq = 0;
+  let volumes = null;
   async function load() {
     const mine = ++seq;
     tableSlot.classList.add('busy');
     try {
-      const list = await ctx.api.get(
-        '/queries',
-        { query: state.query, scheduled: state.scheduled ? 'true' : '', page: state.page, per_page: PER_PAGE, order_key: state.order_key, order_direction: state.order_direction },
-        { signal: ctx.signal },
-      );
+      const [list, stats] = await Promise.all([
+        ctx.api.get(
+          '/queries',
+          { query: state.query, scheduled: state.scheduled ? 'true' : '', page: state.page, per_page: PER_PAGE, order_key: state.order_key, order_direction: state.order_direction },
+          { signal: ctx.signal },
+        ),
+        // The volume column is extra: a server without the pipeline still lists its queries.
+        ctx.api.get('/api/v1/pomona/pipeline/stats', {}, { signal: ctx.signal }).catch(() => null),
+      ]);
       if (mine !== seq || !ctx.active) return;
       replace(banner);
+      volumes = stats?.queries ?? null;
       draw(list.queries ?? [], list.meta ?? {});
       header.loaded();
     } catch (error) {
@@ -108,6 +116,7 @@ export default async function queries(ctx) {
       { key: 'interval', label: 'Schedule', sortable: true, render: (q) => (q.automations_enabled && q.interval > 0 ? `every ${describeInterval(q.interval)}` : h('span', { class: 'muted' }, 'not scheduled')) },
       { key: 'platform', label: 'Platform', render: (q) => describePlatform(q.platform) },
       { key: 'logging', label: 'Logging' },
+      { key: 'volume', label: 'SIEM volume', numeric: true, render: (q) => volumeCell(q) },
       { key: 'min_osquery_version', label: 'Min osquery', render: (q) => q.min_osquery_version || '–' },
       { key: 'author', label: 'Author', render: (q) => q.author_name || q.author_email || h('span', { class: 'muted', title: 'No author: installed by Pomona or imported' }, '–') },
       { key: 'updated_at', label: 'Updated', sortable: true, render: (q) => h('span', { title: q.updated_at }, ago(q.updated_at)) },
@@ -141,6 +150,18 @@ export default async function queries(ctx) {
             onNext: () => setState({ page: state.page + 1 }),
           }),
     );
+  }
+
+  /** What the query sends to the outputs a day (the average of the last complete days held), and today so far. */
+  function volumeCell(q) {
+    if (!volumes) return h('span', { class: 'muted', title: 'The pipeline statistics are not available' }, '–');
+    const v = queryVolume(volumes, resultName(q.name), Date.now());
+    const today = `today so far ${formatCount(v.today.events)} events, ${bytes(v.today.bytes)}`;
+    if (v.average) {
+      return h('span', { title: `average of ${v.average.days} complete UTC day(s); ${today}` }, `${formatCount(v.average.events)} · ${bytes(v.average.bytes)}/day`, h('div', { class: 'muted small' }, `today ${formatCount(v.today.events)}`));
+    }
+    if (v.today.events > 0) return h('span', { title: today }, `${formatCount(v.today.events)} · ${bytes(v.today.bytes)}`, h('div', { class: 'muted small' }, 'today so far'));
+    return h('span', { class: 'muted' }, q.automations_enabled && q.interval > 0 ? 'nothing yet' : '–');
   }
 
   function runLive(q) {

@@ -3,7 +3,7 @@
 // their tokens), and the audit log with filters and CSV.
 
 import { h, replace } from '../dom.js';
-import { pageHeader, errorBanner, showFieldErrors } from '../ui.js';
+import { pageHeader, errorBanner, showFieldErrors, facts } from '../ui.js';
 import { renderTable } from '../table.js';
 import { ago, timestamp } from '../format.js';
 import { editorForm, confirmButton, formField, subnav } from '../forms.js';
@@ -15,6 +15,7 @@ const SECTIONS = [
   ['/settings', 'Agent options'],
   ['/settings/users', 'Users'],
   ['/settings/audit', 'Audit log'],
+  ['/settings/account', 'Your account'],
 ];
 
 export default async function settings(ctx) {
@@ -29,7 +30,8 @@ export default async function settings(ctx) {
   const body = h('div');
   const header = pageHeader(ctx, 'Settings', { onRefresh: () => run() });
   replace(ctx.main, h('div', { class: 'page' }, header.el, subnav(SECTIONS, path), body));
-  const run = () => (section === 'users' ? users(ctx, body, header) : section === 'audit' ? audit(ctx, body, header) : agentOptions(ctx, body, header));
+  const sections = { users, audit, account, 'agent-options': agentOptions };
+  const run = () => sections[section](ctx, body, header);
   await run();
 }
 
@@ -107,6 +109,47 @@ async function agentOptions(ctx, body, header) {
       isAdmin
         ? h('div', { class: 'actions' }, check, save, status)
         : h('p', { class: 'muted' }, 'Only admins change agent options.')),
+  );
+}
+
+// ---- Your account: who you are, and a new password (which ends your other sessions)
+
+async function account(ctx, body, header) {
+  let me;
+  try {
+    me = (await ctx.api.get('/me', {}, { signal: ctx.signal })).user;
+  } catch (error) {
+    if (error?.name === 'AbortError') return;
+    header.failed();
+    replace(body, errorBanner(error));
+    return;
+  }
+  if (!ctx.active) return;
+  header.loaded();
+  const done = h('div', { 'aria-live': 'polite' });
+  const form = editorForm({
+    id: 'pw',
+    title: 'Change your password',
+    submitLabel: 'Change password',
+    fields: [
+      { name: 'old_password', label: 'Current password', type: 'password', attrs: { autocomplete: 'current-password' } },
+      { name: 'new_password', label: 'New password', type: 'password', hint: 'At least 12 characters, with a number and a symbol.', attrs: { autocomplete: 'new-password' } },
+      { name: 'new_password_again', label: 'New password again', type: 'password', attrs: { autocomplete: 'new-password' } },
+    ],
+    onSubmit: async (values) => {
+      if (values.new_password !== values.new_password_again) throw new ApiError(422, 'Validation Failed', [{ name: 'new_password_again', reason: 'does not match the new password' }]);
+      await ctx.api.post('/change_password', { old_password: values.old_password, new_password: values.new_password }, { signal: ctx.signal });
+      for (const f of Object.values(form.fields)) f.input.value = '';
+      replace(done, h('div', { class: 'banner info', role: 'status' }, 'Password changed. Your other sessions were signed out; this one stays.'));
+    },
+  });
+  replace(
+    body,
+    done,
+    h('div', { class: 'cols' },
+      h('div', { class: 'section' }, h('h2', {}, 'You'), facts([['Name', me.name], ['Email', me.email], ['Role', me.global_role], ['Since', timestamp(me.created_at)]])),
+      form.el),
+    h('p', { class: 'muted small gap-note' }, 'Your open sessions cannot be listed or revoked one by one yet (the API has no sessions endpoint); changing the password ends all but this one.'),
   );
 }
 
