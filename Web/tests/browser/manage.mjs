@@ -50,6 +50,16 @@ export async function checkManagementPages({ page, ok, check, shot, email, passw
   check(saved.interval === 900 && saved.automations_enabled && saved.logging === 'snapshot', `the query was saved as typed: ${JSON.stringify(saved)}`);
   await page.waitFor(`[...document.querySelectorAll('table.grid tbody tr')].some(tr => tr.dataset.key === '${queryID}' && tr.textContent.includes('every 15 min'))`, 'the new query in the list');
   ok(`queries: fixed and saved (query ${queryID}, every 15 min)`);
+  await page.goto(`/queries/${queryID}`);
+  await page.waitFor(`document.querySelector('#qe-interval')?.value === '900'`, 'the query in the editor');
+  await page.type('#qe-interval', '2h');
+  await page.waitFor(`document.querySelector('#qe-interval-msg')?.textContent === '= 2 h'`, 'the interval said back');
+  await page.evaluate(`(() => { const s = document.querySelector('#qe-logging'); s.value = 'differential'; })()`);
+  await page.click('#qe button[type=submit]');
+  await page.waitFor(`location.search.includes('saved=1') && document.querySelector('#qe-interval')?.value === '7200'`, 'the edited query');
+  const edited = (await api(`/queries/${queryID}`)).query;
+  check(edited.interval === 7200 && edited.logging === 'differential' && edited.query === saved.query, `the edit: ${JSON.stringify(edited)}`);
+  ok('queries: an edit changes the interval (said back as "2 h") and the logging type');
 
   // ---- Packs
   await page.goto('/packs');
