@@ -17,6 +17,7 @@ export function formField(spec, prefix = 'f') {
   let input;
   if (type === 'textarea' || type === 'sql') {
     input = h('textarea', { id, name, required, class: type === 'sql' ? 'sql' : null, spellcheck: type === 'sql' ? 'false' : null, ...described, ...attrs }, value ?? '');
+    input.value = value ?? '';
   } else if (type === 'select') {
     input = h('select', { id, name, required, ...described, ...attrs }, options.map(([v, text]) => h('option', { value: v, selected: String(v) === String(value ?? '') }, text)));
   } else if (type === 'checkbox') {
