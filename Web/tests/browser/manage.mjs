@@ -60,6 +60,9 @@ export async function checkManagementPages({ page, ok, check, shot, email, passw
   const edited = (await api(`/queries/${queryID}`)).query;
   check(edited.interval === 7200 && edited.logging === 'differential' && edited.query === saved.query, `the edit: ${JSON.stringify(edited)}`);
   ok('queries: an edit changes the interval (said back as "2 h") and the logging type');
+  await page.evaluate(`[...document.querySelectorAll('table.grid tbody tr')].find(tr => tr.dataset.key === '${queryID}').querySelector('button').click()`);
+  await page.waitFor(`location.pathname === '/live' && document.querySelector('#f-query')?.value === ${JSON.stringify(saved.query)}`, 'the live console with the query');
+  ok('queries: “Run live” opens the console with the query’s SQL');
 
   // ---- Packs
   await page.goto('/packs');
