@@ -185,7 +185,9 @@ async function users(ctx, body, header) {
               key: 'global_role', label: 'Role',
               render: (u) => {
                 const id = `role-${u.id}`;
-                const select = h('select', { id, 'aria-label': `Role of ${u.email}`, onchange: (e) => setRole(u, e.target.value, select) }, ROLES.map(([v]) => h('option', { value: v, selected: v === u.global_role }, v)));
+                // Your own role is not changed from here: one slip would lock you out of this page.
+                const self = u.id === ctx.user?.id;
+                const select = h('select', { id, 'aria-label': `Role of ${u.email}`, disabled: self, title: self ? 'Another admin changes your role' : null, onchange: (e) => setRole(u, e.target.value, select) }, ROLES.map(([v]) => h('option', { value: v, selected: v === u.global_role }, v)));
                 return select;
               },
             },
