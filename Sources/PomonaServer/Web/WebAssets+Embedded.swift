@@ -778,7 +778,7 @@ export function timestamp(date) {
 
 """#),
         WebAsset(
-            path: "/assets/js/forms.js", contentType: "text/javascript; charset=utf-8", etag: "\"76fd60be83dbd61bba7372be05db71c2\"",
+            path: "/assets/js/forms.js", contentType: "text/javascript; charset=utf-8", etag: "\"f9d2a7a761fdf13ab92a4f468bb44667\"",
             text: #"""
 // Edit forms shared by the management pages (queries, packs, policies, labels, users, …): labelled
 // fields of every kind, values read back typed, API errors shown under the field they name, and a
@@ -799,6 +799,7 @@ export function formField(spec, prefix = 'f') {
   let input;
   if (type === 'textarea' || type === 'sql') {
     input = h('textarea', { id, name, required, class: type === 'sql' ? 'sql' : null, spellcheck: type === 'sql' ? 'false' : null, ...described, ...attrs }, value ?? '');
+    input.value = value ?? '';
   } else if (type === 'select') {
     input = h('select', { id, name, required, ...described, ...attrs }, options.map(([v, text]) => h('option', { value: v, selected: String(v) === String(value ?? '') }, text)));
   } else if (type === 'checkbox') {
@@ -1273,7 +1274,7 @@ export function membersAfter(current, { add = [], remove = [] } = {}) {
 
 """#),
         WebAsset(
-            path: "/assets/js/pages/carves.js", contentType: "text/javascript; charset=utf-8", etag: "\"488755502e9dfc03cc917303566860e0\"",
+            path: "/assets/js/pages/carves.js", contentType: "text/javascript; charset=utf-8", etag: "\"86b5b5850e3777ababfc30886c385592\"",
             text: #"""
 // File carves: what hosts uploaded after a carve query, newest first, with progress, and the
 // archive as a download (a plain link: the browser streams it to disk with the session cookie,
@@ -1281,7 +1282,7 @@ export function membersAfter(current, { add = [], remove = [] } = {}) {
 
 import { h, replace } from '../dom.js';
 import { pageHeader, errorBanner } from '../ui.js';
-import { renderTable, renderPager, pageLabel } from '../table.js';
+import { renderTable, serverPager } from '../table.js';
 import { ago, bytes, percent } from '../format.js';
 import { progressBar } from '../charts.js';
 import { API_BASE, ApiError } from '../api.js';
@@ -1347,18 +1348,7 @@ export default async function carves(ctx) {
           rowKey: (c) => c.id,
         }),
       );
-      replace(
-        pagerSlot,
-        items.length === 0 && state.page === 0
-          ? null
-          : renderPager({
-              label: pageLabel({ page: state.page, perPage: PER_PAGE, shown: items.length, total: null }),
-              hasPrevious: Boolean(list.meta?.has_previous_results),
-              hasNext: Boolean(list.meta?.has_next_results),
-              onPrevious: () => go(Math.max(0, state.page - 1)),
-              onNext: () => go(state.page + 1),
-            }),
-      );
+      replace(pagerSlot, serverPager({ page: state.page, perPage: PER_PAGE, shown: items.length, meta: list.meta, onPage: go }));
       header.loaded();
     } catch (error) {
       if (error?.name === 'AbortError' || !ctx.active) return;
@@ -2161,14 +2151,14 @@ export default async function hosts(ctx) {
 
 """#),
         WebAsset(
-            path: "/assets/js/pages/labels.js", contentType: "text/javascript; charset=utf-8", etag: "\"8faf5d0c4c2df01fe20d5b0af3878eb7\"",
+            path: "/assets/js/pages/labels.js", contentType: "text/javascript; charset=utf-8", etag: "\"635850d22245e1bab45c00482e71f6ab\"",
             text: #"""
 // Labels: dynamic ones (a host is a member when the label's query returns a row) and manual ones
 // (a host list); built-in labels are read-only. `/labels/{id}` opens one: its members, and for a
 // manual label "add a host" and "remove" per member.
 
 import { h, replace } from '../dom.js';
-import { pageHeader, errorBanner, statusBadge, emptyState } from '../ui.js';
+import { pageHeader, errorBanner, statusBadge, emptyState, showLoadError, canChange } from '../ui.js';
 import { renderTable, formatCount } from '../table.js';
 import { ago } from '../format.js';
 import { editorForm, confirmButton, formField } from '../forms.js';
@@ -2180,7 +2170,7 @@ const MEMBER_PAGE = 500;
 
 export default async function labels(ctx) {
   ctx.title('Labels');
-  const canEdit = ctx.user?.global_role === 'admin' || ctx.user?.global_role === 'maintainer';
+  const canEdit = canChange(ctx.user);
   const header = pageHeader(ctx, 'Labels', {
     onRefresh: () => load(),
     actions: canEdit ? [h('button', { type: 'button', class: 'primary', onclick: () => ctx.navigate('/labels/new') }, 'New label')] : [],
@@ -2215,9 +2205,7 @@ export default async function labels(ctx) {
       );
       header.loaded();
     } catch (error) {
-      if (error?.name === 'AbortError' || !ctx.active) return;
-      header.failed();
-      replace(banner, errorBanner(error));
+      showLoadError(ctx, header, banner, error);
     }
   }
 
@@ -2891,16 +2879,18 @@ export default async function live(ctx) {
 
 """#),
         WebAsset(
-            path: "/assets/js/pages/packs.js", contentType: "text/javascript; charset=utf-8", etag: "\"b66bb629a3ca6f8c1e383fcde714f23f\"",
+            path: "/assets/js/pages/packs.js", contentType: "text/javascript; charset=utf-8", etag: "\"e6a7e4111d9bff97121e7761221309bf\"",
             text: #"""
 // Packs: the list, and one pack with its settings (platform, disabled, label and host targets) and
 // its scheduled queries (interval, logging, platform, minimum osquery version, shard). A pack with
 // no targets goes to every host of its platform, as an osquery pack file does; disable it to park it.
 
 import { h, replace } from '../dom.js';
-import { pageHeader, errorBanner, emptyState } from '../ui.js';
+import { pageHeader, errorBanner, emptyState, showLoadError, canChange } from '../ui.js';
 import { renderTable } from '../table.js';
-import { ago } from '../format.js';
+import { ago, bytes } from '../format.js';
+import { formatCount } from '../table.js';
+import { queryVolume, resultName } from '../volume.js';
 import { editorForm, confirmButton } from '../forms.js';
 import { parseInterval, describeInterval, describePlatform, LOGGING, loggingFromFlags, flagsFromLogging, changedFields } from '../schedule.js';
 import { ApiError } from '../api.js';
@@ -2910,9 +2900,7 @@ export default async function packs(ctx) {
   return packList(ctx);
 }
 
-function canEdit(ctx) {
-  return ctx.user?.global_role === 'admin' || ctx.user?.global_role === 'maintainer';
-}
+const canEdit = (ctx) => canChange(ctx.user);
 
 async function packList(ctx) {
   ctx.title('Packs');
@@ -2972,9 +2960,7 @@ async function packList(ctx) {
       header.loaded();
       if (ctx.params.id === 'new' && !editorSlot.firstChild) openNew();
     } catch (error) {
-      if (error?.name === 'AbortError' || !ctx.active) return;
-      header.failed();
-      replace(banner, errorBanner(error));
+      showLoadError(ctx, header, banner, error);
     }
   }
 
@@ -3042,16 +3028,19 @@ async function packPage(ctx, id) {
   let pack = null;
   let savedQueries = [];
   let labels = [];
+  let volumes = null;
 
   async function load() {
     try {
-      const [p, scheduled, q, l] = await Promise.all([
+      const [p, scheduled, q, l, stats] = await Promise.all([
         ctx.api.get(`/packs/${encodeURIComponent(id)}`, {}, { signal: ctx.signal }),
         ctx.api.get(`/packs/${encodeURIComponent(id)}/scheduled`, {}, { signal: ctx.signal }),
         ctx.api.get('/queries', { per_page: 1000, order_key: 'name' }, { signal: ctx.signal }).catch(() => ({ queries: [] })),
         ctx.api.get('/labels', { per_page: 500, order_key: 'name' }, { signal: ctx.signal }).catch(() => ({ labels: [] })),
+        ctx.api.get('/api/v1/pomona/pipeline/stats', {}, { signal: ctx.signal }).catch(() => null),
       ]);
       if (!ctx.active) return;
+      volumes = stats?.queries ?? null;
       pack = p.pack;
       savedQueries = q.queries ?? [];
       labels = l.labels ?? [];
@@ -3063,9 +3052,7 @@ async function packPage(ctx, id) {
       drawSchedule(scheduled.scheduled ?? []);
       header.loaded();
     } catch (error) {
-      if (error?.name === 'AbortError' || !ctx.active) return;
-      header.failed();
-      replace(banner, errorBanner(error));
+      showLoadError(ctx, header, banner, error);
     }
   }
 
@@ -3105,6 +3092,15 @@ async function packPage(ctx, id) {
               { key: 'logging', label: 'Logging', render: (s) => loggingFromFlags(s) },
               { key: 'platform', label: 'Platform', render: (s) => describePlatform(s.platform) },
               { key: 'version', label: 'Min osquery', render: (s) => s.version || '–' },
+              {
+                key: 'volume', label: 'SIEM volume', numeric: true,
+                render: (s) => {
+                  if (!volumes) return '–';
+                  const v = queryVolume(volumes, resultName(s.name, pack.name), Date.now());
+                  if (v.average) return `${formatCount(v.average.events)} · ${bytes(v.average.bytes)}/day`;
+                  return v.today.events ? `${formatCount(v.today.events)} · ${bytes(v.today.bytes)} today` : h('span', { class: 'muted' }, 'nothing yet');
+                },
+              },
               { key: 'shard', label: 'Shard', numeric: true, render: (s) => (s.shard === null || s.shard === undefined ? '–' : `${s.shard}%`) },
               {
                 key: 'actions', label: 'Actions',
@@ -3170,14 +3166,14 @@ async function packPage(ctx, id) {
 
 """#),
         WebAsset(
-            path: "/assets/js/pages/policies.js", contentType: "text/javascript; charset=utf-8", etag: "\"cda54db4372b83dfecd052f7a0ac8fbe\"",
+            path: "/assets/js/pages/policies.js", contentType: "text/javascript; charset=utf-8", etag: "\"a78db3ed33a2dee067bdc88bcb1ee7e0\"",
             text: #"""
 // Policies: yes/no questions asked of every host of their platform (a row back = pass, none =
 // fail, an error = unknown), with pass/fail counts from each host's latest answer; create, edit,
 // delete. `/policies/{id}` opens one in the editor (a link to it can be shared).
 
 import { h, replace } from '../dom.js';
-import { pageHeader, errorBanner } from '../ui.js';
+import { pageHeader, errorBanner, showLoadError, canChange } from '../ui.js';
 import { renderTable, formatCount } from '../table.js';
 import { percent, ago } from '../format.js';
 import { progressBar } from '../charts.js';
@@ -3186,7 +3182,7 @@ import { describePlatform, changedFields } from '../schedule.js';
 
 export default async function policies(ctx) {
   ctx.title('Policies');
-  const canEdit = ctx.user?.global_role === 'admin' || ctx.user?.global_role === 'maintainer';
+  const canEdit = canChange(ctx.user);
   const header = pageHeader(ctx, 'Policies', {
     onRefresh: () => load(),
     actions: canEdit ? [h('button', { type: 'button', class: 'primary', onclick: () => ctx.navigate('/policies/new') }, 'New policy')] : [],
@@ -3249,9 +3245,7 @@ export default async function policies(ctx) {
       );
       header.loaded();
     } catch (error) {
-      if (error?.name === 'AbortError' || !ctx.active) return;
-      header.failed();
-      replace(banner, errorBanner(error));
+      showLoadError(ctx, header, banner, error);
     }
   }
 
@@ -3316,7 +3310,7 @@ export default async function policies(ctx) {
 
 """#),
         WebAsset(
-            path: "/assets/js/pages/queries.js", contentType: "text/javascript; charset=utf-8", etag: "\"14ef24a6cf09979687d362550b78e56b\"",
+            path: "/assets/js/pages/queries.js", contentType: "text/javascript; charset=utf-8", etag: "\"31a075cad06926b803e2e96c213c2fdf\"",
             text: #"""
 // Queries and the global schedule: every saved query with its schedule (interval, platform,
 // logging, minimum osquery version), create / edit / delete, "run as a live query". A query is in
@@ -3324,10 +3318,12 @@ export default async function policies(ctx) {
 // (pack "Global"). Search, "scheduled only" and the sort are in the URL.
 
 import { h, replace } from '../dom.js';
-import { pageHeader, errorBanner } from '../ui.js';
-import { renderTable, renderPager, pageLabel } from '../table.js';
+import { pageHeader, errorBanner, showLoadError, canChange } from '../ui.js';
+import { renderTable, serverPager } from '../table.js';
 import { readState, writeState, updateState } from '../urlstate.js';
-import { ago } from '../format.js';
+import { ago, bytes } from '../format.js';
+import { formatCount } from '../table.js';
+import { queryVolume, resultName } from '../volume.js';
 import { editorForm, confirmButton } from '../forms.js';
 import { parseInterval, describeInterval, describePlatform, LOGGING, changedFields } from '../schedule.js';
 import { ApiError } from '../api.js';
@@ -3345,7 +3341,7 @@ const LIVE_DRAFT_KEY = 'pomona.live.sql';
 export default async function queries(ctx) {
   ctx.title('Queries');
   let state = readState(ctx.query, STATE);
-  const canEdit = ctx.user?.global_role === 'admin' || ctx.user?.global_role === 'maintainer';
+  const canEdit = canChange(ctx.user);
   const header = pageHeader(ctx, 'Queries and schedule', {
     onRefresh: () => load(),
     actions: canEdit ? [h('button', { type: 'button', class: 'primary', onclick: () => ctx.navigate('/queries/new') }, 'New query')] : [],
@@ -3394,23 +3390,27 @@ export default async function queries(ctx) {
   }
 
   let seq = 0;
+  let volumes = null;
   async function load() {
     const mine = ++seq;
     tableSlot.classList.add('busy');
     try {
-      const list = await ctx.api.get(
-        '/queries',
-        { query: state.query, scheduled: state.scheduled ? 'true' : '', page: state.page, per_page: PER_PAGE, order_key: state.order_key, order_direction: state.order_direction },
-        { signal: ctx.signal },
-      );
+      const [list, stats] = await Promise.all([
+        ctx.api.get(
+          '/queries',
+          { query: state.query, scheduled: state.scheduled ? 'true' : '', page: state.page, per_page: PER_PAGE, order_key: state.order_key, order_direction: state.order_direction },
+          { signal: ctx.signal },
+        ),
+        // The volume column is extra: a server without the pipeline still lists its queries.
+        ctx.api.get('/api/v1/pomona/pipeline/stats', {}, { signal: ctx.signal }).catch(() => null),
+      ]);
       if (mine !== seq || !ctx.active) return;
       replace(banner);
+      volumes = stats?.queries ?? null;
       draw(list.queries ?? [], list.meta ?? {});
       header.loaded();
     } catch (error) {
-      if (error?.name === 'AbortError' || mine !== seq || !ctx.active) return;
-      header.failed();
-      replace(banner, errorBanner(error));
+      if (mine === seq) showLoadError(ctx, header, banner, error);
     } finally {
       if (mine === seq) tableSlot.classList.remove('busy');
     }
@@ -3428,6 +3428,7 @@ export default async function queries(ctx) {
       { key: 'interval', label: 'Schedule', sortable: true, render: (q) => (q.automations_enabled && q.interval > 0 ? `every ${describeInterval(q.interval)}` : h('span', { class: 'muted' }, 'not scheduled')) },
       { key: 'platform', label: 'Platform', render: (q) => describePlatform(q.platform) },
       { key: 'logging', label: 'Logging' },
+      { key: 'volume', label: 'SIEM volume', numeric: true, render: (q) => volumeCell(q) },
       { key: 'min_osquery_version', label: 'Min osquery', render: (q) => q.min_osquery_version || '–' },
       { key: 'author', label: 'Author', render: (q) => q.author_name || q.author_email || h('span', { class: 'muted', title: 'No author: installed by Pomona or imported' }, '–') },
       { key: 'updated_at', label: 'Updated', sortable: true, render: (q) => h('span', { title: q.updated_at }, ago(q.updated_at)) },
@@ -3449,18 +3450,19 @@ export default async function queries(ctx) {
         rowKey: (q) => q.id,
       }),
     );
-    replace(
-      pagerSlot,
-      items.length === 0 && state.page === 0
-        ? null
-        : renderPager({
-            label: pageLabel({ page: state.page, perPage: PER_PAGE, shown: items.length, total: null }),
-            hasPrevious: Boolean(meta.has_previous_results),
-            hasNext: Boolean(meta.has_next_results),
-            onPrevious: () => setState({ page: Math.max(0, state.page - 1) }),
-            onNext: () => setState({ page: state.page + 1 }),
-          }),
-    );
+    replace(pagerSlot, serverPager({ page: state.page, perPage: PER_PAGE, shown: items.length, meta, onPage: (page) => setState({ page }) }));
+  }
+
+  /** What the query sends to the outputs a day (the average of the last complete days held), and today so far. */
+  function volumeCell(q) {
+    if (!volumes) return h('span', { class: 'muted', title: 'The pipeline statistics are not available' }, '–');
+    const v = queryVolume(volumes, resultName(q.name), Date.now());
+    const today = `today so far ${formatCount(v.today.events)} events, ${bytes(v.today.bytes)}`;
+    if (v.average) {
+      return h('span', { title: `average of ${v.average.days} complete UTC day(s); ${today}` }, `${formatCount(v.average.events)} · ${bytes(v.average.bytes)}/day`, h('div', { class: 'muted small' }, `today ${formatCount(v.today.events)}`));
+    }
+    if (v.today.events > 0) return h('span', { title: today }, `${formatCount(v.today.events)} · ${bytes(v.today.bytes)}`, h('div', { class: 'muted small' }, 'today so far'));
+    return h('span', { class: 'muted' }, q.automations_enabled && q.interval > 0 ? 'nothing yet' : '–');
   }
 
   function runLive(q) {
@@ -3543,14 +3545,14 @@ export default async function queries(ctx) {
 
 """#),
         WebAsset(
-            path: "/assets/js/pages/settings.js", contentType: "text/javascript; charset=utf-8", etag: "\"5cef130186839b2927516d134d6751b4\"",
+            path: "/assets/js/pages/settings.js", contentType: "text/javascript; charset=utf-8", etag: "\"012185617b9deecd017c152b06e8f145\"",
             text: #"""
 // Settings, in three sections with their own URLs: agent options (the osquery options every host
 // gets, checked by the server before they are saved), users and roles (with API-only users and
 // their tokens), and the audit log with filters and CSV.
 
 import { h, replace } from '../dom.js';
-import { pageHeader, errorBanner, showFieldErrors } from '../ui.js';
+import { pageHeader, errorBanner, showFieldErrors, facts, showLoadError } from '../ui.js';
 import { renderTable } from '../table.js';
 import { ago, timestamp } from '../format.js';
 import { editorForm, confirmButton, formField, subnav } from '../forms.js';
@@ -3562,6 +3564,7 @@ const SECTIONS = [
   ['/settings', 'Agent options'],
   ['/settings/users', 'Users'],
   ['/settings/audit', 'Audit log'],
+  ['/settings/account', 'Your account'],
 ];
 
 export default async function settings(ctx) {
@@ -3576,7 +3579,8 @@ export default async function settings(ctx) {
   const body = h('div');
   const header = pageHeader(ctx, 'Settings', { onRefresh: () => run() });
   replace(ctx.main, h('div', { class: 'page' }, header.el, subnav(SECTIONS, path), body));
-  const run = () => (section === 'users' ? users(ctx, body, header) : section === 'audit' ? audit(ctx, body, header) : agentOptions(ctx, body, header));
+  const sections = { users, audit, account, 'agent-options': agentOptions };
+  const run = () => sections[section](ctx, body, header);
   await run();
 }
 
@@ -3657,6 +3661,47 @@ async function agentOptions(ctx, body, header) {
   );
 }
 
+// ---- Your account: who you are, and a new password (which ends your other sessions)
+
+async function account(ctx, body, header) {
+  let me;
+  try {
+    me = (await ctx.api.get('/me', {}, { signal: ctx.signal })).user;
+  } catch (error) {
+    if (error?.name === 'AbortError') return;
+    header.failed();
+    replace(body, errorBanner(error));
+    return;
+  }
+  if (!ctx.active) return;
+  header.loaded();
+  const done = h('div', { 'aria-live': 'polite' });
+  const form = editorForm({
+    id: 'pw',
+    title: 'Change your password',
+    submitLabel: 'Change password',
+    fields: [
+      { name: 'old_password', label: 'Current password', type: 'password', attrs: { autocomplete: 'current-password' } },
+      { name: 'new_password', label: 'New password', type: 'password', hint: 'At least 12 characters, with a number and a symbol.', attrs: { autocomplete: 'new-password' } },
+      { name: 'new_password_again', label: 'New password again', type: 'password', attrs: { autocomplete: 'new-password' } },
+    ],
+    onSubmit: async (values) => {
+      if (values.new_password !== values.new_password_again) throw new ApiError(422, 'Validation Failed', [{ name: 'new_password_again', reason: 'does not match the new password' }]);
+      await ctx.api.post('/change_password', { old_password: values.old_password, new_password: values.new_password }, { signal: ctx.signal });
+      for (const f of Object.values(form.fields)) f.input.value = '';
+      replace(done, h('div', { class: 'banner info', role: 'status' }, 'Password changed. Your other sessions were signed out; this one stays.'));
+    },
+  });
+  replace(
+    body,
+    done,
+    h('div', { class: 'cols' },
+      h('div', { class: 'section' }, h('h2', {}, 'You'), facts([['Name', me.name], ['Email', me.email], ['Role', me.global_role], ['Since', timestamp(me.created_at)]])),
+      form.el),
+    h('p', { class: 'muted small gap-note' }, 'Your open sessions cannot be listed or revoked one by one yet (the API has no sessions endpoint); changing the password ends all but this one.'),
+  );
+}
+
 // ---- Users
 
 const ROLES = [['observer', 'Observer: reads'], ['maintainer', 'Maintainer: also changes queries, labels, policies; runs live queries'], ['admin', 'Admin: also users, secrets, settings']];
@@ -3689,7 +3734,9 @@ async function users(ctx, body, header) {
               key: 'global_role', label: 'Role',
               render: (u) => {
                 const id = `role-${u.id}`;
-                const select = h('select', { id, 'aria-label': `Role of ${u.email}`, onchange: (e) => setRole(u, e.target.value, select) }, ROLES.map(([v]) => h('option', { value: v, selected: v === u.global_role }, v)));
+                // Your own role is not changed from here: one slip would lock you out of this page.
+                const self = u.id === ctx.user?.id;
+                const select = h('select', { id, 'aria-label': `Role of ${u.email}`, disabled: self, title: self ? 'Another admin changes your role' : null, onchange: (e) => setRole(u, e.target.value, select) }, ROLES.map(([v]) => h('option', { value: v, selected: v === u.global_role }, v)));
                 return select;
               },
             },
@@ -3708,9 +3755,7 @@ async function users(ctx, body, header) {
       );
       header.loaded();
     } catch (error) {
-      if (error?.name === 'AbortError' || !ctx.active) return;
-      header.failed();
-      replace(banner, errorBanner(error));
+      showLoadError(ctx, header, banner, error);
     }
   }
 
@@ -3884,14 +3929,14 @@ async function audit(ctx, body, header) {
 
 """#),
         WebAsset(
-            path: "/assets/js/pages/software.js", contentType: "text/javascript; charset=utf-8", etag: "\"5d7d5dedb4d6de6fa401b158cf45ef40\"",
+            path: "/assets/js/pages/software.js", contentType: "text/javascript; charset=utf-8", etag: "\"da40635635a292949ad6cba2901b0d1c\"",
             text: #"""
 // Software: the inventory across hosts (name, version, source, how many hosts have it), searched,
 // sorted and paged by the server; search, sort and page are in the URL. CSV of the page.
 
 import { h, replace } from '../dom.js';
-import { pageHeader, errorBanner } from '../ui.js';
-import { renderTable, renderPager, pageLabel, formatCount } from '../table.js';
+import { pageHeader, showLoadError } from '../ui.js';
+import { renderTable, serverPager, formatCount } from '../table.js';
 import { readState, writeState, updateState } from '../urlstate.js';
 import { toCSV, downloadCSV } from '../csv.js';
 
@@ -3976,23 +4021,10 @@ export default async function software(ctx) {
           rowKey: (s) => s.id,
         }),
       );
-      replace(
-        pagerSlot,
-        rows.length === 0 && state.page === 0
-          ? null
-          : renderPager({
-              label: pageLabel({ page: state.page, perPage: PER_PAGE, shown: rows.length, total: count.count }),
-              hasPrevious: Boolean(list.meta?.has_previous_results),
-              hasNext: Boolean(list.meta?.has_next_results),
-              onPrevious: () => setState({ page: Math.max(0, state.page - 1) }),
-              onNext: () => setState({ page: state.page + 1 }),
-            }),
-      );
+      replace(pagerSlot, serverPager({ page: state.page, perPage: PER_PAGE, shown: rows.length, total: count.count, meta: list.meta, onPage: (page) => setState({ page }) }));
       header.loaded();
     } catch (error) {
-      if (error?.name === 'AbortError' || mine !== seq || !ctx.active) return;
-      header.failed();
-      replace(banner, errorBanner(error));
+      if (mine === seq) showLoadError(ctx, header, banner, error);
     } finally {
       if (mine === seq) tableSlot.classList.remove('busy');
     }
@@ -4494,7 +4526,7 @@ export async function readEventStream(url, { signal, onEvent, fetchImpl = fetch 
 
 """#),
         WebAsset(
-            path: "/assets/js/table.js", contentType: "text/javascript; charset=utf-8", etag: "\"93907183d0e9ea917b1c02268c9cd076\"",
+            path: "/assets/js/table.js", contentType: "text/javascript; charset=utf-8", etag: "\"728203be7ce54514171c5a3671e8fda6\"",
             text: #"""
 // Tables: sorting and paging (pure, unit-tested) and the DOM rendering shared by every list.
 //
@@ -4640,9 +4672,24 @@ export function renderPager({ label, hasPrevious, hasNext, onPrevious, onNext })
   );
 }
 
+/**
+ * The pager of a server-paged list, or null when the first page is empty (the table's empty
+ * state says it all). `meta` is Fleet's `{has_next_results, has_previous_results}`.
+ */
+export function serverPager({ page, perPage, shown, total = null, meta = {}, onPage }) {
+  if (shown === 0 && page === 0) return null;
+  return renderPager({
+    label: pageLabel({ page, perPage, shown, total }),
+    hasPrevious: Boolean(meta.has_previous_results),
+    hasNext: Boolean(meta.has_next_results),
+    onPrevious: () => onPage(Math.max(0, page - 1)),
+    onNext: () => onPage(page + 1),
+  });
+}
+
 """#),
         WebAsset(
-            path: "/assets/js/ui.js", contentType: "text/javascript; charset=utf-8", etag: "\"90fb11fae2f26bcfdf757360a3beb1a0\"",
+            path: "/assets/js/ui.js", contentType: "text/javascript; charset=utf-8", etag: "\"883e621d62acb47c2de868f24d44eb09\"",
             text: #"""
 // Small UI pieces every page uses: page header with the "updated N s ago" line, error banners,
 // field errors next to the field the API named, status badges, empty states, form fields.
@@ -4769,6 +4816,21 @@ export function facts(pairs) {
   );
 }
 
+/** Whether `user` may change queries, packs, labels and policies (maintainer or admin). */
+export function canChange(user) {
+  return user?.global_role === 'admin' || user?.global_role === 'maintainer';
+}
+
+/**
+ * A list load failed: ignore it when the page is gone or the request was aborted; otherwise say
+ * so in the freshness line and show the error in `banner`.
+ */
+export function showLoadError(ctx, header, banner, error) {
+  if (error?.name === 'AbortError' || !ctx.active) return;
+  header.failed();
+  replace(banner, errorBanner(error));
+}
+
 """#),
         WebAsset(
             path: "/assets/js/urlstate.js", contentType: "text/javascript; charset=utf-8", etag: "\"7c7a67e23fc2c259a8ca086f8bc4d7b1\"",
@@ -4883,6 +4945,49 @@ export function updateState(state, changes, { pageKey = 'page' } = {}) {
   const filterChanged = Object.keys(changes).some((k) => k !== pageKey && changes[k] !== state[k]);
   if (filterChanged && !(pageKey in changes) && pageKey in state) next[pageKey] = 0;
   return next;
+}
+
+"""#),
+        WebAsset(
+            path: "/assets/js/volume.js", contentType: "text/javascript; charset=utf-8", etag: "\"c3ffb401c25f457999f6ed5be0a0f3df\"",
+            text: #"""
+// Each scheduled query's volume as the SIEM sees it (pure; unit-tested), from the pipeline's
+// per-query, per-UTC-day accounting (`GET /api/v1/pomona/pipeline/stats` → `queries`). Results
+// are named as agents log them: `pack/Global/<query>` for the global schedule,
+// `pack/<pack>/<query>` for a pack's.
+
+/** The osquery result name of a global-schedule query, or of a query in a pack. */
+export function resultName(query, pack = 'Global') {
+  return `pack/${pack}/${query}`;
+}
+
+/** "2026-12-07" for `now` in UTC (the days the accounting keeps). */
+export function utcDay(now) {
+  return new Date(now).toISOString().slice(0, 10);
+}
+
+/**
+ * The volume of result `name`: today so far, the last complete day before today, and the average
+ * of the complete days held (at most the last 7). Missing days count as nothing for "last", but
+ * only days present count toward the average (a query added yesterday is not diluted by the week
+ * before it existed).
+ * @param {{day: string, name: string, events: number, bytes: number}[]} volumes
+ */
+export function queryVolume(volumes, name, now) {
+  const today = utcDay(now);
+  const mine = (volumes ?? []).filter((v) => v.name === name);
+  const none = { events: 0, bytes: 0 };
+  const todayRow = mine.find((v) => v.day === today);
+  const past = mine.filter((v) => v.day < today).sort((a, b) => (a.day < b.day ? 1 : -1));
+  const week = past.slice(0, 7);
+  const average = week.length
+    ? { events: Math.round(week.reduce((s, v) => s + v.events, 0) / week.length), bytes: Math.round(week.reduce((s, v) => s + v.bytes, 0) / week.length), days: week.length }
+    : null;
+  return {
+    today: todayRow ? { events: todayRow.events, bytes: todayRow.bytes } : none,
+    last: past[0] ? { day: past[0].day, events: past[0].events, bytes: past[0].bytes } : null,
+    average,
+  };
 }
 
 """#),

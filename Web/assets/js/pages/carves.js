@@ -4,7 +4,7 @@
 
 import { h, replace } from '../dom.js';
 import { pageHeader, errorBanner } from '../ui.js';
-import { renderTable, renderPager, pageLabel } from '../table.js';
+import { renderTable, serverPager } from '../table.js';
 import { ago, bytes, percent } from '../format.js';
 import { progressBar } from '../charts.js';
 import { API_BASE, ApiError } from '../api.js';
@@ -70,18 +70,7 @@ export default async function carves(ctx) {
           rowKey: (c) => c.id,
         }),
       );
-      replace(
-        pagerSlot,
-        items.length === 0 && state.page === 0
-          ? null
-          : renderPager({
-              label: pageLabel({ page: state.page, perPage: PER_PAGE, shown: items.length, total: null }),
-              hasPrevious: Boolean(list.meta?.has_previous_results),
-              hasNext: Boolean(list.meta?.has_next_results),
-              onPrevious: () => go(Math.max(0, state.page - 1)),
-              onNext: () => go(state.page + 1),
-            }),
-      );
+      replace(pagerSlot, serverPager({ page: state.page, perPage: PER_PAGE, shown: items.length, meta: list.meta, onPage: go }));
       header.loaded();
     } catch (error) {
       if (error?.name === 'AbortError' || !ctx.active) return;

@@ -3,7 +3,7 @@
 // manual label "add a host" and "remove" per member.
 
 import { h, replace } from '../dom.js';
-import { pageHeader, errorBanner, statusBadge, emptyState } from '../ui.js';
+import { pageHeader, errorBanner, statusBadge, emptyState, showLoadError, canChange } from '../ui.js';
 import { renderTable, formatCount } from '../table.js';
 import { ago } from '../format.js';
 import { editorForm, confirmButton, formField } from '../forms.js';
@@ -15,7 +15,7 @@ const MEMBER_PAGE = 500;
 
 export default async function labels(ctx) {
   ctx.title('Labels');
-  const canEdit = ctx.user?.global_role === 'admin' || ctx.user?.global_role === 'maintainer';
+  const canEdit = canChange(ctx.user);
   const header = pageHeader(ctx, 'Labels', {
     onRefresh: () => load(),
     actions: canEdit ? [h('button', { type: 'button', class: 'primary', onclick: () => ctx.navigate('/labels/new') }, 'New label')] : [],
@@ -50,9 +50,7 @@ export default async function labels(ctx) {
       );
       header.loaded();
     } catch (error) {
-      if (error?.name === 'AbortError' || !ctx.active) return;
-      header.failed();
-      replace(banner, errorBanner(error));
+      showLoadError(ctx, header, banner, error);
     }
   }
 

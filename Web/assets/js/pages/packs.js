@@ -3,7 +3,7 @@
 // no targets goes to every host of its platform, as an osquery pack file does; disable it to park it.
 
 import { h, replace } from '../dom.js';
-import { pageHeader, errorBanner, emptyState } from '../ui.js';
+import { pageHeader, errorBanner, emptyState, showLoadError, canChange } from '../ui.js';
 import { renderTable } from '../table.js';
 import { ago, bytes } from '../format.js';
 import { formatCount } from '../table.js';
@@ -17,9 +17,7 @@ export default async function packs(ctx) {
   return packList(ctx);
 }
 
-function canEdit(ctx) {
-  return ctx.user?.global_role === 'admin' || ctx.user?.global_role === 'maintainer';
-}
+const canEdit = (ctx) => canChange(ctx.user);
 
 async function packList(ctx) {
   ctx.title('Packs');
@@ -79,9 +77,7 @@ async function packList(ctx) {
       header.loaded();
       if (ctx.params.id === 'new' && !editorSlot.firstChild) openNew();
     } catch (error) {
-      if (error?.name === 'AbortError' || !ctx.active) return;
-      header.failed();
-      replace(banner, errorBanner(error));
+      showLoadError(ctx, header, banner, error);
     }
   }
 
@@ -173,9 +169,7 @@ async function packPage(ctx, id) {
       drawSchedule(scheduled.scheduled ?? []);
       header.loaded();
     } catch (error) {
-      if (error?.name === 'AbortError' || !ctx.active) return;
-      header.failed();
-      replace(banner, errorBanner(error));
+      showLoadError(ctx, header, banner, error);
     }
   }
 

@@ -3,7 +3,7 @@
 // delete. `/policies/{id}` opens one in the editor (a link to it can be shared).
 
 import { h, replace } from '../dom.js';
-import { pageHeader, errorBanner } from '../ui.js';
+import { pageHeader, errorBanner, showLoadError, canChange } from '../ui.js';
 import { renderTable, formatCount } from '../table.js';
 import { percent, ago } from '../format.js';
 import { progressBar } from '../charts.js';
@@ -12,7 +12,7 @@ import { describePlatform, changedFields } from '../schedule.js';
 
 export default async function policies(ctx) {
   ctx.title('Policies');
-  const canEdit = ctx.user?.global_role === 'admin' || ctx.user?.global_role === 'maintainer';
+  const canEdit = canChange(ctx.user);
   const header = pageHeader(ctx, 'Policies', {
     onRefresh: () => load(),
     actions: canEdit ? [h('button', { type: 'button', class: 'primary', onclick: () => ctx.navigate('/policies/new') }, 'New policy')] : [],
@@ -75,9 +75,7 @@ export default async function policies(ctx) {
       );
       header.loaded();
     } catch (error) {
-      if (error?.name === 'AbortError' || !ctx.active) return;
-      header.failed();
-      replace(banner, errorBanner(error));
+      showLoadError(ctx, header, banner, error);
     }
   }
 

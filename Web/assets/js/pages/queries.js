@@ -4,8 +4,8 @@
 // (pack "Global"). Search, "scheduled only" and the sort are in the URL.
 
 import { h, replace } from '../dom.js';
-import { pageHeader, errorBanner } from '../ui.js';
-import { renderTable, renderPager, pageLabel } from '../table.js';
+import { pageHeader, errorBanner, showLoadError, canChange } from '../ui.js';
+import { renderTable, serverPager } from '../table.js';
 import { readState, writeState, updateState } from '../urlstate.js';
 import { ago, bytes } from '../format.js';
 import { formatCount } from '../table.js';
@@ -27,7 +27,7 @@ const LIVE_DRAFT_KEY = 'pomona.live.sql';
 export default async function queries(ctx) {
   ctx.title('Queries');
   let state = readState(ctx.query, STATE);
-  const canEdit = ctx.user?.global_role === 'admin' || ctx.user?.global_role === 'maintainer';
+  const canEdit = canChange(ctx.user);
   const header = pageHeader(ctx, 'Queries and schedule', {
     onRefresh: () => load(),
     actions: canEdit ? [h('button', { type: 'button', class: 'primary', onclick: () => ctx.navigate('/queries/new') }, 'New query')] : [],
@@ -96,9 +96,7 @@ export default async function queries(ctx) {
       draw(list.queries ?? [], list.meta ?? {});
       header.loaded();
     } catch (error) {
-      if (error?.name === 'AbortError' || mine !== seq || !ctx.active) return;
-      header.failed();
-      replace(banner, errorBanner(error));
+      if (mine === seq) showLoadError(ctx, header, banner, error);
     } finally {
       if (mine === seq) tableSlot.classList.remove('busy');
     }
@@ -138,18 +136,7 @@ export default async function queries(ctx) {
         rowKey: (q) => q.id,
       }),
     );
-    replace(
-      pagerSlot,
-      items.length === 0 && state.page === 0
-        ? null
-        : renderPager({
-            label: pageLabel({ page: state.page, perPage: PER_PAGE, shown: items.length, total: null }),
-            hasPrevious: Boolean(meta.has_previous_results),
-            hasNext: Boolean(meta.has_next_results),
-            onPrevious: () => setState({ page: Math.max(0, state.page - 1) }),
-            onNext: () => setState({ page: state.page + 1 }),
-          }),
-    );
+    replace(pagerSlot, serverPager({ page: state.page, perPage: PER_PAGE, shown: items.length, meta, onPage: (page) => setState({ page }) }));
   }
 
   /** What the query sends to the outputs a day (the average of the last complete days held), and today so far. */

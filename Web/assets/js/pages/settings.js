@@ -3,7 +3,7 @@
 // their tokens), and the audit log with filters and CSV.
 
 import { h, replace } from '../dom.js';
-import { pageHeader, errorBanner, showFieldErrors, facts } from '../ui.js';
+import { pageHeader, errorBanner, showFieldErrors, facts, showLoadError } from '../ui.js';
 import { renderTable } from '../table.js';
 import { ago, timestamp } from '../format.js';
 import { editorForm, confirmButton, formField, subnav } from '../forms.js';
@@ -206,9 +206,7 @@ async function users(ctx, body, header) {
       );
       header.loaded();
     } catch (error) {
-      if (error?.name === 'AbortError' || !ctx.active) return;
-      header.failed();
-      replace(banner, errorBanner(error));
+      showLoadError(ctx, header, banner, error);
     }
   }
 

@@ -2,8 +2,8 @@
 // sorted and paged by the server; search, sort and page are in the URL. CSV of the page.
 
 import { h, replace } from '../dom.js';
-import { pageHeader, errorBanner } from '../ui.js';
-import { renderTable, renderPager, pageLabel, formatCount } from '../table.js';
+import { pageHeader, showLoadError } from '../ui.js';
+import { renderTable, serverPager, formatCount } from '../table.js';
 import { readState, writeState, updateState } from '../urlstate.js';
 import { toCSV, downloadCSV } from '../csv.js';
 
@@ -88,23 +88,10 @@ export default async function software(ctx) {
           rowKey: (s) => s.id,
         }),
       );
-      replace(
-        pagerSlot,
-        rows.length === 0 && state.page === 0
-          ? null
-          : renderPager({
-              label: pageLabel({ page: state.page, perPage: PER_PAGE, shown: rows.length, total: count.count }),
-              hasPrevious: Boolean(list.meta?.has_previous_results),
-              hasNext: Boolean(list.meta?.has_next_results),
-              onPrevious: () => setState({ page: Math.max(0, state.page - 1) }),
-              onNext: () => setState({ page: state.page + 1 }),
-            }),
-      );
+      replace(pagerSlot, serverPager({ page: state.page, perPage: PER_PAGE, shown: rows.length, total: count.count, meta: list.meta, onPage: (page) => setState({ page }) }));
       header.loaded();
     } catch (error) {
-      if (error?.name === 'AbortError' || mine !== seq || !ctx.active) return;
-      header.failed();
-      replace(banner, errorBanner(error));
+      if (mine === seq) showLoadError(ctx, header, banner, error);
     } finally {
       if (mine === seq) tableSlot.classList.remove('busy');
     }
