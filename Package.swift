@@ -234,6 +234,8 @@ let package = Package(
                 "PomonaServer", "PomonaSimulator", "PomonaStore", "PomonaAgentAPI", "PomonaCore",
                 "PomonaPipeline", "PomonaCLI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // The systemd watchdog test holds SQLite's write lock from a second connection.
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

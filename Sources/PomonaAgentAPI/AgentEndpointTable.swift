@@ -53,6 +53,8 @@ public struct AgentEndpointTable: Sendable {
     /// Bounds the bytes buffered for bodies not authenticated yet, on both ways a request arrives.
     public let bodyBudget: BodyBudget
     public let all: [AgentEndpoint]
+    /// Requests by endpoint and status, and their latency (read by `/metrics`).
+    public let metrics: AgentRequestMetrics
     /// Full request path (prefix + endpoint path) → endpoint.
     private let byFullPath: [String: AgentEndpoint]
 
@@ -98,6 +100,7 @@ public struct AgentEndpointTable: Sendable {
             for endpoint in all { byFullPath[prefix + endpoint.path] = endpoint }
         }
         self.byFullPath = byFullPath
+        metrics = AgentRequestMetrics(endpoints: all.map(\.path))
     }
 
     /// The endpoint a request target names (any query string ignored), if it is one of ours.
@@ -110,6 +113,14 @@ public struct AgentEndpointTable: Sendable {
     /// (``AgentBody/isLight(_:coding:inflatedLimit:)``). `nil` for the other kinds and for heavy
     /// bodies (use ``answer(_:body:headers:path:done:)``).
     public func answerNow(_ endpoint: AgentEndpoint, body: ByteBuffer, headers: AgentRequestHeaders, path: Substring) -> AgentEndpoint.Answer? {
+        guard case .immediate = endpoint.work else { return nil }
+        let start = NIODeadline.now()
+        guard let answer = answerLight(endpoint, body: body, headers: headers, path: path) else { return nil }
+        metrics.record(endpoint: endpoint.path, status: answer.status, nanoseconds: (NIODeadline.now() - start).nanoseconds)
+        return answer
+    }
+
+    private func answerLight(_ endpoint: AgentEndpoint, body: ByteBuffer, headers: AgentRequestHeaders, path: Substring) -> AgentEndpoint.Answer? {
         guard case .immediate(let work) = endpoint.work else { return nil }
         let coding: AgentContentCoding
         do throws(AgentError) {
@@ -145,8 +156,14 @@ public struct AgentEndpointTable: Sendable {
     /// a `.suspending` endpoint goes straight to its task.
     public func answer(
         _ endpoint: AgentEndpoint, body: ByteBuffer, headers: AgentRequestHeaders, path: Substring,
-        done: @escaping @Sendable (AgentEndpoint.Answer) -> Void
+        done answered: @escaping @Sendable (AgentEndpoint.Answer) -> Void
     ) {
+        let start = NIODeadline.now()
+        let metrics = self.metrics
+        let done: @Sendable (AgentEndpoint.Answer) -> Void = { answer in
+            metrics.record(endpoint: endpoint.path, status: answer.status, nanoseconds: (NIODeadline.now() - start).nanoseconds)
+            answered(answer)
+        }
         let coding: AgentContentCoding
         do throws(AgentError) {
             coding = try admitted(endpoint, headers)

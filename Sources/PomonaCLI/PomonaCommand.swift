@@ -10,7 +10,7 @@ public struct PomonaCommand: AsyncParsableCommand {
         version: PomonaVersion.current,
         subcommands: [ServeCommand.self, AgentKitCommand.self, PacksCommand.self, EnrollSecretCommand.self, BaselineCommand.self, SimulateCommand.self,
             SetupCommand.self, LoginCommand.self, LogoutCommand.self, GetCommand.self, ApplyCommand.self, DeleteCommand.self,
-            QueryCommand.self, DebugCommand.self, PipelineCommand.self],
+            QueryCommand.self, DebugCommand.self, PipelineCommand.self, BackupCommand.self, RestoreCommand.self],
         defaultSubcommand: nil)
 
     public init() {}

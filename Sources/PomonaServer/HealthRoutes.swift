@@ -2,15 +2,25 @@ import Foundation
 import Hummingbird
 import PomonaAgentAPI
 import PomonaCore
+import PomonaPipeline
 import PomonaStore
 
-/// `GET /healthz`: liveness for load balancers and systemd watchdogs, answered from memory.
-/// `?check=db` also runs a read against SQLite.
+/// `GET /healthz`: liveness for load balancers, answered from memory. `?check=db` also runs a
+/// read against SQLite. `GET /readyz`: readiness (``Readiness``), 503 when not ready, from the
+/// health loop's latest probes.
 ///
 /// The agent listener faces the network, so there it says only whether the server is up; host
 /// counts are for the admin listener (`detailed`), which is bound to localhost by default.
 enum HealthRoutes {
-    static func register<Context: RequestContext>(on router: Router<Context>, server: PomonaServer, detailed: Bool) {
+    static func register<Context: RequestContext>(on router: Router<Context>, server: PomonaServer, health: ServerHealth, detailed: Bool) {
+        router.get("/readyz") { _, _ in
+            let readiness = readiness(server, health)
+            var members: [(String, JSONValue)] = [("status", .string(readiness.ready ? "ready" : "not ready"))]
+            if detailed {
+                members += readiness.checks.map { ($0.0, .string($0.1)) }
+            }
+            return AgentRoutes.jsonResponse(readiness.ready ? .ok : .serviceUnavailable, JSONValue.object(members).encoded())
+        }
         router.get("/healthz") { request, _ in
             var members: [(String, JSONValue)] = [("status", .string("ok"))]
             if detailed {
@@ -38,5 +48,12 @@ enum HealthRoutes {
         }
         members.append(("uptime_seconds", .number(String(Int(Date().timeIntervalSince(server.startedAt))))))
         return members
+    }
+
+    static func readiness(_ server: PomonaServer, _ health: ServerHealth) -> Readiness {
+        let outputs = server.pipeline.stats().outputs
+        return Readiness(
+            database: health.isWorking(PomonaServer.storeWriterPart), spool: health.isWorking(PomonaServer.spoolWriterPart),
+            failingOutputs: Readiness.failingOutputs(outputs.map(Readiness.OutputState.init), now: Date().timeIntervalSince1970), outputCount: outputs.count)
     }
 }

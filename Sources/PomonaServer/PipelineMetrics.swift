@@ -5,7 +5,7 @@ import PomonaPipeline
 import Prometheus
 import Synchronization
 
-/// `GET /metrics` on the admin listener: the pipeline's accounting in Prometheus text format.
+/// The pipeline's accounting in Prometheus text format (part of `GET /metrics`, ``ServerMetrics``).
 ///
 /// The metrics are refreshed from ``Pipeline/stats()`` at each scrape (the pipeline's own
 /// counters are the source of truth; nothing is counted twice). Labels are bounded: input,
@@ -84,13 +84,5 @@ final class PipelineMetrics: Sendable {
     /// Our names already end in their unit (`_total`, `_seconds`), so the descriptor's unit stays empty.
     private static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
-    }
-
-    func register(on router: Router<AdminRequestContext>) {
-        router.get("/metrics") { _, _ -> Response in
-            Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: self.render())))
-        }
     }
 }

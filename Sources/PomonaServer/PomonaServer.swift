@@ -160,13 +160,21 @@ public final class PomonaServer: Sendable {
     public func run(onReady: @escaping @Sendable (ServerAddresses) async -> Void = { _ in }) async throws {
         let tlsConfiguration = try tlsFiles.makeServerConfiguration()
         let bound = BoundPorts()
+        let probeLatency = ProbeLatency()
+        let health = try makeHealth(probeLatency: probeLatency)
+        let reportReady: @Sendable (ServerAddresses) async -> Void = { addresses in
+            await onReady(addresses)
+            // Database opened and migrated in init, both listeners bound: systemd may now start
+            // what is ordered after this unit.
+            health.notify([("READY", "1"), ("STATUS", health.statusLine())])
+        }
 
         let agentRouter = Router(context: AgentRequestContext.self)
         let agentEndpoints = AgentEndpointTable(
             service: agentService, bodyBudget: BodyBudget(capacity: configuration.agentBodyBudgetMB << 20))
         AgentRoutes.register(on: agentRouter, endpoints: agentEndpoints)
         CollectorRoutes.register(on: agentRouter, pipeline: pipeline, logger: logger)
-        HealthRoutes.register(on: agentRouter, server: self, detailed: false)
+        HealthRoutes.register(on: agentRouter, server: self, health: health, detailed: false)
         let agentApp = Application(
             router: agentRouter,
             server: try .tls(agentEndpoints.httpServer(limits: Self.agentListenerLimits(configuration)), tlsConfiguration: tlsConfiguration),
@@ -174,15 +182,20 @@ public final class PomonaServer: Sendable {
                 address: .hostname(configuration.agentAddress, port: configuration.agentPort), serverName: "pomona",
                 backlog: Self.agentListenBacklog),
             onServerRunning: { channel in
-                if let ready = await bound.set(agent: channel.localAddress?.port ?? 0) { await onReady(ready) }
+                if let ready = await bound.set(agent: channel.localAddress?.port ?? 0) { await reportReady(ready) }
             }, logger: logger)
 
+        let metrics = ServerMetrics(
+            agent: agentEndpoints.metrics, pipeline: PipelineMetrics(pipeline: pipeline), health: health, registry: registry,
+            writer: writer, probeLatency: probeLatency, token: configuration.metricsToken, startedAt: startedAt)
         let adminRouter = Router(context: AdminRequestContext.self)
-        // First, so it sees the router's 404 for a deep link and answers with the page.
+        // Outermost: counts every request with the status it finally got.
+        adminRouter.add(middleware: AdminMetricsMiddleware(metrics: metrics.admin))
+        // First after it, so it sees the router's 404 for a deep link and answers with the page.
         adminRouter.add(middleware: WebPageMiddleware(assets: webAssets))
-        HealthRoutes.register(on: adminRouter, server: self, detailed: true)
+        HealthRoutes.register(on: adminRouter, server: self, health: health, detailed: true)
         adminAPI.register(on: adminRouter)
-        PipelineMetrics(pipeline: pipeline).register(on: adminRouter)
+        metrics.register(on: adminRouter)
         let adminApp = Application(
             router: adminRouter,
             server: try .tls(
@@ -192,7 +205,7 @@ public final class PomonaServer: Sendable {
                 tlsConfiguration: tlsConfiguration),
             configuration: .init(address: .hostname(configuration.adminAddress, port: configuration.adminPort), serverName: "pomona"),
             onServerRunning: { channel in
-                if let ready = await bound.set(admin: channel.localAddress?.port ?? 0) { await onReady(ready) }
+                if let ready = await bound.set(admin: channel.localAddress?.port ?? 0) { await reportReady(ready) }
             }, logger: logger)
 
         let registry = self.registry
@@ -223,10 +236,12 @@ public final class PomonaServer: Sendable {
         let group = ServiceGroup(
             configuration: .init(
                 services: [
+                    .init(service: HealthService(health: health)),
                     .init(service: seenFlusher), .init(service: configRefresher), .init(service: hostFactsRefresher),
                     .init(service: failedEnrollReporter),
                     .init(service: PipelineService(pipeline: pipeline)),
                     .init(service: agentApp), .init(service: adminApp),
+                    .init(service: StoppingNotice(health: health)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))

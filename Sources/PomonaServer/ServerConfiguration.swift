@@ -62,6 +62,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var apiTokenLifetimeDays = 0
     /// Management API: login attempts per minute per email and per client address.
     public var loginAttemptsPerMinute = 10
+    /// When set, `GET /metrics` on the admin listener wants `Authorization: Bearer <token>`.
+    public var metricsToken: String?
     /// The `pipeline:` section (spool, delivery, collector sources, routes, outputs).
     public var pipeline = PipelineSection()
 
@@ -102,6 +104,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         ("logs.fsync", "POMONA_LOG_FSYNC", "fdatasync before acknowledging logs (default true)"),
         ("detail_update_interval", "POMONA_DETAIL_UPDATE_INTERVAL", "seconds between host-vitals refreshes (default 3600)"),
         ("log_level", "POMONA_LOG_LEVEL", "trace, debug, info, notice, warning, error, critical (default info)"),
+        ("metrics.token", "POMONA_METRICS_TOKEN", "bearer token GET /metrics on the admin listener requires (default: none; keep the listener internal)"),
         ("pipeline", "-", "event pipeline: spool, delivery, osquery, collector sources, routes, outputs (README \"Pipeline configuration\")"),
         ("admin_api.session_lifetime_hours", "POMONA_SESSION_LIFETIME_HOURS", "hours a login session lives after its last use (default 24)"),
         ("admin_api.api_token_lifetime_days", "POMONA_API_TOKEN_LIFETIME_DAYS", "days an API-only user's token lives; 0 = never (default 0)"),
@@ -137,7 +140,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         guard let map = root as? [String: Any] else { throw .init("\(source): the top level must be a mapping") }
         let known: Set<String> = [
             "data_dir", "agent_listener", "admin_listener", "tls", "enroll_secret", "install_macos_baseline", "logs",
-            "detail_update_interval", "log_level", "admin_api", "pipeline", "carves",
+            "detail_update_interval", "log_level", "admin_api", "pipeline", "carves", "metrics",
         ]
         for key in map.keys where !known.contains(key) { throw .init("\(source): unknown key \"\(key)\"") }
         func section(_ name: String, _ keys: Set<String>) throws(ConfigurationError) -> [String: Any] {
@@ -206,6 +209,8 @@ public struct ServerConfiguration: Sendable, Equatable {
                 throw .init(error.message)
             }
         }
+        let metrics = try section("metrics", ["token"])
+        if let v = metrics["token"] { metricsToken = try Self.string(v, "metrics.token", source) }
         let adminAPI = try section("admin_api", ["session_lifetime_hours", "api_token_lifetime_days", "login_attempts_per_minute"])
         if let v = adminAPI["session_lifetime_hours"] { sessionLifetimeHours = try Self.int(v, "admin_api.session_lifetime_hours", source, 1...8760) }
         if let v = adminAPI["api_token_lifetime_days"] { apiTokenLifetimeDays = try Self.int(v, "admin_api.api_token_lifetime_days", source, 0...36500) }
@@ -262,6 +267,7 @@ public struct ServerConfiguration: Sendable, Equatable {
             detailUpdateInterval = try Self.int(v, "POMONA_DETAIL_UPDATE_INTERVAL", source, 60...604_800)
         }
         if let v = value("POMONA_LOG_LEVEL") { logLevel = try Self.logLevel(v, "POMONA_LOG_LEVEL", source) }
+        if let v = value("POMONA_METRICS_TOKEN") { metricsToken = v }
         if let v = value("POMONA_SESSION_LIFETIME_HOURS") { sessionLifetimeHours = try Self.int(v, "POMONA_SESSION_LIFETIME_HOURS", source, 1...8760) }
         if let v = value("POMONA_API_TOKEN_LIFETIME_DAYS") { apiTokenLifetimeDays = try Self.int(v, "POMONA_API_TOKEN_LIFETIME_DAYS", source, 0...36500) }
         if let v = value("POMONA_LOGIN_ATTEMPTS_PER_MINUTE") {
@@ -280,6 +286,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         }
         if let secret = enrollSecret, secret.trimmingCharacters(in: .whitespacesAndNewlines).count < 16 {
             throw .init("enroll_secret must be at least 16 characters (it is the only thing that admits a host)")
+        }
+        if let token = metricsToken, token.count < 16 || token.contains(where: \.isWhitespace) {
+            throw .init("metrics.token must be at least 16 characters without spaces (it guards /metrics)")
         }
     }
 

@@ -27,6 +27,8 @@ public final class Datastore: Sendable {
         }
         self.path = path
         self.pool = try DatabasePool(path: path, configuration: configuration)
+        // Datastore+Compatibility.swift: a newer release's database is refused, not migrated.
+        try pool.read { db in try Datastore.refuseNewerSchema(db, path: path) }
         try Datastore.migrator.migrate(pool)
     }
 

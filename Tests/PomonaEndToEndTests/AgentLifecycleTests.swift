@@ -208,11 +208,11 @@ enum RawAgentRequest {
         try await send(url: url, method: .POST, body: body, caPEM: caPEM)
     }
 
-    static func get(client: HTTPClient, url: String, caPEM: String) async throws -> Response {
-        try await send(url: url, method: .GET, body: nil, caPEM: caPEM)
+    static func get(client: HTTPClient, url: String, caPEM: String, headers: [(String, String)] = []) async throws -> Response {
+        try await send(url: url, method: .GET, body: nil, caPEM: caPEM, headers: headers)
     }
 
-    private static func send(url: String, method: HTTPMethod, body: String?, caPEM: String) async throws -> Response {
+    private static func send(url: String, method: HTTPMethod, body: String?, caPEM: String, headers: [(String, String)] = []) async throws -> Response {
         var configuration = HTTPClient.Configuration()
         configuration.tlsConfiguration = try OsqueryAgentConfiguration.tlsConfiguration(trustingCAPEM: caPEM)
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
@@ -220,6 +220,7 @@ enum RawAgentRequest {
         var request = HTTPClientRequest(url: url)
         request.method = method
         request.headers.add(name: "Content-Type", value: "application/json")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
         let response = try await client.execute(request, timeout: .seconds(16))
         let bytes = try await response.body.collect(upTo: 8 << 20)

@@ -56,6 +56,22 @@ export class FakeElement extends FakeNode {
     this.attributes = new Map();
     this.listeners = {};
     this.dataset = {};
+    // Form controls' live state (the modules read and write these, as in a browser).
+    this.value = '';
+    this.checked = false;
+    this.disabled = false;
+    this.focused = false;
+    const el = this;
+    this.classList = {
+      has: (c) => (el.getAttribute('class') ?? '').split(' ').includes(c),
+      contains: (c) => el.classList.has(c),
+      add: (c) => { if (!el.classList.has(c)) el.setAttribute('class', `${el.getAttribute('class') ?? ''} ${c}`.trim()); },
+      remove: (c) => el.setAttribute('class', (el.getAttribute('class') ?? '').split(' ').filter((x) => x && x !== c).join(' ')),
+      toggle: (c, on) => ((on ?? !el.classList.has(c)) ? el.classList.add(c) : el.classList.remove(c)),
+    };
+  }
+  focus() {
+    this.focused = true;
   }
   setAttribute(name, value) {
     this.attributes.set(name, String(value));

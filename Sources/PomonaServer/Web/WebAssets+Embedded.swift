@@ -6,7 +6,7 @@ extension WebAssets {
     /// The admin page as built into the binary: every served file of Web/.
     static let embedded: [WebAsset] = [
         WebAsset(
-            path: "/assets/css/app.css", contentType: "text/css; charset=utf-8", etag: "\"dfa90b285e00835bd9a25a10fd802f10\"",
+            path: "/assets/css/app.css", contentType: "text/css; charset=utf-8", etag: "\"b7c7d4064ceda16d9cc6ed13b1dbcbb5\"",
             text: #"""
 /* Pomona admin page. Dense, calm, readable: one accent colour, status shown as words with a dot,
    numbers right-aligned in tabular figures, no inline styles (the CSP forbids them). */
@@ -260,6 +260,45 @@ button.sort:hover .sort-mark:empty::after { content: "▲"; opacity: 0.4; }
   .facts dd { margin-bottom: 0.35rem; }
 }
 
+/* Management pages (queries, packs, policies, labels, software, carves, enrollment, settings) */
+.lede { margin: -0.3rem 0 0.8rem; }
+.small { font-size: 0.85rem; }
+.editor-fields { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 16rem), 1fr)); gap: 0 1rem; }
+.editor-fields .field.wide { grid-column: 1 / -1; }
+.editor-fields input:not([type="checkbox"]), .editor-fields select, .editor-fields textarea { width: 100%; }
+.field.check label { font-weight: 500; display: flex; gap: 0.4rem; align-items: center; }
+.editor { border-color: var(--line-strong); }
+.row-actions { display: flex; gap: 0.3rem; flex-wrap: nowrap; }
+.row-actions button { padding: 0.15rem 0.5rem; font-size: 0.9rem; }
+button.armed { background: var(--bad); color: #fff; border-color: var(--bad); }
+.subnav { display: flex; gap: 0.2rem; flex-wrap: wrap; border-bottom: 1px solid var(--line); margin-bottom: 0.8rem; }
+.subnav a { padding: 0.4rem 0.7rem; color: var(--muted); border-bottom: 2px solid transparent; }
+.subnav a[aria-current="page"] { color: var(--text); border-bottom-color: var(--accent); font-weight: 600; }
+.gap-note { border: 1px dashed var(--line-strong); border-radius: var(--radius); padding: 0.35rem 0.6rem; }
+.secret { font-family: var(--mono); overflow-wrap: anywhere; }
+.counts a { font-variant-numeric: tabular-nums; }
+td .muted.small { white-space: normal; max-width: 40rem; }
+textarea.json { width: 100%; min-height: 18rem; font-family: var(--mono); font-size: 0.9rem; tab-size: 2; }
+@media (max-width: 760px) {
+  .row-actions { flex-wrap: wrap; }
+}
+.share-cell { display: inline-flex; align-items: center; gap: 0.4rem; }
+.share-cell svg { width: 7rem; height: 8px; }
+.actions .spacer { flex: 1; }
+.tag.fail { color: var(--bad); border-color: var(--bad); }
+fieldset.field { border: 0; padding: 0; margin: 0 0 0.7rem; min-width: 0; }
+fieldset.field legend { font-weight: 600; font-size: 0.9rem; padding: 0; margin-bottom: 0.2rem; }
+.inline-add { display: flex; gap: 0.5rem; align-items: flex-start; flex-wrap: wrap; margin-bottom: 0.6rem; }
+.inline-add .field { margin-bottom: 0; flex: 1 1 14rem; }
+.inline-add .field input { width: 100%; }
+.inline-add button { margin-top: 1.45rem; }
+pre.query-text, pre.command-box { white-space: pre-wrap; overflow-wrap: anywhere; background: var(--code-bg); padding: 0.5rem; border-radius: var(--radius); margin: 0.4rem 0; }
+.command-box code { background: none; padding: 0; }
+td.secret-col { white-space: normal; max-width: 28rem; }
+.section h2 .count { color: var(--muted); font-weight: 400; font-size: 0.9rem; margin-left: 0.4rem; }
+.section h2 a.small, .section h2 button.quiet { margin-left: 0.6rem; font-weight: 400; }
+td a + .tag, td .tag { margin-left: 0.4rem; vertical-align: 0.05em; }
+
 """#),
         WebAsset(
             path: "/assets/favicon.svg", contentType: "image/svg+xml", etag: "\"a51049e0352df3e07ea154557e8bd168\"",
@@ -416,6 +455,65 @@ export function createApi({ fetchImpl = (...a) => fetch(...a), cookies = () => d
     logout: () => request('POST', '/logout', { body: {}, retryOn401: false }),
     me: () => request('GET', '/me', { retryOn401: false }),
   };
+}
+
+"""#),
+        WebAsset(
+            path: "/assets/js/audit.js", contentType: "text/javascript; charset=utf-8", etag: "\"2157b5d1ea702c9c6cc59a3fbba61855\"",
+            text: #"""
+// The audit log's filters and wording (pure; unit-tested).
+//
+// `GET /activities` pages newest first but has no filters yet, so the page filters the entries it
+// has loaded and says how many that is; "load more" widens the window.
+
+/**
+ * Entries matching every given filter: `type` exact, `actor` substring of name or email, `host` a
+ * host id or name anywhere in the details, `since`/`until` ISO times (inclusive).
+ */
+export function filterActivities(list, { type = '', actor = '', host = '', since = '', until = '' } = {}) {
+  const a = actor.trim().toLowerCase();
+  const hq = host.trim().toLowerCase();
+  const from = since ? Date.parse(since) : null;
+  const to = until ? Date.parse(until) : null;
+  return list.filter((entry) => {
+    if (type && entry.type !== type) return false;
+    if (a && !`${entry.actor_full_name ?? ''} ${entry.actor_email ?? ''}`.toLowerCase().includes(a)) return false;
+    if (hq && !mentionsHost(entry.details, hq)) return false;
+    const t = Date.parse(entry.created_at);
+    if (from !== null && Number.isFinite(from) && !(t >= from)) return false;
+    if (to !== null && Number.isFinite(to) && !(t <= to)) return false;
+    return true;
+  });
+}
+
+function mentionsHost(details, needle) {
+  if (!details || typeof details !== 'object') return false;
+  for (const [key, value] of Object.entries(details)) {
+    if (/host/.test(key)) {
+      const values = Array.isArray(value) ? value : [value];
+      if (values.some((v) => String(v).toLowerCase() === needle || (typeof v === 'string' && v.toLowerCase().includes(needle)))) return true;
+    }
+  }
+  return false;
+}
+
+/** The distinct types in `list`, sorted, for the type menu. */
+export function activityTypes(list) {
+  return [...new Set(list.map((e) => e.type))].sort();
+}
+
+/** "created_saved_query" → "Created saved query". */
+export function typeText(type) {
+  const t = String(type ?? '').replaceAll('_', ' ');
+  return t.charAt(0).toUpperCase() + t.slice(1);
+}
+
+/** The details as "key: value" pairs, names first (query_name, label_name, …), ids after. */
+export function detailsText(details) {
+  if (!details || typeof details !== 'object') return '';
+  const entries = Object.entries(details);
+  entries.sort(([a], [b]) => Number(a.endsWith('_id') || a.endsWith('_ids')) - Number(b.endsWith('_id') || b.endsWith('_ids')));
+  return entries.map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(', ');
 }
 
 """#),
@@ -680,6 +778,167 @@ export function timestamp(date) {
 
 """#),
         WebAsset(
+            path: "/assets/js/forms.js", contentType: "text/javascript; charset=utf-8", etag: "\"f9d2a7a761fdf13ab92a4f468bb44667\"",
+            text: #"""
+// Edit forms shared by the management pages (queries, packs, policies, labels, users, …): labelled
+// fields of every kind, values read back typed, API errors shown under the field they name, and a
+// two-step "delete" button (no window.confirm: a modal the page cannot style or test).
+
+import { h, replace } from './dom.js';
+import { showFieldErrors } from './ui.js';
+
+/**
+ * One labelled field. `spec`: `{name, label, type: text|number|textarea|sql|select|checkbox|password|email,
+ * value, options: [[value, text]], hint, required, attrs}`. `prefix` keeps ids unique when a page
+ * holds two forms with the same field names. The returned object fits `showFieldErrors`.
+ */
+export function formField(spec, prefix = 'f') {
+  const { name, label, type = 'text', value, options = [], hint = null, required = false, attrs = {} } = spec;
+  const id = `${prefix}-${name.replace(/[^a-z0-9_-]/gi, '-')}`;
+  const described = { 'aria-describedby': `${id}-msg` };
+  let input;
+  if (type === 'textarea' || type === 'sql') {
+    input = h('textarea', { id, name, required, class: type === 'sql' ? 'sql' : null, spellcheck: type === 'sql' ? 'false' : null, ...described, ...attrs }, value ?? '');
+    input.value = value ?? '';
+  } else if (type === 'select') {
+    input = h('select', { id, name, required, ...described, ...attrs }, options.map(([v, text]) => h('option', { value: v, selected: String(v) === String(value ?? '') }, text)));
+  } else if (type === 'checkbox') {
+    input = h('input', { id, name, type: 'checkbox', checked: Boolean(value), ...described, ...attrs });
+  } else {
+    input = h('input', { id, name, type, value: value ?? '', required, autocomplete: 'off', ...described, ...attrs });
+  }
+  const message = h('div', { id: `${id}-msg`, class: 'field-msg' }, hint ?? '');
+  const wrap =
+    type === 'checkbox'
+      ? h('div', { class: 'field check' }, h('label', { for: id }, input, ' ', label), message)
+      : h('div', { class: ['field', spec.wide && 'wide'] }, h('label', { for: id }, label), input, message);
+  return {
+    el: wrap,
+    input,
+    name,
+    type,
+    /** The value as the API wants it: numbers as numbers, checkboxes as booleans, text trimmed (SQL as typed). */
+    get value() {
+      if (type === 'checkbox') return input.checked;
+      if (type === 'number') return input.value.trim() === '' ? null : Number(input.value);
+      if (type === 'sql' || type === 'textarea' || type === 'password') return input.value;
+      return input.value.trim();
+    },
+    setHint(text) {
+      if (!wrap.classList.contains('invalid')) message.textContent = text ?? '';
+    },
+    setError(reason) {
+      wrap.classList.toggle('invalid', Boolean(reason));
+      input.setAttribute('aria-invalid', reason ? 'true' : 'false');
+      message.textContent = reason ?? hint ?? '';
+    },
+  };
+}
+
+/**
+ * A form in a panel: title, fields, Save and Cancel. `onSubmit(values)` sends it; an ApiError is
+ * shown on the fields it names (`aliases` maps an API field name to a form field, e.g. Fleet's
+ * `version` to the form's `min_osquery_version`) and the rest in a banner above the fields.
+ */
+export function editorForm({ id, title, fields, submitLabel = 'Save', onSubmit, onCancel = null, aliases = {}, extra = null }) {
+  const built = fields.map((spec) => formField(spec, id));
+  const byName = Object.fromEntries(built.map((f) => [f.name, f]));
+  const banner = h('div');
+  const submit = h('button', { type: 'submit', class: 'primary' }, submitLabel);
+  const cancel = onCancel ? h('button', { type: 'button', onclick: () => onCancel() }, 'Cancel') : null;
+  const status = h('span', { class: 'muted', role: 'status' });
+  const form = h(
+    'form',
+    { id, class: 'section editor', novalidate: true, 'aria-labelledby': `${id}-title` },
+    h('h2', { id: `${id}-title` }, title),
+    banner,
+    h('div', { class: 'editor-fields' }, built.map((f) => f.el)),
+    extra,
+    h('div', { class: 'actions' }, submit, cancel, status),
+  );
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    submit.disabled = true;
+    status.textContent = 'Saving…';
+    try {
+      const values = Object.fromEntries(built.map((f) => [f.name, f.value]));
+      for (const f of built) f.setError(null);
+      replace(banner);
+      await onSubmit(values);
+      status.textContent = '';
+    } catch (error) {
+      status.textContent = '';
+      if (error?.name === 'AbortError') return;
+      replace(banner, showFieldErrors(aliased(built, aliases), error));
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return {
+    el: form,
+    fields: byName,
+    focus: () => built[0]?.input.focus(),
+    /** Shows an error that did not come from this form's own submit (a dependent request). */
+    showError: (error) => replace(banner, showFieldErrors(aliased(built, aliases), error)),
+  };
+}
+
+/** The fields, plus stand-ins that take errors under an API name the form calls differently. */
+function aliased(built, aliases) {
+  const extra = Object.entries(aliases)
+    .map(([apiName, formName]) => {
+      const f = built.find((b) => b.name === formName);
+      return f ? { ...f, name: apiName, setError: (reason) => reason && f.setError(reason) } : null;
+    })
+    .filter(Boolean);
+  return [...built, ...extra];
+}
+
+/**
+ * A button that asks once more before it acts: the first press turns it into "Confirm …" for a
+ * few seconds; only a second press runs `action`. Keyboard and screen readers see the new text.
+ */
+export function confirmButton(label, action, { confirmLabel = `Confirm: ${label.toLowerCase()}`, className = 'danger', title = null } = {}) {
+  let armed = false;
+  let timer = null;
+  const button = h('button', { type: 'button', class: className, title }, label);
+  const disarm = () => {
+    armed = false;
+    button.textContent = label;
+    button.classList.remove('armed');
+  };
+  button.addEventListener('click', async () => {
+    if (!armed) {
+      armed = true;
+      button.textContent = confirmLabel;
+      button.classList.add('armed');
+      clearTimeout(timer);
+      timer = setTimeout(disarm, 5000);
+      return;
+    }
+    clearTimeout(timer);
+    disarm();
+    button.disabled = true;
+    try {
+      await action();
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return button;
+}
+
+/** A row of page-local tabs (links, so each is a URL and keyboard-reachable). */
+export function subnav(items, active) {
+  return h(
+    'nav',
+    { class: 'subnav', 'aria-label': 'Sections' },
+    items.map(([href, text]) => h('a', { href, 'aria-current': href === active ? 'page' : null }, text)),
+  );
+}
+
+"""#),
+        WebAsset(
             path: "/assets/js/liveresults.js", contentType: "text/javascript; charset=utf-8", etag: "\"eb71ac60658e7c1fbf142f2d934df49b\"",
             text: #"""
 // The state of one live-query campaign as its event stream arrives: results by host (a host
@@ -787,7 +1046,7 @@ export class LiveResults {
 
 """#),
         WebAsset(
-            path: "/assets/js/main.js", contentType: "text/javascript; charset=utf-8", etag: "\"9656f4539ca5b3d9175028f0bdf35ca8\"",
+            path: "/assets/js/main.js", contentType: "text/javascript; charset=utf-8", etag: "\"5c4208070c507a1b2ccddd9f8a4915f6\"",
             text: #"""
 // The app shell: decides between first-run setup, login and the app; draws the top bar; routes
 // paths to pages; gives each page a context whose timers, requests and listeners end when the
@@ -803,6 +1062,14 @@ import dashboard from './pages/dashboard.js';
 import hosts from './pages/hosts.js';
 import host from './pages/host.js';
 import live from './pages/live.js';
+import queries from './pages/queries.js';
+import packs from './pages/packs.js';
+import policies from './pages/policies.js';
+import labels from './pages/labels.js';
+import software from './pages/software.js';
+import carves from './pages/carves.js';
+import enrollment from './pages/enrollment.js';
+import settings from './pages/settings.js';
 
 const ROUTES = [
   { path: '/', page: dashboard, nav: 'dashboard' },
@@ -810,12 +1077,33 @@ const ROUTES = [
   { path: '/hosts/:id', page: host, nav: 'hosts' },
   { path: '/live', page: live, nav: 'live' },
   { path: '/live/campaigns/:id', page: live, nav: 'live' },
+  { path: '/queries', page: queries, nav: 'queries' },
+  { path: '/queries/:id', page: queries, nav: 'queries' },
+  { path: '/packs', page: packs, nav: 'packs' },
+  { path: '/packs/:id', page: packs, nav: 'packs' },
+  { path: '/policies', page: policies, nav: 'policies' },
+  { path: '/policies/:id', page: policies, nav: 'policies' },
+  { path: '/labels', page: labels, nav: 'labels' },
+  { path: '/labels/:id', page: labels, nav: 'labels' },
+  { path: '/software', page: software, nav: 'software' },
+  { path: '/carves', page: carves, nav: 'carves' },
+  { path: '/enrollment', page: enrollment, nav: 'enrollment' },
+  { path: '/settings', page: settings, nav: 'settings' },
+  { path: '/settings/:section', page: settings, nav: 'settings' },
 ];
 
 const NAV = [
   { key: 'dashboard', href: '/', label: 'Dashboard' },
   { key: 'hosts', href: '/hosts', label: 'Hosts' },
   { key: 'live', href: '/live', label: 'Live query' },
+  { key: 'queries', href: '/queries', label: 'Queries' },
+  { key: 'packs', href: '/packs', label: 'Packs' },
+  { key: 'policies', href: '/policies', label: 'Policies' },
+  { key: 'labels', href: '/labels', label: 'Labels' },
+  { key: 'software', href: '/software', label: 'Software' },
+  { key: 'carves', href: '/carves', label: 'Carves' },
+  { key: 'enrollment', href: '/enrollment', label: 'Enrollment' },
+  { key: 'settings', href: '/settings', label: 'Settings' },
 ];
 
 const main = document.getElementById('main');
@@ -966,6 +1254,119 @@ async function boot() {
 }
 
 boot();
+
+"""#),
+        WebAsset(
+            path: "/assets/js/members.js", contentType: "text/javascript; charset=utf-8", etag: "\"aec1d6700a2be1dd2ce1ebdab9d01734\"",
+            text: #"""
+// A manual label's host list (pure; unit-tested). `PATCH /labels/{id}` replaces the whole list, so
+// adding or removing one host sends the current members with that one change.
+
+/** Member ids after adding `add` and removing `remove`, order kept, no duplicates. */
+export function membersAfter(current, { add = [], remove = [] } = {}) {
+  const out = [];
+  for (const id of [...current, ...add]) {
+    if (remove.includes(id) || out.includes(id)) continue;
+    out.push(id);
+  }
+  return out;
+}
+
+"""#),
+        WebAsset(
+            path: "/assets/js/pages/carves.js", contentType: "text/javascript; charset=utf-8", etag: "\"86b5b5850e3777ababfc30886c385592\"",
+            text: #"""
+// File carves: what hosts uploaded after a carve query, newest first, with progress, and the
+// archive as a download (a plain link: the browser streams it to disk with the session cookie,
+// so a gigabyte carve never sits in the page's memory). Maintainers and admins only.
+
+import { h, replace } from '../dom.js';
+import { pageHeader, errorBanner } from '../ui.js';
+import { renderTable, serverPager } from '../table.js';
+import { ago, bytes, percent } from '../format.js';
+import { progressBar } from '../charts.js';
+import { API_BASE, ApiError } from '../api.js';
+import { readState, writeState, updateState } from '../urlstate.js';
+
+const STATE = { page: { type: 'int', min: 0, max: 1_000_000, default: 0 } };
+const PER_PAGE = 100;
+
+export default async function carves(ctx) {
+  ctx.title('Carves');
+  let state = readState(ctx.query, STATE);
+  const header = pageHeader(ctx, 'File carves', { onRefresh: () => load() });
+  const banner = h('div');
+  const tableSlot = h('div', { class: 'table-wrap' });
+  const pagerSlot = h('div');
+  replace(
+    ctx.main,
+    h(
+      'div',
+      { class: 'page' },
+      header.el,
+      h('p', { class: 'muted lede' }, 'Start a carve with a live query such as ', h('code', {}, "SELECT * FROM carves WHERE carve = 1 AND path LIKE '/var/log/%';"), ' The host uploads the files as a tar archive within a minute or so.'),
+      banner,
+      tableSlot,
+      pagerSlot,
+    ),
+  );
+  // Uploads progress while the page is open.
+  ctx.every(10_000, () => load());
+
+  async function load() {
+    try {
+      const list = await ctx.api.get('/carves', { page: state.page, per_page: PER_PAGE }, { signal: ctx.signal });
+      if (!ctx.active) return;
+      const items = list.carves ?? [];
+      replace(banner);
+      replace(
+        tableSlot,
+        renderTable({
+          columns: [
+            { key: 'created_at', label: 'Started', render: (c) => h('span', { title: c.created_at }, ago(c.created_at)) },
+            { key: 'host_id', label: 'Host', render: (c) => (c.host_id ? h('a', { href: `/hosts/${c.host_id}` }, `host ${c.host_id}`) : h('span', { class: 'muted' }, 'deleted')) },
+            { key: 'name', label: 'Name', className: 'mono' },
+            { key: 'carve_size', label: 'Size', numeric: true, render: (c) => bytes(c.carve_size) },
+            {
+              key: 'progress', label: 'Received',
+              render: (c) => {
+                const got = c.max_block + 1;
+                const share = percent(got, c.block_count);
+                return c.completed ? 'complete' : h('span', { class: 'share-cell' }, progressBar(share, { label: `${got} of ${c.block_count} blocks` }), ` ${got} of ${c.block_count} blocks`);
+              },
+            },
+            { key: 'error', label: 'Error', className: 'error-cell', render: (c) => c.error ?? '' },
+            {
+              key: 'download', label: 'Archive',
+              render: (c) => (c.completed
+                ? h('a', { class: 'button', href: `${API_BASE}/carves/${c.id}/download`, download: `${c.name}.tar`, title: `Download ${c.name}.tar (${bytes(c.carve_size)})` }, 'Download')
+                : h('span', { class: 'muted' }, 'not complete')),
+            },
+          ],
+          rows: items,
+          emptyText: 'No carves yet. Run a carve query from the live query console.',
+          rowKey: (c) => c.id,
+        }),
+      );
+      replace(pagerSlot, serverPager({ page: state.page, perPage: PER_PAGE, shown: items.length, meta: list.meta, onPage: go }));
+      header.loaded();
+    } catch (error) {
+      if (error?.name === 'AbortError' || !ctx.active) return;
+      header.failed();
+      const role = error instanceof ApiError && error.status === 403;
+      replace(banner, role ? h('div', { class: 'banner info' }, 'Carves hold files from hosts’ disks: only maintainers and admins may list or download them.') : errorBanner(error));
+      if (role) replace(tableSlot);
+    }
+  }
+
+  function go(page) {
+    state = updateState(state, { page });
+    ctx.pushURL('/carves' + writeState(state, STATE));
+    load();
+  }
+
+  await load();
+}
 
 """#),
         WebAsset(
@@ -1161,6 +1562,142 @@ function pipelineSection(pipeline) {
           }),
         ),
   );
+}
+
+"""#),
+        WebAsset(
+            path: "/assets/js/pages/enrollment.js", contentType: "text/javascript; charset=utf-8", etag: "\"ad2c1c82feddf9ccdbd4b91cffe486a0\"",
+            text: #"""
+// Enrollment: the active enroll secrets (add, rotate, revoke) and how to build an agent kit.
+// Secrets are shown masked until asked for: they are the only thing that admits a host. Every
+// change sends the whole active set at once (see secrets.js), so a rotation never leaves a gap.
+
+import { h, replace } from '../dom.js';
+import { pageHeader, errorBanner } from '../ui.js';
+import { renderTable } from '../table.js';
+import { ago } from '../format.js';
+import { confirmButton, formField } from '../forms.js';
+import { newSecret, secretsAfter, maskSecret } from '../secrets.js';
+import { ApiError } from '../api.js';
+
+const random = (n) => crypto.getRandomValues(new Uint8Array(n));
+
+export default async function enrollment(ctx) {
+  ctx.title('Enrollment');
+  const role = ctx.user?.global_role;
+  const isAdmin = role === 'admin';
+  const header = pageHeader(ctx, 'Enrollment', {
+    onRefresh: () => load(),
+    actions: isAdmin ? [h('button', { type: 'button', class: 'primary', onclick: () => change({ add: [newSecret(random)] }, 'Added') }, 'Add a secret')] : [],
+  });
+  const banner = h('div');
+  const news = h('div', { 'aria-live': 'polite' });
+  const tableSlot = h('div', { class: 'table-wrap' });
+  const revealed = new Set();
+  let secrets = [];
+
+  const address = formField({ name: 'address', label: 'Server address the hosts will use', value: location.hostname === '127.0.0.1' || location.hostname === 'localhost' ? 'fleet.example.com:8443' : `${location.hostname}:8443`, hint: 'host:port of the agent listener, as the hosts reach it (a name in the server certificate).' }, 'en');
+  const command = h('code', { class: 'command' });
+  const sayCommand = () => {
+    command.textContent = `pomona agent-kit --data-dir <data dir> --out ./agent-kit --server-address ${address.value || '<host:port>'}`;
+  };
+  address.input.addEventListener('input', sayCommand);
+  sayCommand();
+
+  replace(
+    ctx.main,
+    h(
+      'div',
+      { class: 'page' },
+      header.el,
+      h('p', { class: 'muted lede' }, 'A host enrolls with any active secret. Several can be active at once, so rotating needs no downtime: add the new one, roll it out, revoke the old one. Hosts already enrolled keep working when a secret is revoked.'),
+      banner,
+      news,
+      h('div', { class: 'section' }, h('h2', {}, 'Enroll secrets'), tableSlot),
+      h(
+        'div',
+        { class: 'section' },
+        h('h2', {}, 'Agent kit'),
+        h('p', {}, 'The kit holds the flagfile, the CA certificate, an enroll secret, a launchd plist and INSTALL.txt. Build it on the server:'),
+        address.el,
+        h('pre', { class: 'mono command-box' }, command),
+        h('p', { class: 'muted small' }, 'The CA fingerprint to compare on a host: ', h('code', {}, 'openssl x509 -noout -fingerprint -sha256 -in <data dir>/tls/ca.pem'), '. The API serves neither the kit nor the fingerprint yet, so neither can be downloaded from this page.'),
+      ),
+    ),
+  );
+
+  async function load() {
+    try {
+      const answer = await ctx.api.get('/spec/enroll_secret', {}, { signal: ctx.signal });
+      if (!ctx.active) return;
+      secrets = answer.spec?.secrets ?? [];
+      replace(banner);
+      draw();
+      header.loaded();
+    } catch (error) {
+      if (error?.name === 'AbortError' || !ctx.active) return;
+      header.failed();
+      if (error instanceof ApiError && error.status === 403) {
+        replace(banner, h('div', { class: 'banner info' }, 'Enroll secrets admit hosts: only maintainers may see them and only admins change them.'));
+        replace(tableSlot);
+      } else replace(banner, errorBanner(error));
+    }
+  }
+
+  function draw() {
+    replace(
+      tableSlot,
+      renderTable({
+        columns: [
+          {
+            key: 'secret', label: 'Secret', className: 'secret-col',
+            render: (s) => h('span', { class: 'secret' }, revealed.has(s.secret) ? s.secret : maskSecret(s.secret)),
+          },
+          { key: 'created_at', label: 'Created', render: (s) => h('span', { title: s.created_at }, ago(s.created_at)) },
+          {
+            key: 'actions', label: 'Actions',
+            render: (s) => h('div', { class: 'row-actions' },
+              h('button', { type: 'button', 'aria-pressed': revealed.has(s.secret) ? 'true' : 'false', onclick: () => { if (revealed.has(s.secret)) revealed.delete(s.secret); else revealed.add(s.secret); draw(); } }, revealed.has(s.secret) ? 'Hide' : 'Show'),
+              h('button', { type: 'button', onclick: () => copy(s.secret) }, 'Copy'),
+              isAdmin ? h('button', { type: 'button', title: 'Add a new secret and revoke this one, in one change', onclick: () => change({ add: [newSecret(random)], revoke: [s.secret] }, 'Rotated: the new secret is active and the old one revoked') }, 'Rotate') : null,
+              isAdmin ? confirmButton('Revoke', () => change({ revoke: [s.secret] }, 'Revoked'), { title: 'Hosts already enrolled keep working; new hosts cannot use it' }) : null),
+          },
+        ],
+        rows: secrets,
+        emptyText: 'No active secret: no new host can enroll. Add one.',
+        rowKey: (s) => s.created_at,
+      }),
+    );
+  }
+
+  async function copy(secret) {
+    try {
+      await navigator.clipboard.writeText(secret);
+      replace(news, h('div', { class: 'banner info', role: 'status' }, 'Copied to the clipboard.'));
+    } catch {
+      revealed.add(secret);
+      draw();
+      replace(news, h('div', { class: 'banner warn', role: 'status' }, 'The browser did not allow copying; the secret is shown instead.'));
+    }
+  }
+
+  async function change(delta, what) {
+    const next = secretsAfter(secrets, delta);
+    if (next.error) {
+      replace(news, h('div', { class: 'banner error', role: 'alert' }, next.error));
+      return;
+    }
+    try {
+      await ctx.api.post('/spec/enroll_secret', { spec: next }, { signal: ctx.signal });
+      for (const s of delta.add ?? []) revealed.add(s);
+      replace(news, h('div', { class: 'banner info', role: 'status' }, `${what}. `, (delta.add ?? []).length ? 'The new secret is shown below; put it in the agent kit (enroll_secret file).' : ''));
+      await load();
+    } catch (error) {
+      if (error?.name !== 'AbortError') replace(news, errorBanner(error));
+    }
+  }
+
+  await load();
 }
 
 """#),
@@ -1611,6 +2148,254 @@ export default async function hosts(ctx) {
   await Promise.all([drawFilters(), load()]);
 }
 
+
+"""#),
+        WebAsset(
+            path: "/assets/js/pages/labels.js", contentType: "text/javascript; charset=utf-8", etag: "\"635850d22245e1bab45c00482e71f6ab\"",
+            text: #"""
+// Labels: dynamic ones (a host is a member when the label's query returns a row) and manual ones
+// (a host list); built-in labels are read-only. `/labels/{id}` opens one: its members, and for a
+// manual label "add a host" and "remove" per member.
+
+import { h, replace } from '../dom.js';
+import { pageHeader, errorBanner, statusBadge, emptyState, showLoadError, canChange } from '../ui.js';
+import { renderTable, formatCount } from '../table.js';
+import { ago } from '../format.js';
+import { editorForm, confirmButton, formField } from '../forms.js';
+import { describePlatform, changedFields } from '../schedule.js';
+import { membersAfter } from '../members.js';
+import { ApiError } from '../api.js';
+
+const MEMBER_PAGE = 500;
+
+export default async function labels(ctx) {
+  ctx.title('Labels');
+  const canEdit = canChange(ctx.user);
+  const header = pageHeader(ctx, 'Labels', {
+    onRefresh: () => load(),
+    actions: canEdit ? [h('button', { type: 'button', class: 'primary', onclick: () => ctx.navigate('/labels/new') }, 'New label')] : [],
+  });
+  const banner = h('div');
+  const detailSlot = h('div');
+  const tableSlot = h('div', { class: 'table-wrap' });
+  replace(ctx.main, h('div', { class: 'page' }, header.el, detailSlot, banner, tableSlot));
+
+  async function load() {
+    try {
+      const list = await ctx.api.get('/labels', { per_page: 500, order_key: 'name' }, { signal: ctx.signal });
+      if (!ctx.active) return;
+      replace(banner);
+      replace(
+        tableSlot,
+        renderTable({
+          columns: [
+            {
+              key: 'name', label: 'Label', className: 'wrap',
+              render: (l) => [h('a', { href: `/labels/${l.id}` }, l.name), l.label_type === 'builtin' ? h('span', { class: 'tag' }, 'built-in') : null, l.description ? h('div', { class: 'muted small' }, l.description) : null],
+            },
+            { key: 'label_membership_type', label: 'Membership', render: (l) => (l.label_membership_type === 'manual' ? 'manual (host list)' : 'dynamic (query)') },
+            { key: 'platform', label: 'Platform', render: (l) => describePlatform(l.platform) },
+            { key: 'host_count', label: 'Hosts', numeric: true, render: (l) => h('a', { href: `/hosts?label_id=${l.id}`, title: `The hosts in ${l.name}` }, formatCount(l.host_count)) },
+            { key: 'updated_at', label: 'Updated', render: (l) => h('span', { title: l.updated_at }, ago(l.updated_at)) },
+          ],
+          rows: list.labels ?? [],
+          emptyText: 'No labels.',
+          rowKey: (l) => l.id,
+        }),
+      );
+      header.loaded();
+    } catch (error) {
+      showLoadError(ctx, header, banner, error);
+    }
+  }
+
+  function newLabel() {
+    if (!canEdit) return replace(detailSlot, h('div', { class: 'banner info' }, 'Creating a label needs the maintainer role.'));
+    const form = editorForm({
+      id: 'le',
+      title: 'New label',
+      submitLabel: 'Create label',
+      onCancel: () => ctx.navigate('/labels'),
+      aliases: { host_ids: 'hosts' },
+      fields: [
+        { name: 'name', label: 'Name', required: true },
+        { name: 'description', label: 'Description' },
+        { name: 'label_membership_type', label: 'Membership', type: 'select', value: 'dynamic', options: [['dynamic', 'Dynamic: hosts where the query returns a row'], ['manual', 'Manual: a list of hosts']] },
+        { name: 'platform', label: 'Platform', hint: 'Empty for every platform (dynamic labels only).' },
+        { name: 'query', label: 'SQL (dynamic)', type: 'sql', wide: true, attrs: { rows: 4 }, hint: 'A host is a member while this returns a row; re-checked about hourly.' },
+        { name: 'hosts', label: 'Hosts (manual)', type: 'textarea', wide: true, attrs: { rows: 2 }, hint: 'Hostnames, UUIDs or serials, separated by commas or new lines.' },
+      ],
+      onSubmit: async (values) => {
+        const manual = values.label_membership_type === 'manual';
+        const body = { name: values.name, description: values.description, label_membership_type: values.label_membership_type };
+        if (manual) body.hosts = values.hosts.split(/[\n,]/).map((s) => s.trim()).filter(Boolean);
+        else Object.assign(body, { query: values.query, platform: values.platform });
+        const label = (await ctx.api.post('/labels', body, { signal: ctx.signal })).label;
+        ctx.navigate(`/labels/${label.id}`);
+      },
+    });
+    const kind = form.fields.label_membership_type.input;
+    const sync = () => {
+      const manual = kind.value === 'manual';
+      form.fields.query.el.hidden = manual;
+      form.fields.platform.el.hidden = manual;
+      form.fields.hosts.el.hidden = !manual;
+    };
+    kind.addEventListener('change', sync);
+    sync();
+    replace(detailSlot, form.el);
+    form.focus();
+  }
+
+  async function showLabel(id) {
+    let label;
+    try {
+      label = (await ctx.api.get(`/labels/${encodeURIComponent(id)}`, {}, { signal: ctx.signal })).label;
+    } catch (error) {
+      if (error?.name !== 'AbortError') replace(detailSlot, errorBanner(error));
+      return;
+    }
+    if (!ctx.active) return;
+    ctx.title(label.name);
+    const builtin = label.label_type === 'builtin';
+    const manual = label.label_membership_type === 'manual';
+    const localBanner = h('div');
+    const membersSlot = h('div', { id: 'label-members' });
+    let members = [];
+    let truncated = false;
+
+    async function loadMembers() {
+      // PATCH replaces the whole list, so a manual label's page must hold every member.
+      const all = [];
+      for (let page = 0; page < 200; page++) {
+        const answer = await ctx.api.get(`/labels/${label.id}/hosts`, { page, per_page: MEMBER_PAGE, order_key: 'hostname' }, { signal: ctx.signal });
+        all.push(...(answer.hosts ?? []));
+        if (!answer.meta?.has_next_results) break;
+        if (!manual && all.length >= MEMBER_PAGE) {
+          truncated = true;
+          break;
+        }
+      }
+      members = all;
+      drawMembers();
+    }
+
+    function drawMembers() {
+      replace(
+        membersSlot,
+        h('h2', {}, 'Members', h('span', { class: 'count' }, truncated ? `first ${formatCount(members.length)}` : formatCount(members.length)), h('a', { href: `/hosts?label_id=${label.id}`, class: 'small' }, 'open in Hosts')),
+        members.length === 0
+          ? emptyState(manual ? 'No host is in this label.' : 'No host is a member yet.', manual ? 'Add one below.' : 'Hosts answer label queries about hourly, and at once after a label is created.')
+          : h('div', { class: 'table-wrap' }, renderTable({
+              columns: [
+                { key: 'hostname', label: 'Host', render: (x) => h('a', { href: `/hosts/${x.id}` }, x.display_name || x.hostname) },
+                { key: 'status', label: 'Status', render: (x) => statusBadge(x.status) },
+                { key: 'platform', label: 'Platform' },
+                { key: 'hardware_serial', label: 'Serial' },
+                manual && canEdit ? { key: 'actions', label: 'Actions', render: (x) => confirmButton('Remove', () => changeMembers({ remove: [x.id] }), { title: `Remove ${x.display_name || x.hostname} from ${label.name}` }) } : null,
+              ].filter(Boolean),
+              rows: members,
+              rowKey: (x) => x.id,
+            })),
+      );
+    }
+
+    async function changeMembers(change) {
+      try {
+        const ids = membersAfter(members.map((m) => m.id), change);
+        await ctx.api.patch(`/labels/${label.id}`, { host_ids: ids }, { signal: ctx.signal });
+        replace(localBanner);
+        await loadMembers();
+        load();
+      } catch (error) {
+        if (error?.name !== 'AbortError') replace(localBanner, errorBanner(error));
+        throw error;
+      }
+    }
+
+    let editForm = null;
+    if (canEdit && !builtin) {
+      editForm = editorForm({
+        id: 'le',
+        title: `Edit “${label.name}”`,
+        submitLabel: 'Save label',
+        fields: [
+          { name: 'name', label: 'Name', value: label.name, required: true },
+          { name: 'description', label: 'Description', value: label.description },
+        ],
+        onSubmit: async (values) => {
+          await ctx.api.patch(`/labels/${label.id}`, changedFields(label, values), { signal: ctx.signal });
+          showLabel(label.id);
+          load();
+        },
+      });
+      editForm.el.querySelector('.actions').append(
+        h('span', { class: 'spacer' }),
+        confirmButton('Delete label', async () => {
+          try {
+            await ctx.api.del(`/labels/id/${label.id}`, { signal: ctx.signal });
+            ctx.navigate('/labels');
+          } catch (error) {
+            if (error?.name !== 'AbortError') replace(localBanner, errorBanner(error));
+          }
+        }),
+      );
+    }
+
+    let addForm = null;
+    if (manual && canEdit && !builtin) {
+      const who = formField({ name: 'host', label: 'Add a host', hint: 'Its hostname, UUID, serial or id.' }, 'lm');
+      const add = h('button', { type: 'submit' }, 'Add host');
+      addForm = h('form', { class: 'inline-add', 'aria-label': `Add a host to ${label.name}` }, who.el, add);
+      addForm.addEventListener('submit', async (event) => {
+        event.preventDefault();
+        who.setError(null);
+        const text = who.value;
+        if (!text) return who.setError('Name a host first.');
+        add.disabled = true;
+        try {
+          const host = /^\d+$/.test(text)
+            ? (await ctx.api.get(`/hosts/${text}`, {}, { signal: ctx.signal })).host
+            : (await ctx.api.get(`/hosts/identifier/${encodeURIComponent(text)}`, {}, { signal: ctx.signal })).host;
+          if (members.some((m) => m.id === host.id)) {
+            who.setError(`${host.display_name || host.hostname} is already in this label.`);
+            return;
+          }
+          await changeMembers({ add: [host.id] });
+          who.input.value = '';
+          who.setHint(`Added ${host.display_name || host.hostname}.`);
+        } catch (error) {
+          if (error instanceof ApiError && error.status === 404) who.setError(`No host is named “${text}”.`);
+          else if (error instanceof ApiError) who.setError(error.describe());
+        } finally {
+          add.disabled = false;
+        }
+      });
+    }
+
+    replace(
+      detailSlot,
+      h('div', { class: 'crumbs' }, h('a', { href: '/labels' }, 'Labels'), ' / ', label.name),
+      localBanner,
+      h('div', { class: 'cols' },
+        h('div', { class: 'section' },
+          h('h2', {}, label.name, builtin ? h('span', { class: 'tag' }, 'built-in, read-only') : null),
+          h('p', {}, manual ? 'Manual label: a list of hosts.' : `Dynamic label on ${describePlatform(label.platform)}: a host is a member while this query returns a row.`),
+          label.query && !manual ? h('pre', { class: 'mono query-text' }, label.query) : null,
+          label.description ? h('p', { class: 'muted' }, label.description) : null),
+        editForm ? editForm.el : null),
+      h('div', { class: 'section' }, addForm, membersSlot),
+    );
+    try {
+      await loadMembers();
+    } catch (error) {
+      if (error?.name !== 'AbortError') replace(membersSlot, errorBanner(error));
+    }
+  }
+
+  const detail = ctx.params.id === 'new' ? newLabel() : ctx.params.id ? showLabel(ctx.params.id) : null;
+  await Promise.all([load(), detail]);
+}
 
 """#),
         WebAsset(
@@ -2094,6 +2879,1166 @@ export default async function live(ctx) {
 
 """#),
         WebAsset(
+            path: "/assets/js/pages/packs.js", contentType: "text/javascript; charset=utf-8", etag: "\"e6a7e4111d9bff97121e7761221309bf\"",
+            text: #"""
+// Packs: the list, and one pack with its settings (platform, disabled, label and host targets) and
+// its scheduled queries (interval, logging, platform, minimum osquery version, shard). A pack with
+// no targets goes to every host of its platform, as an osquery pack file does; disable it to park it.
+
+import { h, replace } from '../dom.js';
+import { pageHeader, errorBanner, emptyState, showLoadError, canChange } from '../ui.js';
+import { renderTable } from '../table.js';
+import { ago, bytes } from '../format.js';
+import { formatCount } from '../table.js';
+import { queryVolume, resultName } from '../volume.js';
+import { editorForm, confirmButton } from '../forms.js';
+import { parseInterval, describeInterval, describePlatform, LOGGING, loggingFromFlags, flagsFromLogging, changedFields } from '../schedule.js';
+import { ApiError } from '../api.js';
+
+export default async function packs(ctx) {
+  if (ctx.params.id && ctx.params.id !== 'new') return packPage(ctx, ctx.params.id);
+  return packList(ctx);
+}
+
+const canEdit = (ctx) => canChange(ctx.user);
+
+async function packList(ctx) {
+  ctx.title('Packs');
+  const header = pageHeader(ctx, 'Packs', {
+    onRefresh: () => load(),
+    actions: canEdit(ctx) ? [h('button', { type: 'button', class: 'primary', onclick: () => ctx.navigate('/packs/new') }, 'New pack')] : [],
+  });
+  const banner = h('div');
+  const editorSlot = h('div');
+  const tableSlot = h('div', { class: 'table-wrap' });
+  replace(
+    ctx.main,
+    h(
+      'div',
+      { class: 'page' },
+      header.el,
+      h('p', { class: 'muted lede' }, 'Groups of scheduled queries, sent as osquery packs under their own names. osquery pack files import with ', h('code', {}, 'pomona packs import file.conf'), ' (the API has no upload yet).'),
+      editorSlot,
+      banner,
+      tableSlot,
+    ),
+  );
+  let labels = [];
+
+  async function load() {
+    try {
+      const [list, labelList] = await Promise.all([
+        ctx.api.get('/packs', {}, { signal: ctx.signal }),
+        ctx.api.get('/labels', { per_page: 500, order_key: 'name' }, { signal: ctx.signal }).catch(() => ({ labels: [] })),
+      ]);
+      if (!ctx.active) return;
+      labels = labelList.labels ?? [];
+      const byLabel = new Map(labels.map((l) => [l.id, l.name]));
+      replace(banner);
+      replace(
+        tableSlot,
+        renderTable({
+          columns: [
+            { key: 'name', label: 'Pack', className: 'wrap', render: (p) => [h('a', { href: `/packs/${p.id}` }, p.name), p.description ? h('div', { class: 'muted small' }, p.description) : null] },
+            { key: 'state', label: 'State', render: (p) => (p.disabled ? h('span', { class: 'muted' }, 'disabled') : 'enabled') },
+            { key: 'platform', label: 'Platform', render: (p) => describePlatform(p.platform) },
+            { key: 'query_count', label: 'Queries', numeric: true },
+            {
+              key: 'targets', label: 'Targets', className: 'wrap',
+              render: (p) => (p.label_ids.length || p.host_ids.length
+                ? [p.label_ids.map((id) => h('span', { class: 'tag' }, byLabel.get(id) ?? `label ${id}`)), p.host_ids.length ? h('span', { class: 'tag' }, `${p.host_ids.length} host${p.host_ids.length === 1 ? '' : 's'}`) : null]
+                : h('span', { class: 'muted' }, 'every host of its platform')),
+            },
+            { key: 'total_hosts_count', label: 'Hosts', numeric: true },
+            { key: 'updated_at', label: 'Updated', render: (p) => h('span', { title: p.updated_at }, ago(p.updated_at)) },
+          ],
+          rows: list.packs ?? [],
+          emptyText: 'No packs. Create one with “New pack”, or import osquery pack files with pomona packs import.',
+          rowKey: (p) => p.id,
+        }),
+      );
+      header.loaded();
+      if (ctx.params.id === 'new' && !editorSlot.firstChild) openNew();
+    } catch (error) {
+      showLoadError(ctx, header, banner, error);
+    }
+  }
+
+  function openNew() {
+    if (!canEdit(ctx)) {
+      replace(editorSlot, h('div', { class: 'banner info' }, 'Creating a pack needs the maintainer role.'));
+      return;
+    }
+    const form = packForm(ctx, null, labels, async (body) => {
+      const pack = (await ctx.api.post('/packs', body, { signal: ctx.signal })).pack;
+      ctx.navigate(`/packs/${pack.id}`);
+    }, () => ctx.navigate('/packs'));
+    replace(editorSlot, form.el);
+    form.focus();
+  }
+
+  await load();
+}
+
+/** The pack's own fields; `labels` become one checkbox each (targets). */
+function packForm(ctx, pack, labels, save, cancel) {
+  const labelBoxes = labels.map((l) => {
+    const id = `pe-label-${l.id}`;
+    const box = h('input', { type: 'checkbox', id, value: String(l.id), checked: pack ? pack.label_ids.includes(l.id) : false });
+    return { id: l.id, box, el: h('label', { for: id }, box, ' ', l.name, h('span', { class: 'n' }, String(l.host_count))) };
+  });
+  const targets = h(
+    'fieldset',
+    { class: 'field wide targets' },
+    h('legend', {}, 'Target labels (none: every host of the platform)'),
+    h('div', { class: 'targets-box' }, labelBoxes.length ? labelBoxes.map((b) => b.el) : h('span', { class: 'muted' }, 'No labels yet.')),
+  );
+  const form = editorForm({
+    id: 'pe',
+    title: pack ? `Settings of “${pack.name}”` : 'New pack',
+    submitLabel: pack ? 'Save pack' : 'Create pack',
+    onCancel: cancel,
+    fields: [
+      { name: 'name', label: 'Name', value: pack?.name, required: true, hint: 'Results are logged as pack/<name>/<query>.' },
+      { name: 'description', label: 'Description', value: pack?.description },
+      { name: 'platform', label: 'Platform', value: pack?.platform ?? '', hint: 'Empty for every platform; darwin, linux, windows or a comma list.' },
+      { name: 'host_ids', label: 'Target host ids', value: (pack?.host_ids ?? []).join(', '), hint: 'Comma-separated host ids, on top of the labels.' },
+      { name: 'disabled', label: 'Disabled (sent to no host)', type: 'checkbox', value: pack?.disabled ?? false },
+    ],
+    extra: targets,
+    onSubmit: async (values) => {
+      const hostIDs = values.host_ids === '' ? [] : values.host_ids.split(',').map((s) => s.trim()).filter(Boolean);
+      if (hostIDs.some((s) => !/^\d+$/.test(s))) throw new ApiError(422, 'Validation Failed', [{ name: 'host_ids', reason: 'write host ids (numbers) separated by commas' }]);
+      const body = { ...values, host_ids: hostIDs.map(Number), label_ids: labelBoxes.filter((b) => b.box.checked).map((b) => b.id) };
+      await save(pack ? changedFields(pack, body) : body);
+    },
+  });
+  return form;
+}
+
+async function packPage(ctx, id) {
+  ctx.title('Pack');
+  const header = pageHeader(ctx, 'Pack', { onRefresh: () => load() });
+  const crumbs = h('div', { class: 'crumbs' }, h('a', { href: '/packs' }, 'Packs'), ' / ');
+  const banner = h('div');
+  const settingsSlot = h('div');
+  const scheduleSlot = h('div', { class: 'section' });
+  const scheduleEditor = h('div');
+  replace(ctx.main, h('div', { class: 'page' }, crumbs, header.el, banner, settingsSlot, scheduleEditor, scheduleSlot));
+  let pack = null;
+  let savedQueries = [];
+  let labels = [];
+  let volumes = null;
+
+  async function load() {
+    try {
+      const [p, scheduled, q, l, stats] = await Promise.all([
+        ctx.api.get(`/packs/${encodeURIComponent(id)}`, {}, { signal: ctx.signal }),
+        ctx.api.get(`/packs/${encodeURIComponent(id)}/scheduled`, {}, { signal: ctx.signal }),
+        ctx.api.get('/queries', { per_page: 1000, order_key: 'name' }, { signal: ctx.signal }).catch(() => ({ queries: [] })),
+        ctx.api.get('/labels', { per_page: 500, order_key: 'name' }, { signal: ctx.signal }).catch(() => ({ labels: [] })),
+        ctx.api.get('/api/v1/pomona/pipeline/stats', {}, { signal: ctx.signal }).catch(() => null),
+      ]);
+      if (!ctx.active) return;
+      volumes = stats?.queries ?? null;
+      pack = p.pack;
+      savedQueries = q.queries ?? [];
+      labels = l.labels ?? [];
+      ctx.title(pack.name);
+      header.el.querySelector('h1').textContent = pack.name;
+      replace(crumbs, h('a', { href: '/packs' }, 'Packs'), ' / ', pack.name);
+      replace(banner);
+      drawSettings();
+      drawSchedule(scheduled.scheduled ?? []);
+      header.loaded();
+    } catch (error) {
+      showLoadError(ctx, header, banner, error);
+    }
+  }
+
+  function drawSettings() {
+    if (!canEdit(ctx)) {
+      replace(settingsSlot, h('div', { class: 'section' }, h('h2', {}, 'Settings'), h('p', {}, `${pack.disabled ? 'Disabled' : 'Enabled'} · ${describePlatform(pack.platform)} · ${pack.total_hosts_count} hosts`)));
+      return;
+    }
+    const form = packForm(ctx, pack, labels, async (body) => {
+      pack = (await ctx.api.patch(`/packs/${pack.id}`, body, { signal: ctx.signal })).pack;
+      load();
+    }, null);
+    const del = confirmButton('Delete pack', async () => {
+      try {
+        await ctx.api.del(`/packs/id/${pack.id}`, { signal: ctx.signal });
+        ctx.navigate('/packs');
+      } catch (error) {
+        if (error?.name !== 'AbortError') replace(banner, errorBanner(error));
+      }
+    });
+    form.el.querySelector('.actions').append(h('span', { class: 'spacer' }), del);
+    replace(settingsSlot, form.el);
+  }
+
+  function drawSchedule(items) {
+    const queryName = new Map(savedQueries.map((q) => [q.id, q.name]));
+    replace(
+      scheduleSlot,
+      h('h2', {}, 'Scheduled queries', h('span', { class: 'count' }, String(items.length)),
+        canEdit(ctx) ? h('button', { type: 'button', class: 'quiet', onclick: () => editScheduled(null) }, 'Add a query') : null),
+      items.length === 0
+        ? emptyState('This pack schedules nothing yet.', canEdit(ctx) ? 'Add a saved query with “Add a query”.' : '')
+        : h('div', { class: 'table-wrap' }, renderTable({
+            columns: [
+              { key: 'name', label: 'Query', render: (s) => (s.query_id ? h('a', { href: `/queries/${s.query_id}` }, s.name || queryName.get(s.query_id)) : s.name) },
+              { key: 'interval', label: 'Interval', render: (s) => describeInterval(s.interval) },
+              { key: 'logging', label: 'Logging', render: (s) => loggingFromFlags(s) },
+              { key: 'platform', label: 'Platform', render: (s) => describePlatform(s.platform) },
+              { key: 'version', label: 'Min osquery', render: (s) => s.version || '–' },
+              {
+                key: 'volume', label: 'SIEM volume', numeric: true,
+                render: (s) => {
+                  if (!volumes) return '–';
+                  const v = queryVolume(volumes, resultName(s.name, pack.name), Date.now());
+                  if (v.average) return `${formatCount(v.average.events)} · ${bytes(v.average.bytes)}/day`;
+                  return v.today.events ? `${formatCount(v.today.events)} · ${bytes(v.today.bytes)} today` : h('span', { class: 'muted' }, 'nothing yet');
+                },
+              },
+              { key: 'shard', label: 'Shard', numeric: true, render: (s) => (s.shard === null || s.shard === undefined ? '–' : `${s.shard}%`) },
+              {
+                key: 'actions', label: 'Actions',
+                render: (s) => (canEdit(ctx) ? h('div', { class: 'row-actions' },
+                  h('button', { type: 'button', onclick: () => editScheduled(s) }, 'Edit'),
+                  confirmButton('Remove', () => removeScheduled(s), { title: `Remove ${s.name} from the pack` })) : ''),
+              },
+            ],
+            rows: items,
+            rowKey: (s) => s.id,
+          })),
+    );
+  }
+
+  function editScheduled(item) {
+    const close = () => replace(scheduleEditor);
+    const options = savedQueries.map((q) => [q.id, q.name]);
+    if (!item && options.length === 0) {
+      replace(scheduleEditor, h('div', { class: 'banner info' }, 'No saved queries to add: ', h('a', { href: '/queries/new' }, 'create a query'), ' first.'));
+      return;
+    }
+    const form = editorForm({
+      id: 'se',
+      title: item ? `Schedule of “${item.name}” in this pack` : 'Add a query to this pack',
+      submitLabel: item ? 'Save' : 'Add to pack',
+      onCancel: close,
+      aliases: { version: 'min_osquery_version', query_id: 'query_id' },
+      fields: [
+        item ? null : { name: 'query_id', label: 'Saved query', type: 'select', options, value: options[0]?.[0] },
+        { name: 'interval', label: 'Interval', value: String(item?.interval ?? 3600), hint: 'Seconds, or 15m, 1h, 1d.' },
+        { name: 'logging', label: 'Logging', type: 'select', options: LOGGING, value: item ? loggingFromFlags(item) : 'snapshot' },
+        { name: 'platform', label: 'Platform', value: item?.platform ?? '', hint: 'Empty: the pack’s platform.' },
+        { name: 'min_osquery_version', label: 'Minimum osquery version', value: item?.version ?? '', hint: 'Like 5.2.0; empty for any.' },
+        { name: 'shard', label: 'Shard (% of hosts)', type: 'number', value: item?.shard ?? '', hint: 'Empty or 100 for every host; 10 runs it on about a tenth.', attrs: { min: '0', max: '100', step: '1' } },
+      ].filter(Boolean),
+      onSubmit: async (values) => {
+        const interval = parseInterval(values.interval);
+        if (interval.error || interval.seconds === 0) throw new ApiError(422, 'Validation Failed', [{ name: 'interval', reason: interval.error ?? 'a scheduled query needs an interval' }]);
+        if (values.shard !== null && !(Number.isInteger(values.shard) && values.shard >= 0 && values.shard <= 100)) throw new ApiError(422, 'Validation Failed', [{ name: 'shard', reason: 'must be a whole number from 0 to 100' }]);
+        const body = { interval: interval.seconds, ...flagsFromLogging(values.logging), platform: values.platform, version: values.min_osquery_version };
+        if (values.shard !== null) body.shard = values.shard;
+        if (item) await ctx.api.patch(`/packs/schedule/${item.id}`, body, { signal: ctx.signal });
+        else await ctx.api.post('/packs/schedule', { ...body, pack_id: pack.id, query_id: Number(values.query_id) }, { signal: ctx.signal });
+        close();
+        load();
+      },
+    });
+    replace(scheduleEditor, form.el);
+    form.focus();
+  }
+
+  async function removeScheduled(item) {
+    try {
+      await ctx.api.del(`/packs/schedule/${item.id}`, { signal: ctx.signal });
+      load();
+    } catch (error) {
+      if (error?.name !== 'AbortError') replace(banner, errorBanner(error));
+    }
+  }
+
+  await load();
+}
+
+"""#),
+        WebAsset(
+            path: "/assets/js/pages/policies.js", contentType: "text/javascript; charset=utf-8", etag: "\"a78db3ed33a2dee067bdc88bcb1ee7e0\"",
+            text: #"""
+// Policies: yes/no questions asked of every host of their platform (a row back = pass, none =
+// fail, an error = unknown), with pass/fail counts from each host's latest answer; create, edit,
+// delete. `/policies/{id}` opens one in the editor (a link to it can be shared).
+
+import { h, replace } from '../dom.js';
+import { pageHeader, errorBanner, showLoadError, canChange } from '../ui.js';
+import { renderTable, formatCount } from '../table.js';
+import { percent, ago } from '../format.js';
+import { progressBar } from '../charts.js';
+import { editorForm, confirmButton } from '../forms.js';
+import { describePlatform, changedFields } from '../schedule.js';
+
+export default async function policies(ctx) {
+  ctx.title('Policies');
+  const canEdit = canChange(ctx.user);
+  const header = pageHeader(ctx, 'Policies', {
+    onRefresh: () => load(),
+    actions: canEdit ? [h('button', { type: 'button', class: 'primary', onclick: () => ctx.navigate('/policies/new') }, 'New policy')] : [],
+  });
+  const banner = h('div');
+  const editorSlot = h('div');
+  const tableSlot = h('div', { class: 'table-wrap' });
+  const countText = h('span', { class: 'muted', 'aria-live': 'polite' });
+  replace(
+    ctx.main,
+    h(
+      'div',
+      { class: 'page' },
+      header.el,
+      h('p', { class: 'muted lede' }, 'A host passes when the query returns a row and fails when it returns none. Hosts answer within about an hour, and at once after a policy changes.'),
+      editorSlot,
+      banner,
+      h('div', { class: 'table-tools' }, countText),
+      tableSlot,
+    ),
+  );
+  // Counts change as hosts answer: refresh while the page is open.
+  ctx.every(30_000, () => load());
+
+  async function load() {
+    try {
+      const list = await ctx.api.get('/global/policies', { per_page: 1000, order_key: 'failing_host_count', order_direction: 'desc' }, { signal: ctx.signal });
+      if (!ctx.active) return;
+      const items = list.policies ?? [];
+      const failing = items.filter((p) => p.failing_host_count > 0).length;
+      countText.textContent = `${items.length} ${items.length === 1 ? 'policy' : 'policies'} · ${failing} with failing hosts`;
+      replace(banner);
+      replace(
+        tableSlot,
+        renderTable({
+          columns: [
+            {
+              key: 'name', label: 'Policy', className: 'wrap',
+              render: (p) => [h('a', { href: `/policies/${p.id}` }, p.name), p.critical ? h('span', { class: 'tag fail' }, 'critical') : null, p.description ? h('div', { class: 'muted small' }, p.description) : null],
+            },
+            { key: 'platform', label: 'Platform', render: (p) => describePlatform(p.platform) },
+            { key: 'passing_host_count', label: 'Passing', numeric: true, render: (p) => h('span', { class: 'pass' }, formatCount(p.passing_host_count)) },
+            { key: 'failing_host_count', label: 'Failing', numeric: true, render: (p) => h('span', { class: p.failing_host_count ? 'fail' : 'muted' }, formatCount(p.failing_host_count)) },
+            {
+              key: 'share', label: 'Passing share', className: 'share',
+              render: (p) => {
+                const answered = p.passing_host_count + p.failing_host_count;
+                if (!answered) return h('span', { class: 'muted' }, 'no answers yet');
+                const share = percent(p.passing_host_count, answered);
+                return h('span', { class: 'share-cell' }, progressBar(share, { tone: p.failing_host_count ? 'bad' : 'ok', label: `${share}% of ${answered} answering hosts pass` }), ` ${share}%`);
+              },
+            },
+            { key: 'updated_at', label: 'Updated', render: (p) => h('span', { title: p.updated_at }, ago(p.updated_at)) },
+            canEdit ? { key: 'actions', label: 'Actions', render: (p) => confirmButton('Delete', () => remove(p), { title: `Delete “${p.name}”` }) } : null,
+          ].filter(Boolean),
+          rows: items,
+          emptyText: 'No policies. Create one with “New policy”: for example FileVault on, SELECT 1 FROM disk_encryption WHERE encrypted = 1;',
+          rowKey: (p) => p.id,
+        }),
+      );
+      header.loaded();
+    } catch (error) {
+      showLoadError(ctx, header, banner, error);
+    }
+  }
+
+  async function remove(p) {
+    try {
+      await ctx.api.post('/global/policies/delete', { ids: [p.id] }, { signal: ctx.signal });
+      if (String(ctx.params.id) === String(p.id)) ctx.navigate('/policies');
+      else load();
+    } catch (error) {
+      if (error?.name !== 'AbortError') replace(banner, errorBanner(error));
+    }
+  }
+
+  async function openEditor() {
+    if (!ctx.params.id) return;
+    if (!canEdit) {
+      if (ctx.params.id === 'new') return replace(editorSlot, h('div', { class: 'banner info' }, 'Creating a policy needs the maintainer role.'));
+    }
+    let existing = null;
+    if (ctx.params.id !== 'new') {
+      try {
+        existing = (await ctx.api.get(`/global/policies/${encodeURIComponent(ctx.params.id)}`, {}, { signal: ctx.signal })).policy;
+      } catch (error) {
+        if (error?.name !== 'AbortError') replace(editorSlot, errorBanner(error));
+        return;
+      }
+    }
+    if (!ctx.active) return;
+    if (existing) ctx.title(existing.name);
+    const form = editorForm({
+      id: 'pol',
+      title: existing ? `Edit “${existing.name}”` : 'New policy',
+      submitLabel: existing ? 'Save changes' : 'Create policy',
+      onCancel: () => ctx.navigate('/policies'),
+      fields: [
+        { name: 'name', label: 'Name', value: existing?.name, required: true },
+        { name: 'platform', label: 'Platform', value: existing?.platform ?? '', hint: 'Empty for every platform; darwin, linux, windows or a comma list.' },
+        { name: 'query', label: 'SQL (a row back means the host passes)', type: 'sql', value: existing?.query ?? '', wide: true, attrs: { rows: 5 } },
+        { name: 'description', label: 'Description', type: 'textarea', value: existing?.description ?? '', attrs: { rows: 2 } },
+        { name: 'resolution', label: 'Resolution (what to do on a failing host)', type: 'textarea', value: existing?.resolution ?? '', attrs: { rows: 2 } },
+        { name: 'critical', label: 'Critical', type: 'checkbox', value: existing?.critical ?? false },
+      ],
+      onSubmit: async (values) => {
+        if (existing) await ctx.api.patch(`/global/policies/${existing.id}`, changedFields(existing, values), { signal: ctx.signal });
+        else await ctx.api.post('/global/policies', values, { signal: ctx.signal });
+        ctx.navigate('/policies');
+      },
+    });
+    const counts = existing
+      ? h('p', { class: 'muted small' }, `${formatCount(existing.passing_host_count)} passing, ${formatCount(existing.failing_host_count)} failing · by ${existing.author_name || 'nobody recorded'} · updated ${ago(existing.updated_at)}`)
+      : null;
+    if (!canEdit && existing) {
+      replace(editorSlot, h('div', { class: 'section' }, h('h2', {}, existing.name), h('pre', { class: 'mono' }, existing.query), counts));
+      return;
+    }
+    replace(editorSlot, form.el, counts);
+    form.focus();
+  }
+
+  await Promise.all([load(), openEditor()]);
+}
+
+"""#),
+        WebAsset(
+            path: "/assets/js/pages/queries.js", contentType: "text/javascript; charset=utf-8", etag: "\"31a075cad06926b803e2e96c213c2fdf\"",
+            text: #"""
+// Queries and the global schedule: every saved query with its schedule (interval, platform,
+// logging, minimum osquery version), create / edit / delete, "run as a live query". A query is in
+// the schedule when "scheduled" is on and it has an interval; agents get it within seconds
+// (pack "Global"). Search, "scheduled only" and the sort are in the URL.
+
+import { h, replace } from '../dom.js';
+import { pageHeader, errorBanner, showLoadError, canChange } from '../ui.js';
+import { renderTable, serverPager } from '../table.js';
+import { readState, writeState, updateState } from '../urlstate.js';
+import { ago, bytes } from '../format.js';
+import { formatCount } from '../table.js';
+import { queryVolume, resultName } from '../volume.js';
+import { editorForm, confirmButton } from '../forms.js';
+import { parseInterval, describeInterval, describePlatform, LOGGING, changedFields } from '../schedule.js';
+import { ApiError } from '../api.js';
+
+const STATE = {
+  query: { type: 'string', max: 255 },
+  scheduled: { type: 'bool' },
+  order_key: { type: 'enum', values: ['name', 'interval', 'updated_at', 'created_at'], default: 'name' },
+  order_direction: { type: 'enum', values: ['asc', 'desc'], default: 'asc' },
+  page: { type: 'int', min: 0, max: 1_000_000, default: 0 },
+};
+const PER_PAGE = 100;
+const LIVE_DRAFT_KEY = 'pomona.live.sql';
+
+export default async function queries(ctx) {
+  ctx.title('Queries');
+  let state = readState(ctx.query, STATE);
+  const canEdit = canChange(ctx.user);
+  const header = pageHeader(ctx, 'Queries and schedule', {
+    onRefresh: () => load(),
+    actions: canEdit ? [h('button', { type: 'button', class: 'primary', onclick: () => ctx.navigate('/queries/new') }, 'New query')] : [],
+  });
+  const banner = h('div');
+  const editorSlot = h('div');
+  const tableSlot = h('div', { class: 'table-wrap' });
+  const pagerSlot = h('div');
+  const countText = h('span', { class: 'muted', 'aria-live': 'polite' });
+  const search = h('input', { id: 'qf-query', type: 'search', value: state.query, placeholder: 'name or description', autocomplete: 'off' });
+  const scheduledOnly = h('input', { id: 'qf-scheduled', type: 'checkbox', checked: state.scheduled });
+  let timer = null;
+  search.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => setState({ query: search.value.trim() }, { push: false }), 300);
+  });
+  ctx.onCleanup(() => clearTimeout(timer));
+  scheduledOnly.addEventListener('change', () => setState({ scheduled: scheduledOnly.checked }));
+  replace(
+    ctx.main,
+    h(
+      'div',
+      { class: 'page' },
+      header.el,
+      h('p', { class: 'muted lede' }, 'Scheduled queries go to every host of their platform as pack ', h('code', {}, 'Global'), '; results are logged as ', h('code', {}, 'pack/Global/<name>'), '. Packs of their own are under ', h('a', { href: '/packs' }, 'Packs'), '.'),
+      editorSlot,
+      h(
+        'form',
+        { class: 'filters', role: 'search', 'aria-label': 'Filter queries', onsubmit: (e) => { e.preventDefault(); setState({ query: search.value.trim() }); } },
+        h('div', { class: 'f grow' }, h('label', { for: 'qf-query' }, 'Search'), search),
+        h('div', { class: 'f' }, h('label', { for: 'qf-scheduled' }, 'Scheduled only'), scheduledOnly),
+      ),
+      banner,
+      h('div', { class: 'table-tools' }, countText),
+      tableSlot,
+      pagerSlot,
+    ),
+  );
+
+  function setState(changes, { push = true } = {}) {
+    state = updateState(state, changes);
+    const url = (ctx.params.id ? `/queries/${ctx.params.id}` : '/queries') + writeState(state, STATE);
+    if (push) ctx.pushURL(url);
+    else ctx.replaceURL(url);
+    load();
+  }
+
+  let seq = 0;
+  let volumes = null;
+  async function load() {
+    const mine = ++seq;
+    tableSlot.classList.add('busy');
+    try {
+      const [list, stats] = await Promise.all([
+        ctx.api.get(
+          '/queries',
+          { query: state.query, scheduled: state.scheduled ? 'true' : '', page: state.page, per_page: PER_PAGE, order_key: state.order_key, order_direction: state.order_direction },
+          { signal: ctx.signal },
+        ),
+        // The volume column is extra: a server without the pipeline still lists its queries.
+        ctx.api.get('/api/v1/pomona/pipeline/stats', {}, { signal: ctx.signal }).catch(() => null),
+      ]);
+      if (mine !== seq || !ctx.active) return;
+      replace(banner);
+      volumes = stats?.queries ?? null;
+      draw(list.queries ?? [], list.meta ?? {});
+      header.loaded();
+    } catch (error) {
+      if (mine === seq) showLoadError(ctx, header, banner, error);
+    } finally {
+      if (mine === seq) tableSlot.classList.remove('busy');
+    }
+  }
+
+  function draw(items, meta) {
+    const filtered = Boolean(state.query || state.scheduled);
+    const scheduled = items.filter((q) => q.automations_enabled && q.interval > 0).length;
+    countText.textContent = `${items.length} ${items.length === 1 ? 'query' : 'queries'}${filtered ? ' match' : ''} on this page · ${scheduled} scheduled`;
+    const columns = [
+      {
+        key: 'name', label: 'Name', sortable: true, className: 'wrap',
+        render: (q) => [h('a', { href: `/queries/${q.id}` }, q.name), q.builtin ? h('span', { class: 'tag', title: 'Installed by Pomona' }, 'built-in') : null, q.description ? h('div', { class: 'muted small' }, q.description) : null],
+      },
+      { key: 'interval', label: 'Schedule', sortable: true, render: (q) => (q.automations_enabled && q.interval > 0 ? `every ${describeInterval(q.interval)}` : h('span', { class: 'muted' }, 'not scheduled')) },
+      { key: 'platform', label: 'Platform', render: (q) => describePlatform(q.platform) },
+      { key: 'logging', label: 'Logging' },
+      { key: 'volume', label: 'SIEM volume', numeric: true, render: (q) => volumeCell(q) },
+      { key: 'min_osquery_version', label: 'Min osquery', render: (q) => q.min_osquery_version || '–' },
+      { key: 'author', label: 'Author', render: (q) => q.author_name || q.author_email || h('span', { class: 'muted', title: 'No author: installed by Pomona or imported' }, '–') },
+      { key: 'updated_at', label: 'Updated', sortable: true, render: (q) => h('span', { title: q.updated_at }, ago(q.updated_at)) },
+      {
+        key: 'actions', label: 'Actions',
+        render: (q) => h('div', { class: 'row-actions' },
+          h('button', { type: 'button', onclick: () => runLive(q), title: `Run “${q.name}” as a live query` }, 'Run live'),
+          canEdit ? confirmButton('Delete', () => remove(q), { title: `Delete “${q.name}”` }) : null),
+      },
+    ];
+    replace(
+      tableSlot,
+      renderTable({
+        columns,
+        rows: items,
+        sort: { key: state.order_key, direction: state.order_direction },
+        onSort: (sort) => setState({ order_key: sort.key, order_direction: sort.direction }),
+        emptyText: filtered ? 'No query matches.' : 'No saved queries. Create one with “New query”, or apply specs with pomona apply -f queries.yml.',
+        rowKey: (q) => q.id,
+      }),
+    );
+    replace(pagerSlot, serverPager({ page: state.page, perPage: PER_PAGE, shown: items.length, meta, onPage: (page) => setState({ page }) }));
+  }
+
+  /** What the query sends to the outputs a day (the average of the last complete days held), and today so far. */
+  function volumeCell(q) {
+    if (!volumes) return h('span', { class: 'muted', title: 'The pipeline statistics are not available' }, '–');
+    const v = queryVolume(volumes, resultName(q.name), Date.now());
+    const today = `today so far ${formatCount(v.today.events)} events, ${bytes(v.today.bytes)}`;
+    if (v.average) {
+      return h('span', { title: `average of ${v.average.days} complete UTC day(s); ${today}` }, `${formatCount(v.average.events)} · ${bytes(v.average.bytes)}/day`, h('div', { class: 'muted small' }, `today ${formatCount(v.today.events)}`));
+    }
+    if (v.today.events > 0) return h('span', { title: today }, `${formatCount(v.today.events)} · ${bytes(v.today.bytes)}`, h('div', { class: 'muted small' }, 'today so far'));
+    return h('span', { class: 'muted' }, q.automations_enabled && q.interval > 0 ? 'nothing yet' : '–');
+  }
+
+  function runLive(q) {
+    sessionStorage.setItem(LIVE_DRAFT_KEY, q.query);
+    ctx.navigate('/live');
+  }
+
+  async function remove(q) {
+    try {
+      await ctx.api.del(`/queries/id/${q.id}`, { signal: ctx.signal });
+      if (String(ctx.params.id) === String(q.id)) ctx.navigate('/queries' + writeState(state, STATE));
+      else load();
+    } catch (error) {
+      if (error?.name !== 'AbortError') replace(banner, errorBanner(error));
+    }
+  }
+
+  async function openEditor() {
+    if (!ctx.params.id) return;
+    if (!canEdit && ctx.params.id === 'new') {
+      replace(editorSlot, h('div', { class: 'banner info' }, 'Observers can read queries; creating one needs the maintainer role.'));
+      return;
+    }
+    let existing = null;
+    if (ctx.params.id !== 'new') {
+      try {
+        existing = (await ctx.api.get(`/queries/${encodeURIComponent(ctx.params.id)}`, {}, { signal: ctx.signal })).query;
+      } catch (error) {
+        if (error?.name === 'AbortError') return;
+        replace(editorSlot, errorBanner(error));
+        return;
+      }
+    }
+    if (!ctx.active) return;
+    ctx.title(existing ? existing.name : 'New query');
+    const close = () => ctx.navigate('/queries' + writeState(state, STATE));
+    const form = editorForm({
+      id: 'qe',
+      title: existing ? `Edit “${existing.name}”` : 'New query',
+      submitLabel: existing ? 'Save changes' : 'Create query',
+      onCancel: close,
+      fields: [
+        { name: 'name', label: 'Name', value: existing?.name, required: true, hint: 'Results are logged as pack/Global/<name>.' },
+        { name: 'description', label: 'Description', value: existing?.description },
+        { name: 'query', label: 'SQL', type: 'sql', value: existing?.query ?? '', wide: true, hint: 'Checked against osquery’s tables for the chosen platforms before it is saved.', attrs: { rows: 7 } },
+        { name: 'automations_enabled', label: 'Scheduled: send to hosts at the interval below', type: 'checkbox', value: existing ? existing.automations_enabled : true },
+        { name: 'interval', label: 'Interval', value: existing?.interval ? String(existing.interval) : '3600', hint: 'Seconds, or 15m, 1h, 1d (at most 7 d).', attrs: { inputmode: 'text' } },
+        { name: 'platform', label: 'Platform', value: existing?.platform ?? '', hint: 'Empty for every platform; darwin, linux, windows, a distribution, or a comma list.' },
+        { name: 'logging', label: 'Logging', type: 'select', value: existing?.logging ?? 'snapshot', options: LOGGING },
+        { name: 'min_osquery_version', label: 'Minimum osquery version', value: existing?.min_osquery_version ?? '', hint: 'Like 5.2.0; empty for any.' },
+        { name: 'observer_can_run', label: 'Observers may run it as a live query', type: 'checkbox', value: existing?.observer_can_run ?? false },
+        { name: 'discard_data', label: 'Discard results (do not keep them on the server)', type: 'checkbox', value: existing?.discard_data ?? false },
+      ],
+      onSubmit: async (values) => {
+        const interval = parseInterval(values.interval);
+        if (interval.error) throw new ApiError(422, 'Validation Failed', [{ name: 'interval', reason: interval.error }]);
+        const body = { ...values, interval: interval.seconds };
+        if (body.automations_enabled && body.interval === 0) throw new ApiError(422, 'Validation Failed', [{ name: 'interval', reason: 'a scheduled query needs an interval' }]);
+        const saved = existing
+          ? (await ctx.api.patch(`/queries/${existing.id}`, changedFields(existing, body), { signal: ctx.signal })).query
+          : (await ctx.api.post('/queries', body, { signal: ctx.signal })).query;
+        ctx.navigate(`/queries/${saved.id}?saved=1`);
+      },
+    });
+    const intervalField = form.fields.interval;
+    const sayInterval = () => {
+      const parsed = parseInterval(intervalField.input.value);
+      intervalField.setError(null);
+      intervalField.setHint(parsed.error ? 'Seconds, or 15m, 1h, 1d (at most 7 d).' : `= ${describeInterval(parsed.seconds)}`);
+    };
+    intervalField.input.addEventListener('input', sayInterval);
+    sayInterval();
+    const savedNote = ctx.query.get('saved') === '1' ? h('div', { class: 'banner info', role: 'status' }, 'Saved. Hosts get the change at their next config refresh.') : null;
+    replace(editorSlot, savedNote, form.el, existing ? h('p', { class: 'muted small' }, `Query ${existing.id} · created ${ago(existing.created_at)}${existing.author_name ? ` by ${existing.author_name}` : ''} · updated ${ago(existing.updated_at)}`) : null);
+    if (!savedNote) form.focus();
+  }
+
+  await Promise.all([load(), openEditor()]);
+}
+
+"""#),
+        WebAsset(
+            path: "/assets/js/pages/settings.js", contentType: "text/javascript; charset=utf-8", etag: "\"012185617b9deecd017c152b06e8f145\"",
+            text: #"""
+// Settings, in three sections with their own URLs: agent options (the osquery options every host
+// gets, checked by the server before they are saved), users and roles (with API-only users and
+// their tokens), and the audit log with filters and CSV.
+
+import { h, replace } from '../dom.js';
+import { pageHeader, errorBanner, showFieldErrors, facts, showLoadError } from '../ui.js';
+import { renderTable } from '../table.js';
+import { ago, timestamp } from '../format.js';
+import { editorForm, confirmButton, formField, subnav } from '../forms.js';
+import { filterActivities, activityTypes, typeText, detailsText } from '../audit.js';
+import { toCSV, downloadCSV } from '../csv.js';
+import { ApiError } from '../api.js';
+
+const SECTIONS = [
+  ['/settings', 'Agent options'],
+  ['/settings/users', 'Users'],
+  ['/settings/audit', 'Audit log'],
+  ['/settings/account', 'Your account'],
+];
+
+export default async function settings(ctx) {
+  const section = ctx.params.section ?? 'agent-options';
+  const path = section === 'agent-options' ? '/settings' : `/settings/${section}`;
+  if (!SECTIONS.some(([href]) => href === path)) {
+    replace(ctx.main, h('div', { class: 'page' }, h('h1', {}, 'No such settings page'), h('p', {}, h('a', { href: '/settings' }, 'Back to settings'), '.')));
+    return;
+  }
+  const title = SECTIONS.find(([href]) => href === path)[1];
+  ctx.title(title);
+  const body = h('div');
+  const header = pageHeader(ctx, 'Settings', { onRefresh: () => run() });
+  replace(ctx.main, h('div', { class: 'page' }, header.el, subnav(SECTIONS, path), body));
+  const sections = { users, audit, account, 'agent-options': agentOptions };
+  const run = () => sections[section](ctx, body, header);
+  await run();
+}
+
+// ---- Agent options
+
+async function agentOptions(ctx, body, header) {
+  const isAdmin = ctx.user?.global_role === 'admin';
+  let config;
+  try {
+    config = await ctx.api.get('/config', {}, { signal: ctx.signal });
+  } catch (error) {
+    if (error?.name === 'AbortError') return;
+    header.failed();
+    replace(body, errorBanner(error));
+    return;
+  }
+  if (!ctx.active) return;
+  header.loaded();
+  if (!config.agent_options) {
+    replace(body, h('div', { class: 'banner info' }, 'Agent options hold the osquery settings of every host; maintainers and admins may read them.'));
+    return;
+  }
+  const text = JSON.stringify(config.agent_options.config ?? {}, null, 2);
+  const editor = formField({ name: 'agent_options', label: 'Agent options (JSON: options, decorators, …)', type: 'textarea', value: text, hint: 'Sent to every host at its next config refresh. Pomona keeps the options its own endpoints need.', attrs: { class: 'json', spellcheck: 'false', rows: 20, readonly: !isAdmin } }, 'ao');
+  const banner = h('div');
+  const status = h('span', { class: 'muted', role: 'status' });
+  const check = h('button', { type: 'button', onclick: () => send(true) }, 'Check');
+  const save = h('button', { type: 'button', class: 'primary', onclick: () => send(false) }, 'Save');
+
+  function parsed() {
+    try {
+      return { value: JSON.parse(editor.input.value) };
+    } catch (error) {
+      return { error: `not valid JSON: ${error.message}` };
+    }
+  }
+
+  async function send(dryRun) {
+    editor.setError(null);
+    replace(banner);
+    const p = parsed();
+    if (p.error) {
+      editor.setError(p.error);
+      editor.input.focus();
+      return;
+    }
+    if (!p.value || typeof p.value !== 'object' || Array.isArray(p.value)) {
+      editor.setError('must be a JSON object');
+      return;
+    }
+    status.textContent = dryRun ? 'Checking…' : 'Saving…';
+    try {
+      const answer = await ctx.api.request('PATCH', '/config', { query: dryRun ? { dry_run: 'true' } : {}, body: { agent_options: { config: p.value } }, signal: ctx.signal });
+      status.textContent = dryRun ? 'The server accepts these options (nothing saved).' : 'Saved. Hosts get them at their next config refresh.';
+      if (!dryRun && answer.agent_options) editor.input.value = JSON.stringify(answer.agent_options.config, null, 2);
+      header.loaded();
+    } catch (error) {
+      status.textContent = '';
+      if (error?.name === 'AbortError') return;
+      // Errors name `agent_options` (or `agent_options.overrides`): show them under the editor.
+      const reason = error instanceof ApiError ? error.errors.filter((e) => e.name.startsWith('agent_options')).map((e) => e.reason).join('; ') : '';
+      if (reason) {
+        editor.setError(reason);
+        editor.input.focus();
+      }
+      replace(banner, reason ? null : showFieldErrors([editor], error));
+    }
+  }
+
+  replace(
+    body,
+    h('div', { class: 'section' },
+      banner,
+      editor.el,
+      isAdmin
+        ? h('div', { class: 'actions' }, check, save, status)
+        : h('p', { class: 'muted' }, 'Only admins change agent options.')),
+  );
+}
+
+// ---- Your account: who you are, and a new password (which ends your other sessions)
+
+async function account(ctx, body, header) {
+  let me;
+  try {
+    me = (await ctx.api.get('/me', {}, { signal: ctx.signal })).user;
+  } catch (error) {
+    if (error?.name === 'AbortError') return;
+    header.failed();
+    replace(body, errorBanner(error));
+    return;
+  }
+  if (!ctx.active) return;
+  header.loaded();
+  const done = h('div', { 'aria-live': 'polite' });
+  const form = editorForm({
+    id: 'pw',
+    title: 'Change your password',
+    submitLabel: 'Change password',
+    fields: [
+      { name: 'old_password', label: 'Current password', type: 'password', attrs: { autocomplete: 'current-password' } },
+      { name: 'new_password', label: 'New password', type: 'password', hint: 'At least 12 characters, with a number and a symbol.', attrs: { autocomplete: 'new-password' } },
+      { name: 'new_password_again', label: 'New password again', type: 'password', attrs: { autocomplete: 'new-password' } },
+    ],
+    onSubmit: async (values) => {
+      if (values.new_password !== values.new_password_again) throw new ApiError(422, 'Validation Failed', [{ name: 'new_password_again', reason: 'does not match the new password' }]);
+      await ctx.api.post('/change_password', { old_password: values.old_password, new_password: values.new_password }, { signal: ctx.signal });
+      for (const f of Object.values(form.fields)) f.input.value = '';
+      replace(done, h('div', { class: 'banner info', role: 'status' }, 'Password changed. Your other sessions were signed out; this one stays.'));
+    },
+  });
+  replace(
+    body,
+    done,
+    h('div', { class: 'cols' },
+      h('div', { class: 'section' }, h('h2', {}, 'You'), facts([['Name', me.name], ['Email', me.email], ['Role', me.global_role], ['Since', timestamp(me.created_at)]])),
+      form.el),
+    h('p', { class: 'muted small gap-note' }, 'Your open sessions cannot be listed or revoked one by one yet (the API has no sessions endpoint); changing the password ends all but this one.'),
+  );
+}
+
+// ---- Users
+
+const ROLES = [['observer', 'Observer: reads'], ['maintainer', 'Maintainer: also changes queries, labels, policies; runs live queries'], ['admin', 'Admin: also users, secrets, settings']];
+
+async function users(ctx, body, header) {
+  if (ctx.user?.global_role !== 'admin') {
+    header.loaded();
+    replace(body, h('div', { class: 'banner info' }, 'Only admins manage users. You are signed in as ', h('b', {}, ctx.user?.email ?? ''), ` (${ctx.user?.global_role ?? 'unknown role'}).`));
+    return;
+  }
+  const banner = h('div');
+  const news = h('div', { 'aria-live': 'polite' });
+  const tableSlot = h('div', { class: 'table-wrap' });
+  const formSlot = h('div');
+  const gap = h('p', { class: 'muted small gap-note' }, 'Open sessions cannot be listed or revoked here yet (the API has no sessions endpoint). Changing a user’s password ends their other sessions; deleting a user ends all of theirs.');
+  replace(body, banner, news, formSlot, h('div', { class: 'table-tools' }, h('button', { type: 'button', class: 'primary', onclick: () => openNew() }, 'New user')), tableSlot, gap);
+
+  async function load() {
+    try {
+      const list = await ctx.api.get('/users', { per_page: 500 }, { signal: ctx.signal });
+      if (!ctx.active) return;
+      replace(banner);
+      replace(
+        tableSlot,
+        renderTable({
+          columns: [
+            { key: 'name', label: 'Name' },
+            { key: 'email', label: 'Email' },
+            {
+              key: 'global_role', label: 'Role',
+              render: (u) => {
+                const id = `role-${u.id}`;
+                // Your own role is not changed from here: one slip would lock you out of this page.
+                const self = u.id === ctx.user?.id;
+                const select = h('select', { id, 'aria-label': `Role of ${u.email}`, disabled: self, title: self ? 'Another admin changes your role' : null, onchange: (e) => setRole(u, e.target.value, select) }, ROLES.map(([v]) => h('option', { value: v, selected: v === u.global_role }, v)));
+                return select;
+              },
+            },
+            { key: 'api_only', label: 'Kind', render: (u) => (u.api_only ? 'API only' : 'person') },
+            { key: 'created_at', label: 'Created', render: (u) => h('span', { title: u.created_at }, ago(u.created_at)) },
+            {
+              key: 'actions', label: 'Actions',
+              render: (u) => h('div', { class: 'row-actions' },
+                u.api_only ? confirmButton('New token', () => rotate(u), { className: '', confirmLabel: 'Confirm: replace token', title: 'Issue a new token; the old one stops working' }) : null,
+                u.id === ctx.user?.id ? h('span', { class: 'muted' }, 'you') : confirmButton('Delete', () => remove(u), { title: `Delete ${u.email}` })),
+            },
+          ],
+          rows: list.users ?? [],
+          rowKey: (u) => u.id,
+        }),
+      );
+      header.loaded();
+    } catch (error) {
+      showLoadError(ctx, header, banner, error);
+    }
+  }
+
+  async function setRole(user, role, select) {
+    try {
+      await ctx.api.patch(`/users/${user.id}`, { global_role: role }, { signal: ctx.signal });
+      replace(news, h('div', { class: 'banner info', role: 'status' }, `${user.email} is now ${role}.`));
+      load();
+    } catch (error) {
+      if (error?.name === 'AbortError') return;
+      select.value = user.global_role;
+      replace(news, errorBanner(error));
+    }
+  }
+
+  function showToken(user, token) {
+    replace(news, h('div', { class: 'banner warn', role: 'status' },
+      h('strong', {}, `API token for ${user.email}`), ' — shown once; store it now: ',
+      h('code', { class: 'secret', id: 'new-token' }, token)));
+  }
+
+  async function rotate(user) {
+    try {
+      const answer = await ctx.api.post(`/users/${user.id}/api_token`, {}, { signal: ctx.signal });
+      showToken(user, answer.token);
+    } catch (error) {
+      if (error?.name !== 'AbortError') replace(news, errorBanner(error));
+    }
+  }
+
+  async function remove(user) {
+    try {
+      await ctx.api.del(`/users/${user.id}`, { signal: ctx.signal });
+      replace(news, h('div', { class: 'banner info', role: 'status' }, `Deleted ${user.email}.`));
+      load();
+    } catch (error) {
+      if (error?.name !== 'AbortError') replace(news, errorBanner(error));
+    }
+  }
+
+  function openNew() {
+    const form = editorForm({
+      id: 'ue',
+      title: 'New user',
+      submitLabel: 'Create user',
+      onCancel: () => replace(formSlot),
+      fields: [
+        { name: 'name', label: 'Name', required: true },
+        { name: 'email', label: 'Email', type: 'email', required: true },
+        { name: 'global_role', label: 'Role', type: 'select', value: 'observer', options: ROLES },
+        { name: 'password', label: 'Password', type: 'password', hint: 'At least 12 characters, with a number and a symbol. Not needed for an API-only user.', attrs: { autocomplete: 'new-password' } },
+        { name: 'api_only', label: 'API only (a token for scripts; cannot sign in here)', type: 'checkbox' },
+      ],
+      onSubmit: async (values) => {
+        const payload = { ...values };
+        if (payload.api_only && !payload.password) delete payload.password;
+        const answer = await ctx.api.post('/users/admin', payload, { signal: ctx.signal });
+        replace(formSlot);
+        if (answer.token) showToken(answer.user, answer.token);
+        else replace(news, h('div', { class: 'banner info', role: 'status' }, `Created ${answer.user?.email}.`));
+        load();
+      },
+    });
+    replace(formSlot, form.el);
+    form.focus();
+  }
+
+  await load();
+}
+
+// ---- Audit log
+
+const AUDIT_PAGE = 200;
+
+async function audit(ctx, body, header) {
+  const entries = [];
+  let page = 0;
+  let more = true;
+  const banner = h('div');
+  const tableSlot = h('div', { class: 'table-wrap' });
+  const countText = h('span', { class: 'muted', 'aria-live': 'polite' });
+  const moreButton = h('button', { type: 'button', onclick: () => loadPage() }, 'Load older entries');
+  const exportButton = h('button', { type: 'button', onclick: () => exportCSV() }, 'Export shown (CSV)');
+  const q = ctx.query;
+  const type = h('select', { id: 'af-type', onchange: () => sync() }, h('option', { value: '' }, 'Any type'));
+  const actor = h('input', { id: 'af-actor', type: 'search', value: q.get('actor') ?? '', placeholder: 'name or email', autocomplete: 'off' });
+  const host = h('input', { id: 'af-host', type: 'search', value: q.get('host') ?? '', placeholder: 'host id or name', autocomplete: 'off' });
+  const since = h('input', { id: 'af-since', type: 'datetime-local', value: q.get('since') ?? '' });
+  const until = h('input', { id: 'af-until', type: 'datetime-local', value: q.get('until') ?? '' });
+  for (const input of [actor, host]) input.addEventListener('input', () => sync());
+  for (const input of [since, until]) input.addEventListener('change', () => sync());
+  const f = (id, label, input) => h('div', { class: 'f' }, h('label', { for: id }, label), input);
+  replace(
+    body,
+    h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter the audit log', onsubmit: (e) => { e.preventDefault(); sync(); } },
+      f('af-type', 'Type', type), f('af-actor', 'Actor', actor), f('af-host', 'Host', host), f('af-since', 'From', since), f('af-until', 'To', until)),
+    h('p', { class: 'muted small gap-note' }, 'The API has no audit-log filters yet: these filter the entries loaded so far (newest first). Load older entries to look further back.'),
+    banner,
+    h('div', { class: 'table-tools' }, countText, h('span', { class: 'spacer' }), exportButton, moreButton),
+    tableSlot,
+  );
+
+  function filters() {
+    const iso = (v) => (v ? new Date(v).toISOString() : '');
+    return { type: type.value, actor: actor.value, host: host.value, since: iso(since.value), until: iso(until.value) };
+  }
+
+  function sync() {
+    const params = new URLSearchParams();
+    for (const [k, el] of [['type', type], ['actor', actor], ['host', host], ['since', since], ['until', until]]) if (el.value.trim()) params.set(k, el.value.trim());
+    const text = params.toString();
+    ctx.replaceURL('/settings/audit' + (text ? `?${text}` : ''));
+    draw();
+  }
+
+  let shown = [];
+  function draw() {
+    const types = activityTypes(entries);
+    const wanted = type.value || q.get('type') || '';
+    if (wanted && !types.includes(wanted)) types.push(wanted);
+    replace(type, h('option', { value: '' }, 'Any type'), types.map((t) => h('option', { value: t, selected: t === wanted }, typeText(t))));
+    shown = filterActivities(entries, filters());
+    countText.textContent = `${shown.length} of ${entries.length} loaded entries${more ? '' : ' (all)'}`;
+    moreButton.disabled = !more;
+    exportButton.disabled = shown.length === 0;
+    replace(
+      tableSlot,
+      renderTable({
+        columns: [
+          { key: 'created_at', label: 'When', render: (a) => h('span', { title: a.created_at }, timestamp(a.created_at)) },
+          { key: 'actor', label: 'Actor', render: (a) => a.actor_full_name || a.actor_email || h('span', { class: 'muted' }, 'Pomona') },
+          { key: 'type', label: 'What', render: (a) => typeText(a.type) },
+          { key: 'details', label: 'Details', className: 'wrap', render: (a) => detailsText(a.details) },
+        ],
+        rows: shown,
+        emptyText: entries.length ? 'No loaded entry matches these filters.' : 'The audit log is empty.',
+        rowKey: (a) => a.id,
+      }),
+    );
+  }
+
+  async function loadPage() {
+    moreButton.disabled = true;
+    try {
+      const answer = await ctx.api.get('/activities', { page, per_page: AUDIT_PAGE }, { signal: ctx.signal });
+      if (!ctx.active) return;
+      entries.push(...(answer.activities ?? []));
+      more = Boolean(answer.meta?.has_next_results);
+      page += 1;
+      replace(banner);
+      header.loaded();
+      draw();
+    } catch (error) {
+      if (error?.name === 'AbortError' || !ctx.active) return;
+      header.failed();
+      moreButton.disabled = !more;
+      replace(banner, errorBanner(error));
+    }
+  }
+
+  function exportCSV() {
+    const columns = [
+      { key: 'created_at', label: 'created_at' }, { key: 'actor_full_name', label: 'actor' }, { key: 'actor_email', label: 'actor_email' },
+      { key: 'type', label: 'type' }, { key: 'details', label: 'details' },
+    ];
+    downloadCSV('audit-log.csv', toCSV(columns, shown.map((a) => ({ ...a, details: JSON.stringify(a.details ?? {}) }))));
+  }
+
+  await loadPage();
+}
+
+"""#),
+        WebAsset(
+            path: "/assets/js/pages/software.js", contentType: "text/javascript; charset=utf-8", etag: "\"da40635635a292949ad6cba2901b0d1c\"",
+            text: #"""
+// Software: the inventory across hosts (name, version, source, how many hosts have it), searched,
+// sorted and paged by the server; search, sort and page are in the URL. CSV of the page.
+
+import { h, replace } from '../dom.js';
+import { pageHeader, showLoadError } from '../ui.js';
+import { renderTable, serverPager, formatCount } from '../table.js';
+import { readState, writeState, updateState } from '../urlstate.js';
+import { toCSV, downloadCSV } from '../csv.js';
+
+const STATE = {
+  query: { type: 'string', max: 255 },
+  order_key: { type: 'enum', values: ['hosts_count', 'name', 'version', 'source'], default: 'hosts_count' },
+  order_direction: { type: 'enum', values: ['asc', 'desc'], default: 'desc' },
+  page: { type: 'int', min: 0, max: 1_000_000, default: 0 },
+};
+const PER_PAGE = 100;
+const COLUMNS = [
+  { key: 'name', label: 'Name', sortable: true, className: 'wrap' },
+  { key: 'version', label: 'Version', sortable: true },
+  { key: 'source', label: 'Source', sortable: true },
+  { key: 'bundle_identifier', label: 'Bundle identifier' },
+  { key: 'hosts_count', label: 'Hosts', sortable: true, numeric: true, render: (s) => formatCount(s.hosts_count) },
+];
+
+export default async function software(ctx) {
+  ctx.title('Software');
+  let state = readState(ctx.query, STATE);
+  const header = pageHeader(ctx, 'Software', { onRefresh: () => load() });
+  const banner = h('div');
+  const tableSlot = h('div', { class: 'table-wrap' });
+  const pagerSlot = h('div');
+  const countText = h('span', { class: 'muted', 'aria-live': 'polite' });
+  const exportButton = h('button', { type: 'button', onclick: () => exportPage() }, 'Export page (CSV)');
+  const search = h('input', { id: 'sf-query', type: 'search', value: state.query, placeholder: 'name, version or bundle id', autocomplete: 'off' });
+  let timer = null;
+  search.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => setState({ query: search.value.trim() }, { push: false }), 300);
+  });
+  ctx.onCleanup(() => clearTimeout(timer));
+  replace(
+    ctx.main,
+    h(
+      'div',
+      { class: 'page' },
+      header.el,
+      h('p', { class: 'muted lede' }, 'What hosts reported in their software inventory (apps, packages, extensions). A host’s own list is on its page.'),
+      h('form', { class: 'filters', role: 'search', 'aria-label': 'Search software', onsubmit: (e) => { e.preventDefault(); clearTimeout(timer); setState({ query: search.value.trim() }); } },
+        h('div', { class: 'f grow' }, h('label', { for: 'sf-query' }, 'Search'), search)),
+      banner,
+      h('div', { class: 'table-tools' }, countText, h('span', { class: 'spacer' }), exportButton),
+      tableSlot,
+      pagerSlot,
+    ),
+  );
+  let rows = [];
+
+  function setState(changes, { push = true } = {}) {
+    state = updateState(state, changes);
+    const url = '/software' + writeState(state, STATE);
+    if (push) ctx.pushURL(url);
+    else ctx.replaceURL(url);
+    load();
+  }
+
+  let seq = 0;
+  async function load() {
+    const mine = ++seq;
+    tableSlot.classList.add('busy');
+    try {
+      const [list, count] = await Promise.all([
+        ctx.api.get('/software', { query: state.query, page: state.page, per_page: PER_PAGE, order_key: state.order_key, order_direction: state.order_direction }, { signal: ctx.signal }),
+        ctx.api.get('/software/count', { query: state.query }, { signal: ctx.signal }),
+      ]);
+      if (mine !== seq || !ctx.active) return;
+      rows = list.software ?? [];
+      replace(banner);
+      countText.textContent = `${formatCount(count.count)} ${count.count === 1 ? 'title and version' : 'titles and versions'}${state.query ? ' match' : ''}`;
+      exportButton.disabled = rows.length === 0;
+      replace(
+        tableSlot,
+        renderTable({
+          columns: COLUMNS,
+          rows,
+          sort: { key: state.order_key, direction: state.order_direction },
+          onSort: (sort) => setState({ order_key: sort.key, order_direction: sort.direction }),
+          emptyText: state.query ? 'No software matches.' : 'No software reported yet. Hosts send their inventory about hourly.',
+          rowKey: (s) => s.id,
+        }),
+      );
+      replace(pagerSlot, serverPager({ page: state.page, perPage: PER_PAGE, shown: rows.length, total: count.count, meta: list.meta, onPage: (page) => setState({ page }) }));
+      header.loaded();
+    } catch (error) {
+      if (mine === seq) showLoadError(ctx, header, banner, error);
+    } finally {
+      if (mine === seq) tableSlot.classList.remove('busy');
+    }
+  }
+
+  function exportPage() {
+    downloadCSV(`software-page-${state.page + 1}.csv`, toCSV(COLUMNS.map((c) => ({ key: c.key, label: c.label })), rows));
+  }
+
+  await load();
+}
+
+"""#),
+        WebAsset(
             path: "/assets/js/router.js", contentType: "text/javascript; charset=utf-8", etag: "\"88dddc00a60c6c007cdea6e2f5f2964c\"",
             text: ##"""
 // A history-API router: real paths (`/hosts/42?status=online`), no `#`. The server answers every
@@ -2199,6 +4144,138 @@ export function startRouter(routes, { onRoute, notFound }) {
 }
 
 """##),
+        WebAsset(
+            path: "/assets/js/schedule.js", contentType: "text/javascript; charset=utf-8", etag: "\"1009a615bdd22f53fcec61da37da08f3\"",
+            text: #"""
+// Schedule fields as people write them and as the API wants them (pure; unit-tested).
+//
+// Intervals are seconds in the API; people think in minutes, hours and days, so the form takes
+// "3600", "60m", "1h" or "1d" and says back what it understood. Fleet's pack schedule spells the
+// logging type as two booleans (`snapshot`, `removed`); saved queries spell it as one word.
+
+/** The largest interval osquery and the API accept (a week). */
+export const MAX_INTERVAL = 604_800;
+
+const UNITS = { s: 1, m: 60, min: 60, h: 3600, d: 86400 };
+
+/**
+ * "1h" → {seconds: 3600}; "" → {seconds: 0}; "soon" → {error: "…"}. Bounded to 0…604800.
+ * @param {string|number} text
+ */
+export function parseInterval(text) {
+  const t = String(text ?? '').trim().toLowerCase();
+  if (t === '') return { seconds: 0 };
+  const m = /^(\d+)\s*(s|m|min|h|d)?$/.exec(t);
+  if (!m) return { error: 'write seconds (3600) or a number with s, m, h or d (1h)' };
+  const seconds = Number(m[1]) * UNITS[m[2] ?? 's'];
+  if (!Number.isSafeInteger(seconds) || seconds > MAX_INTERVAL) return { error: `must be at most ${MAX_INTERVAL} seconds (7 days)` };
+  return { seconds };
+}
+
+/** 3600 → "1 h", 5400 → "1 h 30 min", 86400 → "1 d", 0 → "not scheduled". */
+export function describeInterval(seconds) {
+  const s = Number(seconds);
+  if (!Number.isFinite(s) || s <= 0) return 'not scheduled';
+  const parts = [];
+  const d = Math.floor(s / 86400);
+  const hr = Math.floor((s % 86400) / 3600);
+  const min = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  if (d) parts.push(`${d} d`);
+  if (hr) parts.push(`${hr} h`);
+  if (min) parts.push(`${min} min`);
+  if (sec) parts.push(`${sec} s`);
+  return parts.join(' ');
+}
+
+/** Runs a day at this interval (what the daily volume scales with). */
+export function runsPerDay(seconds) {
+  const s = Number(seconds);
+  return s > 0 ? 86400 / s : 0;
+}
+
+export const LOGGING = [
+  ['snapshot', 'Snapshot (every row, every run)'],
+  ['differential', 'Differential (added and removed rows)'],
+  ['differential_ignore_removals', 'Differential, added rows only'],
+];
+
+/** Fleet's pack-schedule booleans → the logging word. */
+export function loggingFromFlags({ snapshot, removed }) {
+  if (snapshot) return 'snapshot';
+  return removed === false ? 'differential_ignore_removals' : 'differential';
+}
+
+/** The logging word → Fleet's pack-schedule booleans. */
+export function flagsFromLogging(logging) {
+  if (logging === 'snapshot') return { snapshot: true, removed: false };
+  if (logging === 'differential_ignore_removals') return { snapshot: false, removed: false };
+  return { snapshot: false, removed: true };
+}
+
+/** The platform filter of a query or pack for people: "" → "every platform". */
+export function describePlatform(platform) {
+  const p = String(platform ?? '').trim();
+  if (!p) return 'every platform';
+  return p
+    .split(',')
+    .map((x) => ({ darwin: 'macOS', windows: 'Windows', linux: 'Linux' })[x.trim()] ?? x.trim())
+    .join(', ');
+}
+
+/**
+ * The members of `after` that differ from `before` (shallow, by key): a PATCH sends only what
+ * the user changed, so a field another admin edited meanwhile is not overwritten with old text.
+ */
+export function changedFields(before, after) {
+  const out = {};
+  for (const [key, value] of Object.entries(after)) {
+    const old = before?.[key];
+    const same = Array.isArray(value) ? JSON.stringify(value) === JSON.stringify(old ?? []) : (old ?? '') === (value ?? '');
+    if (!same) out[key] = value;
+  }
+  return out;
+}
+
+"""#),
+        WebAsset(
+            path: "/assets/js/secrets.js", contentType: "text/javascript; charset=utf-8", etag: "\"05b7cbd4b06ac278fe68c82b7c075d64\"",
+            text: #"""
+// Enroll secrets (pure; unit-tested). The API takes the whole active set in one request
+// (`POST /spec/enroll_secret`), so add, rotate and revoke are computed here as "the set after"
+// and sent at once: a rotation adds the new secret and drops the old one in one transaction, and
+// hosts never see a moment with neither.
+
+/** A new secret: 32 random bytes, base64url (43 characters), from `randomBytes(n)` (crypto in the page). */
+export function newSecret(randomBytes) {
+  const bytes = randomBytes(32);
+  let binary = '';
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+}
+
+/**
+ * The secret list after a change: `add` secrets appended, `revoke` secrets dropped. Refuses
+ * (returns `{error}`) to leave no secret, which would stop every new host from enrolling, and to
+ * revoke a secret that is not there (the page is out of date).
+ * @param {{secret: string}[]} current
+ */
+export function secretsAfter(current, { add = [], revoke = [] } = {}) {
+  const have = current.map((s) => s.secret);
+  for (const r of revoke) if (!have.includes(r)) return { error: 'that secret is no longer active; refresh the page' };
+  const kept = have.filter((s) => !revoke.includes(s));
+  const next = [...kept, ...add.filter((a) => !kept.includes(a))];
+  if (next.length === 0) return { error: 'at least one secret must stay active, or no new host can enroll; add one first' };
+  return { secrets: next.map((secret) => ({ secret })) };
+}
+
+/** "FDOD…wOg": enough to tell secrets apart on screen without showing them whole. */
+export function maskSecret(secret) {
+  const s = String(secret ?? '');
+  return s.length <= 10 ? '•'.repeat(s.length) : `${s.slice(0, 4)}…${s.slice(-3)}`;
+}
+
+"""#),
         WebAsset(
             path: "/assets/js/session.js", contentType: "text/javascript; charset=utf-8", etag: "\"63bbfee6f2e5b49ee53520095cd5cd70\"",
             text: #"""
@@ -2449,7 +4526,7 @@ export async function readEventStream(url, { signal, onEvent, fetchImpl = fetch 
 
 """#),
         WebAsset(
-            path: "/assets/js/table.js", contentType: "text/javascript; charset=utf-8", etag: "\"93907183d0e9ea917b1c02268c9cd076\"",
+            path: "/assets/js/table.js", contentType: "text/javascript; charset=utf-8", etag: "\"728203be7ce54514171c5a3671e8fda6\"",
             text: #"""
 // Tables: sorting and paging (pure, unit-tested) and the DOM rendering shared by every list.
 //
@@ -2595,9 +4672,24 @@ export function renderPager({ label, hasPrevious, hasNext, onPrevious, onNext })
   );
 }
 
+/**
+ * The pager of a server-paged list, or null when the first page is empty (the table's empty
+ * state says it all). `meta` is Fleet's `{has_next_results, has_previous_results}`.
+ */
+export function serverPager({ page, perPage, shown, total = null, meta = {}, onPage }) {
+  if (shown === 0 && page === 0) return null;
+  return renderPager({
+    label: pageLabel({ page, perPage, shown, total }),
+    hasPrevious: Boolean(meta.has_previous_results),
+    hasNext: Boolean(meta.has_next_results),
+    onPrevious: () => onPage(Math.max(0, page - 1)),
+    onNext: () => onPage(page + 1),
+  });
+}
+
 """#),
         WebAsset(
-            path: "/assets/js/ui.js", contentType: "text/javascript; charset=utf-8", etag: "\"90fb11fae2f26bcfdf757360a3beb1a0\"",
+            path: "/assets/js/ui.js", contentType: "text/javascript; charset=utf-8", etag: "\"883e621d62acb47c2de868f24d44eb09\"",
             text: #"""
 // Small UI pieces every page uses: page header with the "updated N s ago" line, error banners,
 // field errors next to the field the API named, status badges, empty states, form fields.
@@ -2724,6 +4816,21 @@ export function facts(pairs) {
   );
 }
 
+/** Whether `user` may change queries, packs, labels and policies (maintainer or admin). */
+export function canChange(user) {
+  return user?.global_role === 'admin' || user?.global_role === 'maintainer';
+}
+
+/**
+ * A list load failed: ignore it when the page is gone or the request was aborted; otherwise say
+ * so in the freshness line and show the error in `banner`.
+ */
+export function showLoadError(ctx, header, banner, error) {
+  if (error?.name === 'AbortError' || !ctx.active) return;
+  header.failed();
+  replace(banner, errorBanner(error));
+}
+
 """#),
         WebAsset(
             path: "/assets/js/urlstate.js", contentType: "text/javascript; charset=utf-8", etag: "\"7c7a67e23fc2c259a8ca086f8bc4d7b1\"",
@@ -2838,6 +4945,49 @@ export function updateState(state, changes, { pageKey = 'page' } = {}) {
   const filterChanged = Object.keys(changes).some((k) => k !== pageKey && changes[k] !== state[k]);
   if (filterChanged && !(pageKey in changes) && pageKey in state) next[pageKey] = 0;
   return next;
+}
+
+"""#),
+        WebAsset(
+            path: "/assets/js/volume.js", contentType: "text/javascript; charset=utf-8", etag: "\"c3ffb401c25f457999f6ed5be0a0f3df\"",
+            text: #"""
+// Each scheduled query's volume as the SIEM sees it (pure; unit-tested), from the pipeline's
+// per-query, per-UTC-day accounting (`GET /api/v1/pomona/pipeline/stats` → `queries`). Results
+// are named as agents log them: `pack/Global/<query>` for the global schedule,
+// `pack/<pack>/<query>` for a pack's.
+
+/** The osquery result name of a global-schedule query, or of a query in a pack. */
+export function resultName(query, pack = 'Global') {
+  return `pack/${pack}/${query}`;
+}
+
+/** "2026-12-07" for `now` in UTC (the days the accounting keeps). */
+export function utcDay(now) {
+  return new Date(now).toISOString().slice(0, 10);
+}
+
+/**
+ * The volume of result `name`: today so far, the last complete day before today, and the average
+ * of the complete days held (at most the last 7). Missing days count as nothing for "last", but
+ * only days present count toward the average (a query added yesterday is not diluted by the week
+ * before it existed).
+ * @param {{day: string, name: string, events: number, bytes: number}[]} volumes
+ */
+export function queryVolume(volumes, name, now) {
+  const today = utcDay(now);
+  const mine = (volumes ?? []).filter((v) => v.name === name);
+  const none = { events: 0, bytes: 0 };
+  const todayRow = mine.find((v) => v.day === today);
+  const past = mine.filter((v) => v.day < today).sort((a, b) => (a.day < b.day ? 1 : -1));
+  const week = past.slice(0, 7);
+  const average = week.length
+    ? { events: Math.round(week.reduce((s, v) => s + v.events, 0) / week.length), bytes: Math.round(week.reduce((s, v) => s + v.bytes, 0) / week.length), days: week.length }
+    : null;
+  return {
+    today: todayRow ? { events: todayRow.events, bytes: todayRow.bytes } : none,
+    last: past[0] ? { day: past[0].day, events: past[0].events, bytes: past[0].bytes } : null,
+    average,
+  };
 }
 
 """#),

@@ -12,6 +12,14 @@ import dashboard from './pages/dashboard.js';
 import hosts from './pages/hosts.js';
 import host from './pages/host.js';
 import live from './pages/live.js';
+import queries from './pages/queries.js';
+import packs from './pages/packs.js';
+import policies from './pages/policies.js';
+import labels from './pages/labels.js';
+import software from './pages/software.js';
+import carves from './pages/carves.js';
+import enrollment from './pages/enrollment.js';
+import settings from './pages/settings.js';
 
 const ROUTES = [
   { path: '/', page: dashboard, nav: 'dashboard' },
@@ -19,12 +27,33 @@ const ROUTES = [
   { path: '/hosts/:id', page: host, nav: 'hosts' },
   { path: '/live', page: live, nav: 'live' },
   { path: '/live/campaigns/:id', page: live, nav: 'live' },
+  { path: '/queries', page: queries, nav: 'queries' },
+  { path: '/queries/:id', page: queries, nav: 'queries' },
+  { path: '/packs', page: packs, nav: 'packs' },
+  { path: '/packs/:id', page: packs, nav: 'packs' },
+  { path: '/policies', page: policies, nav: 'policies' },
+  { path: '/policies/:id', page: policies, nav: 'policies' },
+  { path: '/labels', page: labels, nav: 'labels' },
+  { path: '/labels/:id', page: labels, nav: 'labels' },
+  { path: '/software', page: software, nav: 'software' },
+  { path: '/carves', page: carves, nav: 'carves' },
+  { path: '/enrollment', page: enrollment, nav: 'enrollment' },
+  { path: '/settings', page: settings, nav: 'settings' },
+  { path: '/settings/:section', page: settings, nav: 'settings' },
 ];
 
 const NAV = [
   { key: 'dashboard', href: '/', label: 'Dashboard' },
   { key: 'hosts', href: '/hosts', label: 'Hosts' },
   { key: 'live', href: '/live', label: 'Live query' },
+  { key: 'queries', href: '/queries', label: 'Queries' },
+  { key: 'packs', href: '/packs', label: 'Packs' },
+  { key: 'policies', href: '/policies', label: 'Policies' },
+  { key: 'labels', href: '/labels', label: 'Labels' },
+  { key: 'software', href: '/software', label: 'Software' },
+  { key: 'carves', href: '/carves', label: 'Carves' },
+  { key: 'enrollment', href: '/enrollment', label: 'Enrollment' },
+  { key: 'settings', href: '/settings', label: 'Settings' },
 ];
 
 const main = document.getElementById('main');

@@ -141,3 +141,18 @@ export function renderPager({ label, hasPrevious, hasNext, onPrevious, onNext })
     h('button', { type: 'button', disabled: !hasNext, onclick: onNext, 'aria-label': 'Next page' }, 'Next ›'),
   );
 }
+
+/**
+ * The pager of a server-paged list, or null when the first page is empty (the table's empty
+ * state says it all). `meta` is Fleet's `{has_next_results, has_previous_results}`.
+ */
+export function serverPager({ page, perPage, shown, total = null, meta = {}, onPage }) {
+  if (shown === 0 && page === 0) return null;
+  return renderPager({
+    label: pageLabel({ page, perPage, shown, total }),
+    hasPrevious: Boolean(meta.has_previous_results),
+    hasNext: Boolean(meta.has_next_results),
+    onPrevious: () => onPage(Math.max(0, page - 1)),
+    onNext: () => onPage(page + 1),
+  });
+}

@@ -122,3 +122,18 @@ export function facts(pairs) {
     pairs.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v === '' || v === null || v === undefined ? '–' : v)]),
   );
 }
+
+/** Whether `user` may change queries, packs, labels and policies (maintainer or admin). */
+export function canChange(user) {
+  return user?.global_role === 'admin' || user?.global_role === 'maintainer';
+}
+
+/**
+ * A list load failed: ignore it when the page is gone or the request was aborted; otherwise say
+ * so in the freshness line and show the error in `banner`.
+ */
+export function showLoadError(ctx, header, banner, error) {
+  if (error?.name === 'AbortError' || !ctx.active) return;
+  header.failed();
+  replace(banner, errorBanner(error));
+}

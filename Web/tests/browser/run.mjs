@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { launch, findChromium } from './cdp.mjs';
 import { openPage } from './page.mjs';
+import { checkManagementPages } from './manage.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -297,6 +298,9 @@ try {
   ok('the filters, sort buttons and menu are reachable with Tab');
   check(await page.evaluate(`[...document.querySelectorAll('input, select, textarea')].every(el => el.labels?.length > 0 || el.getAttribute('aria-label'))`), 'every form field has a label');
   ok('every form field is labelled');
+
+  // ---- Queries, packs, policies, labels, software, carves, enrollment, settings
+  await checkManagementPages({ page, ok, check, shot, email: opts.email, password: opts.password });
 
   // ---- What every page did
   const foreign = page.requests.filter((url) => !url.startsWith(origin + '/') && !url.startsWith('data:') && !url.startsWith('blob:' + origin));
