@@ -84,12 +84,11 @@ let package = Package(
         .target(
             name: "PomonaAdminAPI",
             dependencies: [
-                "PomonaCore", "PomonaStore", "PomonaAgentAPI", "PomonaPipeline",
+                "PomonaCore", "PomonaStore", "PomonaPipeline",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
-                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -126,14 +125,13 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "CompressNIO", package: "compress-nio"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "PomonaCLI",
             dependencies: [
-                "PomonaCore", "PomonaStore", "PomonaServer", "PomonaSimulator", "PomonaPipeline", "PomonaAdminAPI",
+                "PomonaCore", "PomonaStore", "PomonaServer", "PomonaSimulator", "PomonaPipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -160,7 +158,6 @@ let package = Package(
             name: "PomonaStoreTests",
             dependencies: [
                 "PomonaStore", "PomonaCore",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -169,7 +166,6 @@ let package = Package(
             name: "PomonaAgentAPITests",
             dependencies: [
                 "PomonaAgentAPI", "PomonaCore", "PomonaStore",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -197,12 +193,10 @@ let package = Package(
         .testTarget(
             name: "PomonaAdminAPITests",
             dependencies: [
-                "PomonaAdminAPI", "PomonaAgentAPI", "PomonaStore", "PomonaCore", "PomonaPipeline",
+                "PomonaAdminAPI", "PomonaStore", "PomonaCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -238,7 +232,7 @@ let package = Package(
             name: "PomonaEndToEndTests",
             dependencies: [
                 "PomonaServer", "PomonaSimulator", "PomonaStore", "PomonaAgentAPI", "PomonaCore",
-                "PomonaPipeline", "PomonaAdminAPI", "PomonaCLI",
+                "PomonaPipeline", "PomonaCLI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 // The systemd watchdog test holds SQLite's write lock from a second connection.
                 .product(name: "GRDB", package: "GRDB.swift"),

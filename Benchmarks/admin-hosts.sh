@@ -2,7 +2,8 @@
 # Management API benchmark: GET /hosts (and count/summary) at 50,000 hosts.
 # Inserts the hosts straight into SQLite (vitals like real ones, a mix of platforms and seen times),
 # starts `pomona serve` on them (the registry loads every host), creates the first admin through
-# POST /api/v1/setup and measures each filter with wrk over TLS keep-alive. Prints figures; asserts nothing.
+# POST /api/v1/setup and measures each filter with wrk over TLS keep-alive, then the latency of check-ins while
+# GET /hosts?status=online is hammered. Prints figures; asserts nothing.
 #
 # Usage: Benchmarks/admin-hosts.sh [HOSTS=50000] [SECONDS=8] [CONNECTIONS=4]
 # Needs: sqlite3, wrk, curl, and a pomona binary (POMONA_BINARY=.build/debug/pomona to use a debug build).
@@ -66,4 +67,18 @@ for url in "hosts" "hosts?per_page=500" "hosts?page=400" "hosts?order_key=seen_t
   printf '%-50s %8s bytes  ' "GET /$url" "$bytes"
   wrk -t1 -c"$connections" -d"${seconds}s" -s Benchmarks/admin-hosts.lua "$base/$url" | grep '^requests'
 done
+
+# Check-ins while the status filter is hammered: the status of every host is computed for
+# GET /hosts?status=, and check-ins must not wait for it (issue 14 §2). One enrolled host's idle
+# distributed/read, alone and then next to back-to-back status-filtered host lists.
+python3 Benchmarks/enroll_hosts.py localhost:$AGENT_PORT "$work/data/tls/ca.pem" "$secret" 1 "$work/keys" >/dev/null
+export NODE_KEY=$(tail -n 1 "$work/keys")
+checkin() { wrk -t1 -c4 -d"${seconds}s" -s Benchmarks/checkin.lua "https://127.0.0.1:$AGENT_PORT/api/osquery/distributed/read" | tr '\n' ' '; echo; }
+echo "check-in alone (wrk -t1 -c4):                 $(checkin)"
+wrk -t1 -c"$connections" -d"$((seconds + 2))s" -s Benchmarks/admin-hosts.lua "$base/hosts?status=online" > "$work/hammer" &
+hammer=$!
+sleep 1
+echo "check-in while GET /hosts?status=online runs: $(checkin)"
+wait $hammer
+echo "  GET /hosts?status=online meanwhile (wrk -t1 -c$connections): $(cat "$work/hammer" | grep '^requests')"
 echo "server RSS: $(rss_mib) MiB, CPU seconds: $(cpu_seconds)"

@@ -8,13 +8,9 @@ extension AdminAPI {
     func registerActivities(on router: Router<AdminRequestContext>) {
         route(router, .get, "/activities") { request, context in
             _ = try context.requireRole(.observer)
-            let options = try ListOptions(
-                request, orderKeys: Datastore.activityOrderColumns, defaultOrderKey: "created_at", defaultDescending: true)
+            let options = try ListOptions(request, defaultSort: ActivitySortKey.createdAt, defaultDescending: true)
             let store = self.store
-            let activities = try await offload {
-                try store.activities(
-                    orderColumn: options.orderColumn, descending: options.descending, limit: options.perPage + 1, offset: options.offset)
-            }
+            let activities = try await store.activities(options.storePage)
             return jsonResponse(.object([
                 ("activities", .array(activities.prefix(options.perPage).map(activityJSON))),
                 ("meta", options.meta(fetchedCount: activities.count)),

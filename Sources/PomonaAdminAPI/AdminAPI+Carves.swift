@@ -10,13 +10,10 @@ extension AdminAPI {
     func registerCarves(on router: Router<AdminRequestContext>) {
         route(router, .get, "/carves") { request, context in
             _ = try context.requireRole(.maintainer)
-            let options = try ListOptions(request, orderKeys: ["id": "id", "created_at": "created_at"], defaultOrderKey: "created_at", defaultDescending: true)
-            var carves = try await offload { [store] in try store.carves() }
-            if options.descending { carves.reverse() }  // stored order is id order = creation order
-            let page = carves.dropFirst(options.offset).prefix(options.perPage + 1)
-            return jsonResponse(.object([
-                ("carves", .array(page.prefix(options.perPage).map(carveJSON))), ("meta", options.meta(fetchedCount: page.count)),
-            ]))
+            let options = try ListOptions(request, defaultSort: CarveSortKey.createdAt, defaultDescending: true)
+            let carves = try await store.carves()
+            let (items, meta) = pagedInMemory(carves, options, matches: nil, less: options.sort.inIncreasingOrder)
+            return jsonResponse(.object([("carves", .array(items.map(carveJSON))), ("meta", meta)]))
         }
         route(router, .get, "/carves/:id") { _, context in
             _ = try context.requireRole(.maintainer)
@@ -28,7 +25,7 @@ extension AdminAPI {
             guard let text = context.parameters.get("block"), let block = Int(text), block >= 0, block < carve.blockCount else {
                 throw FleetAPIError.invalid("block", "must be a block number in 0..<\(carve.blockCount)")
             }
-            guard let data = try await offload({ [store] in try store.carveBlock(carveID: carve.id, blockID: block) }) else {
+            guard let data = try await store.carveBlock(carveID: carve.id, blockID: block) else {
                 throw FleetAPIError.notFound("block \(block) of carve \(carve.id)")
             }
             return jsonResponse(.object([("data", .string(data.base64EncodedString()))]))
@@ -58,7 +55,7 @@ extension AdminAPI {
         let store = self.store
         return ResponseBody(contentLength: carve.carveSize) { writer in
             for block in 0..<carve.blockCount {
-                guard let data = try await offload({ try store.carveBlock(carveID: carve.id, blockID: block) }) else {
+                guard let data = try await store.carveBlock(carveID: carve.id, blockID: block) else {
                     throw FleetAPIError.notFound("block \(block) of carve \(carve.id)")
                 }
                 try await writer.write(ByteBuffer(bytes: data))
@@ -68,7 +65,7 @@ extension AdminAPI {
     }
 
     func existingCarve(_ id: Int64) async throws -> CarveSession {
-        guard let carve = try await offload({ [store] in try store.carve(id: id) }) else { throw FleetAPIError.notFound("carve \(id)") }
+        guard let carve = try await store.carve(id: id) else { throw FleetAPIError.notFound("carve \(id)") }
         return carve
     }
 }

@@ -20,19 +20,17 @@ extension AdminAPI {
             _ = try context.requireRole(.admin)
             let store = self.store
             let deep = queryParameter(request, "check") == "integrity"
-            let database: JSONValue = try await offload {
-                var members: [(String, JSONValue)] = [("path", .string(store.path)), ("size_bytes", .int(store.fileSize()))]
-                do {
-                    _ = try store.hostCount()
-                    members.append(("health", .string("ok")))
-                } catch {
-                    members.append(("health", .string("error: \(error)")))
-                }
-                if deep {
-                    members.append(("integrity_check", .string((try? store.integrityCheck()) ?? "failed to run")))
-                }
-                return .object(members)
+            var members: [(String, JSONValue)] = [("path", .string(store.location)), ("size_bytes", .int(store.fileSize()))]
+            do {
+                _ = try await store.hostCount()
+                members.append(("health", .string("ok")))
+            } catch {
+                members.append(("health", .string("error: \(error)")))
             }
+            if deep {
+                members.append(("integrity_check", .string((try? await store.integrityCheck()) ?? "failed to run")))
+            }
+            let database: JSONValue = .object(members)
             let writer: JSONValue = .object([
                 ("queue_depth", .int(await self.writer.queueDepth)),
                 ("transactions", .int(await self.writer.transactions)),
@@ -49,7 +47,7 @@ extension AdminAPI {
                     ("database", database),
                     ("writer", writer),
                     ("hosts", .object(hosts)),
-                    ("recent_errors", .array(RecentErrorLog.shared.entries.map(\.json))),
+                    ("recent_errors", .array(self.recentErrors().map(\.json))),
                 ]))
         }
     }
@@ -68,62 +66,22 @@ enum AdminDebugClock {
     }
 }
 
-/// The last error-level log lines, for `pomona debug`. Filled by ``RecentErrorLogHandler`` when the
-/// server's logger includes it (`MultiplexLogHandler([stream, RecentErrorLogHandler(label:)])`).
-public final class RecentErrorLog: Sendable {
-    public struct Entry: Sendable {
-        public var time: Date
-        public var level: Logger.Level
-        public var label: String
-        public var message: String
+/// An error-level log line as `pomona debug` shows it. The server's log handler collects them
+/// (``AdminAPI/recentErrors``), so this module needs no logging backend of its own.
+public struct RecentLogLine: Sendable {
+    public var time: Date
+    public var level: Logger.Level
+    public var label: String
+    public var message: String
 
-        var json: JSONValue {
-            .object([("time", .date(time)), ("level", .string(level.rawValue)), ("label", .string(label)), ("message", .string(message))])
-        }
-    }
-
-    public static let shared = RecentErrorLog(capacity: 50)
-
-    private let capacity: Int
-    private let buffer = Mutex<[Entry]>([])
-
-    public init(capacity: Int) {
-        self.capacity = capacity
-    }
-
-    public func record(_ entry: Entry) {
-        buffer.withLock { entries in
-            entries.append(entry)
-            if entries.count > capacity { entries.removeFirst(entries.count - capacity) }
-        }
-    }
-
-    /// Oldest first.
-    public var entries: [Entry] { buffer.withLock { $0 } }
-}
-
-/// A log handler that keeps `error` and `critical` lines in ``RecentErrorLog/shared``.
-public struct RecentErrorLogHandler: LogHandler {
-    public var metadata: Logger.Metadata = [:]
-    public var logLevel: Logger.Level = .error
-    let label: String
-    let log: RecentErrorLog
-
-    public init(label: String, log: RecentErrorLog = .shared) {
+    public init(time: Date, level: Logger.Level, label: String, message: String) {
+        self.time = time
+        self.level = level
         self.label = label
-        self.log = log
+        self.message = message
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    public func log(event: LogEvent) {
-        guard event.level >= .error else { return }
-        var text = "\(event.message)"
-        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
-        if !merged.isEmpty { text += " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") }
-        log.record(.init(time: Date(), level: event.level, label: label, message: text))
+    var json: JSONValue {
+        .object([("time", .date(time)), ("level", .string(level.rawValue)), ("label", .string(label)), ("message", .string(message))])
     }
 }

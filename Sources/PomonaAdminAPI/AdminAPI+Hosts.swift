@@ -23,16 +23,12 @@ extension AdminAPI {
     func registerHosts(on router: Router<AdminRequestContext>) {
         route(router, .get, "/hosts") { request, context in
             _ = try context.requireRole(.observer)
-            let options = try ListOptions(request, orderKeys: Datastore.hostOrderColumns, defaultOrderKey: "hostname")
+            let options = try ListOptions(request, defaultSort: HostSortKey.hostname)
             let filter = try await self.hostFilter(
                 query: options.query, status: queryParameter(request, "status"), platform: queryParameter(request, "platform"),
                 labelID: try self.labelIDParameter(request))
             let store = self.store
-            let records = try await offload {
-                try store.listHosts(
-                    filter, orderColumn: options.orderColumn, descending: options.descending, limit: options.perPage + 1,
-                    offset: options.offset)
-            }
+            let records = try await store.listHosts(filter, page: options.storePage)
             let now = clock()
             let hosts = records.prefix(options.perPage).map { record in
                 JSONValue.object(HostJSON.object(record, state: self.registry.host(id: record.id), now: now))
@@ -45,7 +41,7 @@ extension AdminAPI {
             let filter = try await self.hostFilter(
                 query: query?.isEmpty == false ? query : nil, status: queryParameter(request, "status"),
                 platform: queryParameter(request, "platform"), labelID: try self.labelIDParameter(request))
-            let count = try await offload { [store] in try store.countHosts(filter) }
+            let count = try await store.countHosts(filter)
             return jsonResponse(.object([("count", .int(count))]))
         }
         route(router, .get, "/host_summary") { request, context in
@@ -57,7 +53,7 @@ extension AdminAPI {
             let identifier = try hostIdentifierParameter(context)
             // A node key is never stored: look it up by its digest, as the agent API does.
             let digest = SHA256.hash(data: Array(identifier.utf8)).map { String(format: "%02x", $0) }.joined()
-            guard let record = try await storeCall({ [store] in try store.host(identifier: identifier, nodeKeyDigest: digest) }) else {
+            guard let record = try await store.host(identifier: identifier, nodeKeyDigest: digest) else {
                 throw FleetAPIError.notFound("host \(identifier)")
             }
             return try await self.hostDetail(record)
@@ -88,7 +84,7 @@ extension AdminAPI {
                     labelID: filters.label_id, field: "filters.")
                 // An empty filter would delete every host: make the caller say so with ids.
                 guard !filter.isEmpty else { throw FleetAPIError.invalid("filters", "name at least one of status, label_id, query, platform") }
-                ids = try await offload { [store] in try store.hostIDs(filter) }
+                ids = try await store.hostIDs(filter)
                 guard ids.count <= AdminAPI.maxBulkDelete else {
                     throw FleetAPIError.invalid("filters", "match \(ids.count) hosts; at most \(AdminAPI.maxBulkDelete) per request")
                 }
@@ -101,7 +97,7 @@ extension AdminAPI {
         route(router, .post, "/hosts/:id/refetch") { _, context in
             let user = try context.requireRole(.observer)
             let id = try pathID(context)
-            guard try await offload({ [store] in try store.markRefetchRequested(hostID: id) }) else { throw FleetAPIError.notFound("host \(id)") }
+            guard try await store.markRefetchRequested(hostID: id) else { throw FleetAPIError.notFound("host \(id)") }
             registry.requestRefetch(hostID: id)
             registry.requestEvaluations(hostID: id)  // labels and policies too, as Fleet's refetch does
             await recordActivity(user, "refetched_host", .object([("host_id", .int(id))]))
@@ -111,14 +107,14 @@ extension AdminAPI {
             _ = try context.requireRole(.observer)
             let id = try pathID(context)
             _ = try await self.existingHost(id)
-            let software = try await offload { [store] in try store.software(hostID: id) }
+            let software = try await store.software(hostID: id)
             return jsonResponse(.object([("host_id", .int(id)), ("software", .array(software.map(HostJSON.software)))]))
         }
         route(router, .get, "/hosts/:id/users") { _, context in
             _ = try context.requireRole(.observer)
             let id = try pathID(context)
             _ = try await self.existingHost(id)
-            let users = try await offload { [store] in try store.users(hostID: id) }
+            let users = try await store.users(hostID: id)
             return jsonResponse(.object([("host_id", .int(id)), ("users", .array(users.map(HostJSON.user)))]))
         }
         // The last stored answer of each one-shot distributed query this host ran (live queries).
@@ -126,7 +122,7 @@ extension AdminAPI {
             _ = try context.requireRole(.observer)
             let id = try pathID(context)
             _ = try await self.existingHost(id)
-            let results = try await offload { [store] in try store.distributedResults(hostID: id) }
+            let results = try await store.distributedResults(hostID: id)
             return jsonResponse(.object([
                 ("host_id", .int(id)),
                 ("results", .array(results.map { r in
@@ -141,16 +137,14 @@ extension AdminAPI {
     }
 
     func existingHost(_ id: Int64) async throws -> HostRecord {
-        guard let record = try await offload({ [store] in try store.host(id: id) }) else { throw FleetAPIError.notFound("host \(id)") }
+        guard let record = try await store.host(id: id) else { throw FleetAPIError.notFound("host \(id)") }
         return record
     }
 
     func hostDetail(_ record: HostRecord) async throws -> Response {
         let store = self.store
-        let (software, users, labels, policies) = try await offload {
-            (try store.software(hostID: record.id), try store.users(hostID: record.id),
-             try store.labels(forHost: record.id), try store.policies(forHost: record.id))
-        }
+        let (software, users, labels, policies) = (try await store.software(hostID: record.id), try await store.users(hostID: record.id),
+             try await store.labels(forHost: record.id), try await store.policies(forHost: record.id))
         var members = HostJSON.object(record, state: registry.host(id: record.id), now: clock())
         members.append(("software", .array(software.map(HostJSON.software))))
         members.append(("users", .array(users.map(HostJSON.user))))
@@ -163,7 +157,7 @@ extension AdminAPI {
 
     @discardableResult
     func deleteHosts(_ ids: [Int64], by user: AdminUser, details: [(String, JSONValue)]) async throws -> Int {
-        let deleted = try await offload { [store] in try store.deleteHosts(ids: ids) }
+        let deleted = try await store.deleteHosts(ids: ids)
         // Forget them in memory too: their node keys answer node_invalid from now on, so the agents re-enroll.
         for id in deleted { registry.remove(hostID: id) }
         if deleted.count == 1 {
@@ -187,14 +181,9 @@ extension AdminAPI {
         var filter = HostListFilter(query: query, labelID: labelID)
         if let query, query.count > 255 { throw FleetAPIError.invalid(field + "query", "must be at most 255 characters") }
         let store = self.store
-        if let labelID {
-            guard try await offload({ try store.hasLabelMembershipTable() }) else {
-                throw FleetAPIError.invalid(field + "label_id", "label \(labelID) does not exist")
-            }
-            filter.labelID = labelID
-        }
+        filter.labelID = labelID
         if let platform = platform?.lowercased() {
-            let stored = try await offload { try store.distinctHostPlatforms() }
+            let stored = try await store.distinctHostPlatforms()
             if let family = OsqueryPlatform(rawValue: platform) {
                 filter.platforms = stored.filter { OsqueryPlatform(hostPlatform: $0) == family }
             } else {
@@ -229,13 +218,11 @@ extension AdminAPI {
         let filter = try await hostFilter(query: nil, status: nil, platform: platform, labelID: nil)
         let store = self.store
         let now = clock()
-        let (byPlatform, newCount, ids) = try await offload {
-            (
-                try store.hostCountsByPlatform(filter),
-                try store.countHosts({ var f = filter; f.createdAfter = now.addingTimeInterval(-HostStatus.newFor); return f }()),
-                filter.platforms.isEmpty ? nil : try store.hostIDs(filter)
-            )
-        }
+        var newFilter = filter
+        newFilter.createdAfter = now.addingTimeInterval(-HostStatus.newFor)
+        let byPlatform = try await store.hostCountsByPlatform(filter)
+        let newCount = try await store.countHosts(newFilter)
+        let ids = filter.platforms.isEmpty ? nil : try await store.hostIDs(filter)
         let counts = ids.map { registry.statusCounts(ids: $0, now: now) } ?? registry.statusCounts(now: now)
         let total = byPlatform.reduce(0) { $0 + $1.count }
         return jsonResponse(.object([

@@ -21,25 +21,18 @@ extension AdminAPI {
     func registerLabels(on router: Router<AdminRequestContext>) {
         route(router, .get, "/labels") { request, context in
             _ = try context.requireRole(.observer)
-            let options = try ListOptions(request, orderKeys: ["name": "name", "id": "id", "created_at": "created_at"], defaultOrderKey: "id")
+            let options = try ListOptions(request, defaultSort: LabelSortKey.id)
             let store = self.store
-            let all = try await storeCall { try store.labels() }
+            let all = try await store.labels()
             let (items, meta) = pagedInMemory(
-                all, options, matches: { $0.name.lowercased().contains($1) },
-                less: { a, b, key in
-                    switch key {
-                    case "name": (a.name.lowercased(), a.id) < (b.name.lowercased(), b.id)
-                    case "created_at": (a.createdAt, a.id) < (b.createdAt, b.id)
-                    default: a.id < b.id
-                    }
-                })
+                all, options, matches: { $0.name.lowercased().contains($1) }, less: options.sort.inIncreasingOrder)
             return jsonResponse(.object([("labels", .array(items.map(\.json))), ("meta", meta)]))
         }
 
         route(router, .get, "/labels/summary") { _, context in
             _ = try context.requireRole(.observer)
             let store = self.store
-            let all = try await storeCall { try store.labels() }
+            let all = try await store.labels()
             let items: [JSONValue] = all.map {
                 .object([("id", .int($0.id)), ("name", .string($0.name)), ("description", .string($0.description)), ("label_type", .string($0.labelType))])
             }
@@ -50,21 +43,18 @@ extension AdminAPI {
             _ = try context.requireRole(.observer)
             let id = try pathID(context)
             let store = self.store
-            guard let label = try await storeCall({ try store.label(id: id) }) else { throw FleetAPIError.notFound("label \(id)") }
+            guard let label = try await store.label(id: id) else { throw FleetAPIError.notFound("label \(id)") }
             return jsonResponse(.object([("label", label.json)]))
         }
 
         route(router, .get, "/labels/:id/hosts") { request, context in
             _ = try context.requireRole(.observer)
             let id = try pathID(context)
-            let options = try ListOptions(request, orderKeys: ["id": "id", "hostname": "hostname"], defaultOrderKey: "id")
+            let options = try ListOptions(request, allowed: [HostSortKey.id, .hostname], defaultSort: .id)
             let store = self.store
-            guard try await storeCall({ try store.label(id: id) }) != nil else { throw FleetAPIError.notFound("label \(id)") }
-            let records = try await storeCall {
-                try store.listHosts(
-                    HostListFilter(query: options.query, labelID: id), orderColumn: options.orderColumn, descending: options.descending,
-                    limit: options.perPage + 1, offset: options.offset)
-            }
+            guard try await store.label(id: id) != nil else { throw FleetAPIError.notFound("label \(id)") }
+            let records = try await store.listHosts(
+                    HostListFilter(query: options.query, labelID: id), page: options.storePage)
             let now = self.clock()
             let hosts = records.prefix(options.perPage).map { JSONValue.object(HostJSON.object($0, state: self.registry.host(id: $0.id), now: now)) }
             return jsonResponse(.object([("hosts", .array(Array(hosts))), ("meta", options.meta(fetchedCount: records.count))]))
@@ -75,7 +65,7 @@ extension AdminAPI {
             let body = try await decodeBody(LabelBody.self, from: request)
             let draft = try await self.labelDraft(body)
             let store = self.store
-            let label = try await storeCall { try store.createLabel(draft, authorID: user.id) }
+            let label = try await store.createLabel(draft, authorID: user.id)
             try await self.reloadEvaluationQueries()
             await self.recordActivity(user, "created_label", .object([("label_id", .int(label.id)), ("label_name", .string(label.name))]))
             return jsonResponse(.object([("label", label.json)]))
@@ -86,7 +76,7 @@ extension AdminAPI {
             let id = try pathID(context)
             let body = try await decodeBody(LabelBody.self, from: request)
             let store = self.store
-            guard let existing = try await storeCall({ try store.label(id: id) }) else { throw FleetAPIError.notFound("label \(id)") }
+            guard let existing = try await store.label(id: id) else { throw FleetAPIError.notFound("label \(id)") }
             if existing.isBuiltin { throw FleetStoreError.builtin(existing.name).apiError }
             if let query = body.query, query != existing.query {
                 throw FleetAPIError.invalid("query", "a label's query cannot be changed; create a new label")
@@ -101,7 +91,7 @@ extension AdminAPI {
                 hostIDs = try await self.resolveHostList(ids: body.host_ids, identifiers: body.hosts)
             }
             let members = hostIDs
-            let label = try await storeCall { try store.updateLabel(id: id, name: name, description: body.description, hostIDs: members) }
+            let label = try await store.updateLabel(id: id, name: name, description: body.description, hostIDs: members)
             await self.recordActivity(user, "edited_label", .object([("label_id", .int(label.id)), ("label_name", .string(label.name))]))
             return jsonResponse(.object([("label", label.json)]))
         }
@@ -118,7 +108,7 @@ extension AdminAPI {
             let user = try context.requireRole(.maintainer)
             let name = (context.parameters.get("id") ?? "").removingPercentEncoding ?? ""
             let store = self.store
-            guard let label = try await storeCall({ try store.label(named: name) }) else { throw FleetAPIError.notFound("label \"\(name)\"") }
+            guard let label = try await store.label(named: name) else { throw FleetAPIError.notFound("label \"\(name)\"") }
             try await self.deleteLabel(id: label.id, user: user)
             return emptyObjectResponse()
         }
@@ -126,7 +116,7 @@ extension AdminAPI {
 
     func deleteLabel(id: Int64, user: AdminUser) async throws {
         let store = self.store
-        guard try await storeCall({ try store.deleteLabel(id: id) }) else { throw FleetAPIError.notFound("label \(id)") }
+        guard try await store.deleteLabel(id: id) else { throw FleetAPIError.notFound("label \(id)") }
         try await reloadEvaluationQueries()
         await recordActivity(user, "deleted_label", .object([("label_id", .int(id))]))
     }
@@ -134,7 +124,7 @@ extension AdminAPI {
     /// Hands the current label and policy queries to the check-in path.
     func reloadEvaluationQueries() async throws {
         let store = self.store
-        let queries = try await storeCall { try store.hostEvaluationQueries() }
+        let queries = try await store.hostEvaluationQueries()
         registry.setEvaluationQueries(queries)
     }
 
@@ -166,11 +156,11 @@ extension AdminAPI {
         let store = self.store
         var out = ids ?? []
         if let ids, !ids.isEmpty {
-            let existing = try await storeCall { try store.existingHostIDs(ids) }
+            let existing = try await store.existingHostIDs(ids)
             if let missing = out.first(where: { !existing.contains($0) }) { throw FleetAPIError.invalid("host_ids", "no host with id \(missing)") }
         }
         for identifier in identifiers ?? [] {
-            guard let id = try await storeCall({ try store.hostID(identifier: identifier) }) else {
+            guard let id = try await store.hostID(identifier: identifier) else {
                 throw FleetAPIError.invalid("hosts", "no host with uuid, osquery host id, serial or hostname \"\(identifier)\"")
             }
             out.append(id)

@@ -76,8 +76,8 @@ extension AdminAPI {
             let id = try pathID(context)
             let record = try await self.visibleCampaign(id, user: user)
             let store = self.store
-            let results = try await storeCall { try store.campaignResults(id: id) }
-            let names = try await storeCall { try store.hostNames(ids: results.map(\.hostID)) }
+            let results = try await store.campaignResults(id: id)
+            let names = try await store.hostNames(ids: results.map(\.hostID))
             let running = self.liveQueries.snapshot(id: id)
             let totals = running?.totals ?? Self.storedTotals(record, results: results)
             let items: [JSONValue] = results.map { r in
@@ -118,7 +118,7 @@ extension AdminAPI {
             let identifier = try hostIdentifierParameter(context)
             let store = self.store
             return try await self.runOnHost(request: request, user: user) {
-                guard let hostID = try await storeCall({ try store.hostID(identifier: identifier) }) else {
+                guard let hostID = try await store.hostID(identifier: identifier) else {
                     throw FleetAPIError.notFound("host \"\(identifier)\"")
                 }
                 return hostID
@@ -155,7 +155,7 @@ extension AdminAPI {
     /// The campaign, if it exists and the caller may see it (observers see their own).
     func visibleCampaign(_ id: Int64, user: AdminUser) async throws -> CampaignRecord {
         let store = self.store
-        guard let record = try await storeCall({ try store.campaign(id: id) }) else { throw FleetAPIError.notFound("campaign \(id)") }
+        guard let record = try await store.campaign(id: id) else { throw FleetAPIError.notFound("campaign \(id)") }
         if user.role < .maintainer && record.userID != user.id { throw FleetAPIError.forbidden }
         return record
     }
@@ -167,13 +167,13 @@ extension AdminAPI {
         var selection = LiveQuerySelection()
         let store = self.store
         for identifier in identifiers {
-            guard let id = try await storeCall({ try store.hostID(identifier: identifier) }) else {
+            guard let id = try await store.hostID(identifier: identifier) else {
                 throw FleetAPIError.invalid("selected.hosts", "no host with uuid, osquery host id, serial or hostname \"\(identifier)\"")
             }
             selection.hostIDs.append(id)
         }
         for name in labelNames {
-            guard let label = try await storeCall({ try store.label(named: name) }) else {
+            guard let label = try await store.label(named: name) else {
                 throw FleetAPIError.invalid("selected.labels", "no label named \"\(name)\"")
             }
             if label.isBuiltin && label.name == "All Hosts" { selection.all = true } else { selection.labelIDs.append(label.id) }
@@ -222,8 +222,8 @@ extension AdminAPI {
         // nginx and similar proxies would otherwise hold events back until a buffer fills.
         if let name = HTTPFields.Element.Name("X-Accel-Buffering") { headers[name] = "no" }
         guard let snapshot = liveQueries.snapshot(id: id), let events = liveQueries.subscribe(id: id, keepAlive: Self.streamKeepAlive) else {
-            let results = try await storeCall { try store.campaignResults(id: id) }
-            let names = try await storeCall { try store.hostNames(ids: results.map(\.hostID)) }
+            let results = try await store.campaignResults(id: id)
+            let names = try await store.hostNames(ids: results.map(\.hostID))
             var bytes: [UInt8] = []
             for (index, result) in results.enumerated() {
                 bytes += LiveQueryEventEncoding.result(result, names: names[result.hostID], sequence: index + 1)
@@ -231,7 +231,7 @@ extension AdminAPI {
             bytes += LiveQueryEventEncoding.done(Self.storedTotals(record, results: results), reason: "finished")
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
         }
-        let names = try await storeCall { try store.hostNames(ids: snapshot.targets) }
+        let names = try await store.hostNames(ids: snapshot.targets)
         let body = ResponseBody { writer in
             try await writer.write(ByteBuffer(bytes: LiveQueryEventEncoding.totals(snapshot.totals) + LiveQueryEventEncoding.status(snapshot.totals, finished: false)))
             var sequence = 0

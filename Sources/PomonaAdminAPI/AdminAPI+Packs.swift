@@ -39,14 +39,14 @@ extension AdminAPI {
         route(router, .get, "/packs") { _, context in
             _ = try context.requireRole(.observer)
             let store = self.store
-            let packs = try await storeCall { try store.packRecords() }
+            let packs = try await store.packRecords()
             return jsonResponse(.object([("packs", .array(packs.map(\.json)))]))
         }
         route(router, .get, "/packs/:id") { _, context in
             _ = try context.requireRole(.observer)
             let id = try pathID(context)
             let store = self.store
-            guard let pack = try await storeCall({ try store.packRecord(id: id) }) else { throw FleetAPIError.notFound("pack \(id)") }
+            guard let pack = try await store.packRecord(id: id) else { throw FleetAPIError.notFound("pack \(id)") }
             return jsonResponse(.object([("pack", pack.json)]))
         }
         route(router, .post, "/packs") { request, context in
@@ -56,10 +56,8 @@ extension AdminAPI {
             let platform = try Self.packPlatform(body.platform)
             let targets = try Self.packTargets(body) ?? PackTargets()
             let store = self.store
-            let pack = try await storeCall {
-                try store.createPack(
+            let pack = try await store.createPack(
                     name: name, description: body.description ?? "", platform: platform ?? "", disabled: body.disabled ?? false, targets: targets)
-            }
             await self.recordActivity(user, "created_pack", .object([("pack_id", .int(pack.id)), ("pack_name", .string(pack.name))]))
             return jsonResponse(.object([("pack", pack.json)]))
         }
@@ -71,9 +69,7 @@ extension AdminAPI {
             let platform = try Self.packPlatform(body.platform)
             let targets = try Self.packTargets(body)
             let store = self.store
-            let pack = try await storeCall {
-                try store.updatePack(id: id, name: name, description: body.description, platform: platform, disabled: body.disabled, targets: targets)
-            }
+            let pack = try await store.updatePack(id: id, name: name, description: body.description, platform: platform, disabled: body.disabled, targets: targets)
             await self.recordActivity(user, "edited_pack", .object([("pack_id", .int(pack.id)), ("pack_name", .string(pack.name))]))
             return jsonResponse(.object([("pack", pack.json)]))
         }
@@ -81,7 +77,7 @@ extension AdminAPI {
             let user = try context.requireRole(.maintainer)
             let id = try pathID(context)
             let store = self.store
-            guard try await storeCall({ try store.deletePack(id: id) }) else { throw FleetAPIError.notFound("pack \(id)") }
+            guard try await store.deletePack(id: id) else { throw FleetAPIError.notFound("pack \(id)") }
             await self.recordActivity(user, "deleted_pack", .object([("pack_id", .int(id))]))
             return emptyObjectResponse()
         }
@@ -91,7 +87,7 @@ extension AdminAPI {
             let user = try context.requireRole(.maintainer)
             let name = (context.parameters.get("id") ?? "").removingPercentEncoding ?? ""
             let store = self.store
-            guard try await storeCall({ try store.deletePack(named: name) }) else { throw FleetAPIError.notFound("pack \"\(name)\"") }
+            guard try await store.deletePack(named: name) else { throw FleetAPIError.notFound("pack \"\(name)\"") }
             await self.recordActivity(user, "deleted_pack", .object([("pack_name", .string(name))]))
             return emptyObjectResponse()
         }
@@ -99,8 +95,8 @@ extension AdminAPI {
             _ = try context.requireRole(.observer)
             let id = try pathID(context)
             let store = self.store
-            guard try await storeCall({ try store.packRecord(id: id) }) != nil else { throw FleetAPIError.notFound("pack \(id)") }
-            let scheduled = try await storeCall { try store.packScheduledQueries(packID: id) }
+            guard try await store.packRecord(id: id) != nil else { throw FleetAPIError.notFound("pack \(id)") }
+            let scheduled = try await store.packScheduledQueries(packID: id)
             return jsonResponse(.object([("scheduled", .array(scheduled.map(\.json)))]))
         }
         route(router, .post, "/packs/schedule") { request, context in
@@ -110,11 +106,9 @@ extension AdminAPI {
             guard let queryID = body.query_id else { throw FleetAPIError.invalid("query_id", "is required") }
             let fields = try Self.scheduleFields(body, requireInterval: true)
             let store = self.store
-            let scheduled = try await storeCall {
-                try store.schedulePackQuery(
+            let scheduled = try await store.schedulePackQuery(
                     packID: packID, queryID: queryID, interval: fields.interval ?? 0, logging: fields.logging ?? .snapshot,
                     platform: fields.platform ?? "", version: fields.version ?? nil, shard: body.shard)
-            }
             await self.recordActivity(user, "edited_pack", .object([("pack_id", .int(packID)), ("query_id", .int(queryID))]))
             return jsonResponse(.object([("scheduled", scheduled.json)]))
         }
@@ -127,7 +121,7 @@ extension AdminAPI {
                 interval: fields.interval, logging: fields.logging, platform: fields.platform, version: fields.version,
                 shard: body.shard.map { Optional($0) })
             let store = self.store
-            let scheduled = try await storeCall { try store.updatePackScheduledQuery(id: id, change) }
+            let scheduled = try await store.updatePackScheduledQuery(id: id, change)
             await self.recordActivity(user, "edited_pack", .object([("pack_id", .int(scheduled.packID)), ("scheduled_query_id", .int(id))]))
             return jsonResponse(.object([("scheduled", scheduled.json)]))
         }
@@ -135,7 +129,7 @@ extension AdminAPI {
             let user = try context.requireRole(.maintainer)
             let id = try pathID(context)
             let store = self.store
-            guard try await storeCall({ try store.deletePackScheduledQuery(id: id) }) else { throw FleetAPIError.notFound("scheduled query \(id)") }
+            guard try await store.deletePackScheduledQuery(id: id) else { throw FleetAPIError.notFound("scheduled query \(id)") }
             await self.recordActivity(user, "edited_pack", .object([("deleted_scheduled_query_id", .int(id))]))
             return emptyObjectResponse()
         }
@@ -144,7 +138,7 @@ extension AdminAPI {
             route(router, .get, base) { _, context in
                 _ = try context.requireRole(.observer)
                 let store = self.store
-                let queries = try await storeCall { try store.savedQueries() }
+                let queries = try await store.savedQueries()
                 return jsonResponse(.object([("global_schedule", .array(queries.filter(\.isScheduled).map(\.scheduleJSON)))]))
             }
             route(router, .post, base) { request, context in
@@ -176,7 +170,7 @@ extension AdminAPI {
     /// Puts a saved query in the global schedule (or takes it out) with the given fields.
     func schedule(queryID: Int64, body: ScheduleBody, enable: Bool, requireInterval: Bool) async throws -> SavedQuery {
         let store = self.store
-        guard let existing = try await storeCall({ try store.savedQuery(id: queryID) }) else { throw FleetAPIError.notFound("query \(queryID)") }
+        guard let existing = try await store.savedQuery(id: queryID) else { throw FleetAPIError.notFound("query \(queryID)") }
         let fields = try Self.scheduleFields(body, requireInterval: requireInterval)
         var draft = SavedQueryDraft(existing)
         if let interval = fields.interval { draft.interval = interval }
@@ -187,7 +181,7 @@ extension AdminAPI {
         if enable && draft.interval == 0 { throw FleetAPIError.invalid("interval", "a scheduled query needs an interval of 1 to 604800 seconds") }
         try FleetSQL.validate(draft.query, platform: draft.platform)
         let final = draft
-        return try await storeCall { try store.updateSavedQuery(id: queryID, final) }
+        return try await store.updateSavedQuery(id: queryID, final)
     }
 
     static func scheduleFields(_ body: ScheduleBody, requireInterval: Bool) throws(FleetAPIError)

@@ -23,26 +23,18 @@ extension AdminAPI {
     func registerPolicies(on router: Router<AdminRequestContext>) {
         route(router, .get, "/global/policies") { request, context in
             _ = try context.requireRole(.observer)
-            let options = try ListOptions(request, orderKeys: ["id": "id", "name": "name", "failing_host_count": "f", "passing_host_count": "p"], defaultOrderKey: "id")
+            let options = try ListOptions(request, defaultSort: PolicySortKey.id)
             let store = self.store
-            let all = try await storeCall { try store.policies() }
+            let all = try await store.policies()
             let (items, meta) = pagedInMemory(
-                all, options, matches: { $0.name.lowercased().contains($1) },
-                less: { a, b, key in
-                    switch key {
-                    case "name": (a.name.lowercased(), a.id) < (b.name.lowercased(), b.id)
-                    case "failing_host_count": (a.failingHostCount, a.id) < (b.failingHostCount, b.id)
-                    case "passing_host_count": (a.passingHostCount, a.id) < (b.passingHostCount, b.id)
-                    default: a.id < b.id
-                    }
-                })
+                all, options, matches: { $0.name.lowercased().contains($1) }, less: options.sort.inIncreasingOrder)
             return jsonResponse(.object([("policies", .array(items.map(\.json))), ("meta", meta)]))
         }
 
         route(router, .get, "/policies/count") { _, context in
             _ = try context.requireRole(.observer)
             let store = self.store
-            let count = try await storeCall { try store.policies().count }
+            let count = try await store.policies().count
             return jsonResponse(.object([("count", .int(count))]))
         }
 
@@ -50,7 +42,7 @@ extension AdminAPI {
             _ = try context.requireRole(.observer)
             let id = try pathID(context)
             let store = self.store
-            guard let policy = try await storeCall({ try store.policy(id: id) }) else { throw FleetAPIError.notFound("policy \(id)") }
+            guard let policy = try await store.policy(id: id) else { throw FleetAPIError.notFound("policy \(id)") }
             return jsonResponse(.object([("policy", policy.json)]))
         }
 
@@ -59,7 +51,7 @@ extension AdminAPI {
             let body = try await decodeBody(PolicyBody.self, from: request)
             let draft = try await self.policyDraft(body, existing: nil)
             let store = self.store
-            let policy = try await storeCall { try store.createPolicy(draft, author: user.author) }
+            let policy = try await store.createPolicy(draft, author: user.author)
             try await self.reloadEvaluationQueries()
             await self.recordActivity(user, "created_policy", .object([("policy_id", .int(policy.id)), ("policy_name", .string(policy.name))]))
             return jsonResponse(.object([("policy", policy.json)]))
@@ -70,9 +62,9 @@ extension AdminAPI {
             let id = try pathID(context)
             let body = try await decodeBody(PolicyBody.self, from: request)
             let store = self.store
-            guard let existing = try await storeCall({ try store.policy(id: id) }) else { throw FleetAPIError.notFound("policy \(id)") }
+            guard let existing = try await store.policy(id: id) else { throw FleetAPIError.notFound("policy \(id)") }
             let draft = try await self.policyDraft(body, existing: existing)
-            let policy = try await storeCall { try store.updatePolicy(id: id, draft) }
+            let policy = try await store.updatePolicy(id: id, draft)
             try await self.reloadEvaluationQueries()
             await self.recordActivity(user, "edited_policy", .object([("policy_id", .int(policy.id)), ("policy_name", .string(policy.name))]))
             return jsonResponse(.object([("policy", policy.json)]))
@@ -83,7 +75,7 @@ extension AdminAPI {
             let body = try await decodeBody(IDsBody.self, from: request)
             let store = self.store
             let ids = body.ids
-            let deleted = try await storeCall { try store.deletePolicies(ids: ids) }
+            let deleted = try await store.deletePolicies(ids: ids)
             if deleted > 0 {
                 try await self.reloadEvaluationQueries()
                 await self.recordActivity(user, "deleted_policies", .object([("policy_ids", .array(ids.map { .int($0) }))]))
@@ -99,7 +91,7 @@ extension AdminAPI {
         } ?? PolicyDraft(name: "", query: "")
         if existing == nil, let queryID = body.query_id {
             let store = self.store
-            guard let saved = try await storeCall({ try store.savedQuery(id: queryID) }) else {
+            guard let saved = try await store.savedQuery(id: queryID) else {
                 throw FleetAPIError.invalid("query_id", "no saved query with id \(queryID)")
             }
             draft.name = saved.name

@@ -28,27 +28,17 @@ extension AdminAPI {
         var ids: [Int64]
     }
 
-    static let queryOrderKeys = ["name": "name", "id": "id", "created_at": "created_at", "updated_at": "updated_at", "interval": "interval"]
-
     func registerQueries(on router: Router<AdminRequestContext>) {
         route(router, .get, "/queries") { request, context in
             _ = try context.requireRole(.observer)
-            let options = try ListOptions(request, orderKeys: Self.queryOrderKeys, defaultOrderKey: "name")
+            let options = try ListOptions(request, defaultSort: SavedQuerySortKey.name)
             let store = self.store
-            let all = try await storeCall { try store.savedQueries() }
+            let all = try await store.savedQueries()
             let scheduledOnly = queryParameter(request, "scheduled") == "true"
             let (items, meta) = pagedInMemory(
                 scheduledOnly ? all.filter(\.isScheduled) : all, options,
                 matches: { $0.name.lowercased().contains($1) || $0.description.lowercased().contains($1) },
-                less: { a, b, key in
-                    switch key {
-                    case "id": a.id < b.id
-                    case "created_at": (a.createdAt, a.id) < (b.createdAt, b.id)
-                    case "updated_at": (a.updatedAt, a.id) < (b.updatedAt, b.id)
-                    case "interval": (a.interval, a.id) < (b.interval, b.id)
-                    default: (a.name.lowercased(), a.id) < (b.name.lowercased(), b.id)
-                    }
-                })
+                less: options.sort.inIncreasingOrder)
             return jsonResponse(.object([("queries", .array(items.map(\.json))), ("meta", meta)]))
         }
 
@@ -56,7 +46,7 @@ extension AdminAPI {
             _ = try context.requireRole(.observer)
             let id = try pathID(context)
             let store = self.store
-            guard let query = try await storeCall({ try store.savedQuery(id: id) }) else { throw FleetAPIError.notFound("query \(id)") }
+            guard let query = try await store.savedQuery(id: id) else { throw FleetAPIError.notFound("query \(id)") }
             return jsonResponse(.object([("query", query.json)]))
         }
 
@@ -65,7 +55,7 @@ extension AdminAPI {
             let body = try await decodeBody(QueryBody.self, from: request)
             let draft = try Self.queryDraft(body, existing: nil)
             let store = self.store
-            let query = try await storeCall { try store.createSavedQuery(draft, author: user.author) }
+            let query = try await store.createSavedQuery(draft, author: user.author)
             await self.recordActivity(user, "created_saved_query", .object([("query_id", .int(query.id)), ("query_name", .string(query.name))]))
             return jsonResponse(.object([("query", query.json)]))
         }
@@ -75,9 +65,9 @@ extension AdminAPI {
             let id = try pathID(context)
             let body = try await decodeBody(QueryBody.self, from: request)
             let store = self.store
-            guard let existing = try await storeCall({ try store.savedQuery(id: id) }) else { throw FleetAPIError.notFound("query \(id)") }
+            guard let existing = try await store.savedQuery(id: id) else { throw FleetAPIError.notFound("query \(id)") }
             let draft = try Self.queryDraft(body, existing: existing)
-            let query = try await storeCall { try store.updateSavedQuery(id: id, draft) }
+            let query = try await store.updateSavedQuery(id: id, draft)
             await self.recordActivity(user, "edited_saved_query", .object([("query_id", .int(query.id)), ("query_name", .string(query.name))]))
             return jsonResponse(.object([("query", query.json)]))
         }
@@ -95,7 +85,7 @@ extension AdminAPI {
             let user = try context.requireRole(.maintainer)
             let name = (context.parameters.get("id") ?? "").removingPercentEncoding ?? ""
             let store = self.store
-            guard let query = try await storeCall({ try store.savedQuery(named: name) }) else { throw FleetAPIError.notFound("query \"\(name)\"") }
+            guard let query = try await store.savedQuery(named: name) else { throw FleetAPIError.notFound("query \"\(name)\"") }
             try await self.deleteQueries(ids: [query.id], user: user, mustExist: true)
             return emptyObjectResponse()
         }
@@ -110,7 +100,7 @@ extension AdminAPI {
     @discardableResult
     func deleteQueries(ids: [Int64], user: AdminUser, mustExist: Bool) async throws -> Int {
         let store = self.store
-        let deleted = try await storeCall { try store.deleteSavedQueries(ids: ids) }
+        let deleted = try await store.deleteSavedQueries(ids: ids)
         if mustExist && deleted == 0 { throw FleetAPIError.notFound("query \(ids.first ?? 0)") }
         if deleted > 0 {
             await recordActivity(user, "deleted_multiple_saved_query", .object([("query_ids", .array(ids.map { .int($0) }))]))

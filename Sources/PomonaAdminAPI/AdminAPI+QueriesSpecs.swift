@@ -13,7 +13,7 @@ extension AdminAPI {
         route(router, .get, "/spec/queries") { _, context in
             _ = try context.requireRole(.observer)
             let store = self.store
-            let queries = try await storeCall { try store.savedQueries() }
+            let queries = try await store.savedQueries()
             let specs: [JSONValue] = queries.map { q in
                 .object([
                     ("name", .string(q.name)), ("description", .string(q.description)), ("query", .string(q.query)), ("team", .string("")),
@@ -35,7 +35,7 @@ extension AdminAPI {
         route(router, .get, "/spec/labels") { _, context in
             _ = try context.requireRole(.observer)
             let store = self.store
-            let labels = try await storeCall { try store.labelSpecs() }
+            let labels = try await store.labelSpecs()
             let specs: [JSONValue] = labels.map { label, builtin in
                 var members: [(String, JSONValue)] = [
                     ("name", .string(label.name)), ("description", .string(label.description)), ("query", .string(label.query)),
@@ -66,7 +66,7 @@ extension AdminAPI {
         route(router, .get, "/spec/packs") { _, context in
             _ = try context.requireRole(.observer)
             let store = self.store
-            let packs = try await storeCall { try store.packSpecs() }
+            let packs = try await store.packSpecs()
             let specs: [JSONValue] = packs.map { pack in
                 .object([
                     ("name", .string(pack.name)), ("description", .string(pack.description)), ("platform", .string(pack.platform)),

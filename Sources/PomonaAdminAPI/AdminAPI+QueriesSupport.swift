@@ -74,15 +74,6 @@ extension FleetStoreError {
     }
 }
 
-/// Runs store work off the cooperative pool, turning refused changes into Fleet errors.
-func storeCall<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    do {
-        return try await offload(work)
-    } catch let error as FleetStoreError {
-        throw error.apiError
-    }
-}
-
 extension AdminUser {
     var author: (id: Int64, name: String, email: String) { (id, name, email) }
 }
@@ -124,11 +115,14 @@ enum ScheduleLogging {
     }
 }
 
-/// Sorts and pages a small in-memory list by Fleet's list parameters.
-func pagedInMemory<T>(_ items: [T], _ options: ListOptions, matches: (T, String) -> Bool, less: (T, T, String) -> Bool) -> (items: [T], meta: JSONValue) {
+/// Sorts and pages a small in-memory list by Fleet's list parameters. `matches` gets the lowercased
+/// `query` (`nil`: the list has no search, and `query` is ignored).
+func pagedInMemory<T, Key>(
+    _ items: [T], _ options: ListOptions<Key>, matches: ((T, String) -> Bool)?, less: (T, T) -> Bool
+) -> (items: [T], meta: JSONValue) {
     var list = items
-    if let q = options.query?.lowercased() { list = list.filter { matches($0, q) } }
-    list.sort { a, b in options.descending ? less(b, a, options.orderKey) : less(a, b, options.orderKey) }
+    if let q = options.query?.lowercased(), let matches { list = list.filter { matches($0, q) } }
+    list.sort { a, b in options.descending ? less(b, a) : less(a, b) }
     let start = min(options.offset, list.count)
     let end = min(start + options.perPage, list.count)
     return (Array(list[start..<end]), .object([("has_next_results", .bool(end < list.count)), ("has_previous_results", .bool(options.page > 0))]))

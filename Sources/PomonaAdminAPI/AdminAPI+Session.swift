@@ -27,7 +27,7 @@ extension AdminAPI {
             router.post(RouterPath(path)) { request, _ in try await self.setup(request) }
             // Public, as in Fleet: the web page asks it to offer setup or login.
             router.get(RouterPath(path)) { _, _ in
-                let users = try await offload { [store] in try store.userCount() }
+                let users = try await store.userCount()
                 return jsonResponse(.object([("require_setup", .bool(users == 0))]))
             }
         }
@@ -36,7 +36,7 @@ extension AdminAPI {
             _ = try context.requireRole(.observer)
             if let digest = context.sessionDigest {
                 let store = self.store
-                _ = try await offload { try store.deleteSession(tokenDigest: digest) }
+                _ = try await store.deleteSession(tokenDigest: digest)
             }
             var response = emptyObjectResponse()
             BrowserSession.append(BrowserSession.clearCookies, to: &response.headers)
@@ -44,7 +44,7 @@ extension AdminAPI {
         }
         route(router, .get, "/me") { _, context in
             let user = try context.requireRole(.observer)
-            guard let record = try await offload({ [store] in try store.user(id: user.id) }) else { throw FleetAPIError.unauthenticated }
+            guard let record = try await store.user(id: user.id) else { throw FleetAPIError.unauthenticated }
             return jsonResponse(.object([("user", userJSON(record)), ("available_teams", .array([]))]))
         }
         // Checks the old password, so it is rate-limited like a login (else a stolen session is an
@@ -61,14 +61,17 @@ extension AdminAPI {
             let rounds = settings.passwordRounds
             let current = context.sessionDigest
             let now = self.clock()
-            let changed = try await offload { () throws -> Bool in
-                guard let record = try store.user(id: user.id), PasswordHashing.verify(body.old_password, against: record.passwordHash) else {
-                    return false
-                }
-                _ = try store.updateUser(
-                    id: user.id, passwordHash: try PasswordHashing.hash(body.new_password, rounds: rounds), endSessions: true,
-                    keepingSession: current, now: now)
-                return true
+            let record = try await store.user(id: user.id)
+            let (oldPassword, newPassword) = (body.old_password, body.new_password)
+            // The KDF runs off the cooperative pool: it is slow on purpose.
+            let newHash = try await offload { () throws -> String? in
+                guard let record, PasswordHashing.verify(oldPassword, against: record.passwordHash) else { return nil }
+                return try PasswordHashing.hash(newPassword, rounds: rounds)
+            }
+            let changed = newHash != nil
+            if let newHash {
+                _ = try await store.updateUser(
+                    id: user.id, UserChange(passwordHash: newHash, endSessions: true, keepingSession: current), now: now)
             }
             guard changed else { throw FleetAPIError.invalid("old_password", "does not match the current password") }
             await recordActivity(user, "changed_password")
@@ -93,11 +96,12 @@ extension AdminAPI {
         let validated = try new.validated()
         let rounds = settings.passwordRounds
         let store = self.store
-        let created = try await offload { () throws -> UserRecord? in
-            // Cheap check first so a finished setup does not burn a KDF run per probe.
-            if try store.userCount() > 0 { return nil }
-            let hash = try PasswordHashing.hash(validated.password ?? "", rounds: rounds)
-            return try store.createUser(
+        var created: UserRecord?
+        // Cheap check first so a finished setup does not burn a KDF run per probe.
+        if try await store.userCount() == 0 {
+            let password = validated.password ?? ""
+            let hash = try await offload { try PasswordHashing.hash(password, rounds: rounds) }
+            created = try await store.createUser(
                 name: validated.name, email: validated.email, passwordHash: hash, globalRole: Role.admin.rawValue, apiOnly: false,
                 onlyIfNoUsers: true)
         }
@@ -122,17 +126,15 @@ extension AdminAPI {
         }
         let store = self.store
         let password = body.password
-        let record = try await offload { () throws -> UserRecord? in
-            let record = try store.user(email: email)
-            let ok = PasswordHashing.verify(password, against: record?.passwordHash.isEmpty == false ? record!.passwordHash : PasswordHashing.decoy)
-            return ok ? record : nil
+        let found = try await store.user(email: email)
+        let ok = try await offload {
+            PasswordHashing.verify(password, against: found?.passwordHash.isEmpty == false ? found!.passwordHash : PasswordHashing.decoy)
         }
+        let record = ok ? found : nil
         guard let record, let role = Role(rawValue: record.globalRole) else {
-            try? await offload {
-                try store.recordActivity(
-                    actor: ActivityActor(id: nil, name: "", email: email), type: "user_failed_login",
-                    details: .object([("email", .string(email)), ("public_ip", .string(address))]))
-            }
+            try? await store.recordActivity(
+                actor: ActivityActor(id: nil, name: "", email: email), type: "user_failed_login",
+                details: .object([("email", .string(email)), ("public_ip", .string(address))]))
             throw FleetAPIError(
                 status: .unauthorized, message: "Authentication failed",
                 errors: [.init(name: "base", reason: "Authentication failed")])

@@ -24,7 +24,7 @@ extension AdminAPI {
         }
         route(router, .get, "/spec/enroll_secret") { _, context in
             _ = try context.requireRole(.maintainer)
-            let secrets = try await offload { [store] in try store.enrollSecrets() }
+            let secrets = try await store.enrollSecrets()
             return jsonResponse(.object([("spec", .object([("secrets", .array(secrets.map(enrollSecretJSON)))]))]))
         }
         route(router, .post, "/spec/enroll_secret") { request, context in
@@ -34,7 +34,7 @@ extension AdminAPI {
     }
 
     func storedAppConfig() async throws -> [(String, JSONValue)] {
-        let text = try await offload { [store] in try store.configValue(AdminAPI.appConfigKey) }
+        let text = try await store.configValue(AdminAPI.appConfigKey)
         guard let text, let value = try? JSONValue.parse(Array(text.utf8)), let members = value.objectMembers else { return [] }
         return members
     }
@@ -46,7 +46,7 @@ extension AdminAPI {
             members.append((section, stored.first(where: { $0.0 == section })?.1 ?? .object([])))
         }
         if includeAgentOptions {
-            let options = try await offload { [store] in try store.agentOptions() } ?? AgentOptions.default
+            let options = try await store.agentOptions() ?? AgentOptions.default
             members.append(("agent_options", .object([("config", options.config), ("overrides", .object([]))])))
         }
         members.append(("license", .object([("tier", .string("free"))])))

@@ -9,14 +9,11 @@ extension AdminAPI {
         for base in ["/software", "/software/versions"] {
             route(router, .get, base) { request, context in
                 _ = try context.requireRole(.observer)
-                let options = try ListOptions(request, orderKeys: Datastore.softwareOrderColumns, defaultOrderKey: "hosts_count", defaultDescending: true)
+                let options = try ListOptions(request, defaultSort: SoftwareSortKey.hostsCount, defaultDescending: true)
                 let hostID = try intQueryParameter(request, "host_id", in: 1...Int.max).map(Int64.init)
                 let store = self.store
-                let items = try await offload {
-                    try store.softwareInventory(
-                        query: options.query, hostID: hostID, orderColumn: options.orderColumn, descending: options.descending,
-                        limit: options.perPage + 1, offset: options.offset)
-                }
+                let items = try await store.softwareInventory(
+                        query: options.query, hostID: hostID, page: options.storePage)
                 return jsonResponse(.object([
                     (base == "/software" ? "software" : "software_versions", .array(items.prefix(options.perPage).map(softwareJSON))),
                     ("counts_updated_at", .date(clock())),
@@ -27,13 +24,13 @@ extension AdminAPI {
                 _ = try context.requireRole(.observer)
                 let query = queryParameter(request, "query")?.trimmingCharacters(in: .whitespacesAndNewlines)
                 let hostID = try intQueryParameter(request, "host_id", in: 1...Int.max).map(Int64.init)
-                let count = try await offload { [store] in try store.softwareCount(query: query?.isEmpty == false ? query : nil, hostID: hostID) }
+                let count = try await store.softwareCount(query: query?.isEmpty == false ? query : nil, hostID: hostID)
                 return jsonResponse(.object([("count", .int(count))]))
             }
             route(router, .get, base + "/:id") { _, context in
                 _ = try context.requireRole(.observer)
                 let id = try pathID(context)
-                guard let item = try await offload({ [store] in try store.softwareSummary(id: id) }) else {
+                guard let item = try await store.softwareSummary(id: id) else {
                     throw FleetAPIError.notFound("software \(id)")
                 }
                 return jsonResponse(.object([(base == "/software" ? "software" : "software_version", softwareJSON(item))]))

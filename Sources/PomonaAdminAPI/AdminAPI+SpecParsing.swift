@@ -206,7 +206,13 @@ extension AdminAPI {
     func apply(_ batch: SpecBatch, by user: AdminUser, dryRun: Bool = false) async throws -> SpecBatchOutcome {
         let store = self.store
         let author = user.author
-        let outcome = try await storeCall { try store.applySpecs(batch, author: author, dryRun: dryRun) }
+        let outcome: SpecBatchOutcome
+        do {
+            // Served outside `route`, so the store's refusals are mapped here.
+            outcome = try await store.applySpecs(batch, author: author, dryRun: dryRun)
+        } catch let error as FleetStoreError {
+            throw error.apiError
+        }
         if dryRun { return outcome }
         if !batch.labels.isEmpty || !batch.policies.isEmpty { try await reloadEvaluationQueries() }
         let names: [(String, [String])] = [

@@ -67,31 +67,15 @@ extension AdminAPI {
         var password: String?
     }
 
-    static let userOrderKeys = ["id": "id", "name": "name", "email": "email", "created_at": "created_at"]
-
     func registerUsers(on router: Router<AdminRequestContext>) {
         route(router, .get, "/users") { request, context in
             _ = try context.requireRole(.admin)
-            let options = try ListOptions(request, orderKeys: AdminAPI.userOrderKeys, defaultOrderKey: "name")
-            var users = try await offload { [store] in try store.users() }
-            if let query = options.query?.lowercased() {
-                users = users.filter { $0.name.lowercased().contains(query) || $0.email.lowercased().contains(query) }
-            }
-            users.sort { a, b in
-                let ordered: Bool
-                switch options.orderKey {
-                case "id": ordered = a.id < b.id
-                case "email": ordered = a.email < b.email
-                case "created_at": ordered = a.createdAt < b.createdAt
-                default: ordered = a.name.lowercased() < b.name.lowercased()
-                }
-                return options.descending ? !ordered && a.id != b.id : ordered
-            }
-            let page = users.dropFirst(options.offset).prefix(options.perPage + 1)
-            return jsonResponse(.object([
-                ("users", .array(page.prefix(options.perPage).map(userJSON))),
-                ("meta", options.meta(fetchedCount: page.count)),
-            ]))
+            let options = try ListOptions(request, defaultSort: UserSortKey.name)
+            let users = try await store.users()
+            let (items, meta) = pagedInMemory(
+                users, options, matches: { $0.name.lowercased().contains($1) || $0.email.lowercased().contains($1) },
+                less: options.sort.inIncreasingOrder)
+            return jsonResponse(.object([("users", .array(items.map(userJSON))), ("meta", meta)]))
         }
         route(router, .post, "/users/admin") { request, context in
             let admin = try context.requireRole(.admin)
@@ -101,7 +85,7 @@ extension AdminAPI {
             let user = try context.requireRole(.observer)
             let id = try pathID(context)
             if id != user.id { _ = try context.requireRole(.admin) }
-            guard let record = try await offload({ [store] in try store.user(id: id) }) else { throw FleetAPIError.notFound("user \(id)") }
+            guard let record = try await store.user(id: id) else { throw FleetAPIError.notFound("user \(id)") }
             return jsonResponse(.object([("user", userJSON(record))]))
         }
         route(router, .patch, "/users/:id") { request, context in
@@ -114,7 +98,7 @@ extension AdminAPI {
             let store = self.store
             let deleted: UserRecord
             do {
-                deleted = try await offload { try store.deleteUser(id: id) }
+                deleted = try await store.deleteUser(id: id)
             } catch UserStoreError.notFound {
                 throw FleetAPIError.notFound("user \(id)")
             } catch UserStoreError.lastAdmin {
@@ -129,7 +113,7 @@ extension AdminAPI {
         route(router, .post, "/users/:id/api_token") { _, context in
             let admin = try context.requireRole(.admin)
             let id = try pathID(context)
-            guard let record = try await offload({ [store] in try store.user(id: id) }) else { throw FleetAPIError.notFound("user \(id)") }
+            guard let record = try await store.user(id: id) else { throw FleetAPIError.notFound("user \(id)") }
             guard record.apiOnly else { throw FleetAPIError.invalid("api_only", "user \(id) is not an API-only user; they log in instead") }
             let token = try await self.issueToken(userID: id, kind: .api, replacingExisting: true)
             await recordActivity(admin, "rotated_api_token", .object([("user_id", .int(id)), ("user_email", .string(record.email))]))
@@ -144,11 +128,10 @@ extension AdminAPI {
         let store = self.store
         let record: UserRecord
         do {
-            record = try await offload { () throws -> UserRecord in
-                let hash = try new.password.map { try PasswordHashing.hash($0, rounds: rounds) } ?? ""
-                return try store.createUser(
-                    name: new.name, email: new.email, passwordHash: hash, globalRole: new.role.rawValue, apiOnly: new.apiOnly)!
-            }
+            let password = new.password
+            let hash = try await offload { try password.map { try PasswordHashing.hash($0, rounds: rounds) } ?? "" }
+            record = try await store.createUser(
+                name: new.name, email: new.email, passwordHash: hash, globalRole: new.role.rawValue, apiOnly: new.apiOnly)!
         } catch UserStoreError.emailTaken {
             throw FleetAPIError(status: .conflict, message: "Conflict", errors: [.init(name: "email", reason: "is already used by another user")])
         }
@@ -176,13 +159,11 @@ extension AdminAPI {
         let before: UserRecord?
         let after: UserRecord
         do {
-            (before, after) = try await offload { () throws -> (UserRecord?, UserRecord) in
-                let before = try store.user(id: id)
-                let hash = try body.password.map { try PasswordHashing.hash($0, rounds: rounds) }
-                let after = try store.updateUser(
-                    id: id, name: name, email: email, globalRole: role?.rawValue, passwordHash: hash, endSessions: hash != nil)
-                return (before, after)
-            }
+            before = try await store.user(id: id)
+            let password = body.password
+            let hash = try await offload { try password.map { try PasswordHashing.hash($0, rounds: rounds) } }
+            after = try await store.updateUser(
+                id: id, UserChange(name: name, email: email, globalRole: role?.rawValue, passwordHash: hash, endSessions: hash != nil))
         } catch UserStoreError.notFound {
             throw FleetAPIError.notFound("user \(id)")
         } catch UserStoreError.lastAdmin {

@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import Logging
-import PomonaAgentAPI
 import PomonaCore
 import PomonaPipeline
 import PomonaStore
@@ -31,7 +30,7 @@ public struct AdminSettings: Sendable {
 public struct AdminAPI: Sendable {
     public static let prefixes = ["/api/v1/fleet", "/api/latest/fleet"]
 
-    public let store: Datastore
+    public let store: any FleetStore
     public let writer: StoreWriter
     public let registry: HostRegistry
     public let logger: Logger
@@ -41,13 +40,15 @@ public struct AdminAPI: Sendable {
     public let clock: @Sendable () -> Date
     /// The event pipeline, for `GET /api/v1/pomona/pipeline/stats` (nil: not running).
     public var pipeline: Pipeline? = nil
+    /// The last error-level log lines, for `GET /api/v1/pomona/debug` (the server wires its log in).
+    public var recentErrors: @Sendable () -> [RecentLogLine] = { [] }
 
-    public init(store: Datastore, writer: StoreWriter, registry: HostRegistry, logger: Logger) {
+    public init(store: any FleetStore, writer: StoreWriter, registry: HostRegistry, logger: Logger) {
         self.init(store: store, writer: writer, registry: registry, logger: logger, settings: AdminSettings())
     }
 
     public init(
-        store: Datastore, writer: StoreWriter, registry: HostRegistry, logger: Logger, settings: AdminSettings,
+        store: any FleetStore, writer: StoreWriter, registry: HostRegistry, logger: Logger, settings: AdminSettings,
         clock: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
@@ -85,6 +86,15 @@ public struct AdminAPI: Sendable {
         _ router: Router<AdminRequestContext>, _ method: HTTPRequest.Method, _ path: String,
         _ handler: @escaping @Sendable (Request, AdminRequestContext) async throws -> Response
     ) {
+        // A change the store refuses (a built-in record, an ambiguous host, …) is the client's
+        // error, whatever route it came from.
+        let handler: @Sendable (Request, AdminRequestContext) async throws -> Response = { request, context in
+            do {
+                return try await handler(request, context)
+            } catch let error as FleetStoreError {
+                throw error.apiError
+            }
+        }
         for prefix in AdminAPI.prefixes {
             router.on(RouterPath(prefix + path), method: method, use: handler)
         }

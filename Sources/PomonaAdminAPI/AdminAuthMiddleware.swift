@@ -97,25 +97,23 @@ enum TokenCheck: Sendable {
 }
 
 extension AdminAPI {
-    /// Looks a bearer token up (off the cooperative pool) and slides a session's expiry.
+    /// Looks a bearer token up and slides a session's expiry.
     func authenticate(token: String) async throws -> TokenCheck {
         let digest = BearerToken.digest(token)
         let now = clock()
         let store = self.store
         let settings = self.settings
-        return try await offload { () throws -> TokenCheck in
-            guard let (session, record) = try store.session(tokenDigest: digest) else { return .unknown }
-            if let expiresAt = session.expiresAt, expiresAt <= now {
-                try store.deleteSession(tokenDigest: digest)
-                return .expired
-            }
-            guard let role = Role(rawValue: record.globalRole) else { return .unknown }
-            if session.kind == .session && now.timeIntervalSince(session.lastUsedAt) >= 60 {
-                try store.touchSession(tokenDigest: digest, now: now, expiresAt: now.addingTimeInterval(settings.sessionLifetime))
-            }
-            let user = AdminUser(id: record.id, name: record.name, email: record.email, role: role, apiOnly: record.apiOnly)
-            return .valid(user, digest: digest)
+        guard let (session, record) = try await store.session(tokenDigest: digest) else { return .unknown }
+        if let expiresAt = session.expiresAt, expiresAt <= now {
+            try await store.deleteSession(tokenDigest: digest)
+            return .expired
         }
+        guard let role = Role(rawValue: record.globalRole) else { return .unknown }
+        if session.kind == .session && now.timeIntervalSince(session.lastUsedAt) >= 60 {
+            try await store.touchSession(tokenDigest: digest, now: now, expiresAt: now.addingTimeInterval(settings.sessionLifetime))
+        }
+        let user = AdminUser(id: record.id, name: record.name, email: record.email, role: role, apiOnly: record.apiOnly)
+        return .valid(user, digest: digest)
     }
 
     /// Creates a session (or an API-only token) for a user and returns the bearer token, once.
@@ -128,11 +126,9 @@ extension AdminAPI {
             case .api: settings.apiTokenLifetime.map { now.addingTimeInterval($0) }
             }
         let store = self.store
-        try await offload {
-            try store.createSession(
+        try await store.createSession(
                 tokenDigest: BearerToken.digest(token), userID: userID, kind: kind, expiresAt: expiresAt,
                 replacingTokensOfKind: replacingExisting, now: now)
-        }
         return token
     }
 }

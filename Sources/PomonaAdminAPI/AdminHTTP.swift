@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import Hummingbird
 import Logging
@@ -178,44 +177,43 @@ public func intQueryParameter(_ request: Request, _ name: String, in range: Clos
 
 // MARK: - List conventions
 
-/// Fleet's list parameters: `page` (0-based), `per_page` (capped), `order_key` (whitelisted: the
-/// caller maps API names to SQL expressions, so no request text ever reaches SQL), `order_direction`
-/// and `query`.
-public struct ListOptions: Sendable, Equatable {
-    public static let defaultPerPage = 100
-    public static let maxPerPage = 500
+/// Fleet's list parameters: `page` (0-based), `per_page` (capped), `order_key` (one of the list's
+/// typed sort keys, defined next to the store, so no request text ever reaches a query),
+/// `order_direction` and `query`.
+public struct ListOptions<Key: ListSortKey>: Sendable, Equatable {
+    public static var defaultPerPage: Int { ListPaging.defaultPerPage }
+    public static var maxPerPage: Int { ListPaging.maxPerPage }
 
     public var page: Int
     public var perPage: Int
-    /// The API name of the order key (as the client sent it, or the default).
-    public var orderKey: String
-    /// The SQL expression for ``orderKey``, taken from the route's whitelist.
-    public var orderColumn: String
+    /// The sort key (as the client sent it, or the default).
+    public var sort: Key
     public var descending: Bool
     /// The free-text search, trimmed; `nil` when absent.
     public var query: String?
 
     public var offset: Int { page * perPage }
-    /// `column ASC|DESC`; callers append a unique tie-breaker (`, id ASC`) for stable pages.
-    public var orderBySQL: String { "\(orderColumn) \(descending ? "DESC" : "ASC")" }
+
+    /// The page to ask the store for: one row more than a page, to learn whether more exist.
+    public var storePage: ListPage<Key> { ListPage(sort: sort, descending: descending, limit: perPage + 1, offset: offset) }
 
     /// Parses the list parameters of `request`.
     /// - Parameters:
-    ///   - orderKeys: API order key → SQL expression. Only these keys are accepted.
-    ///   - defaultOrderKey: used when `order_key` is absent (must be in `orderKeys`).
+    ///   - allowed: the keys this route accepts (default: all of `Key`).
+    ///   - defaultSort: used when `order_key` is absent.
     public init(
-        _ request: Request, orderKeys: [String: String], defaultOrderKey: String, defaultDescending: Bool = false,
-        defaultPerPage: Int = ListOptions.defaultPerPage, maxPerPage: Int = ListOptions.maxPerPage
+        _ request: Request, allowed: [Key] = Array(Key.allCases), defaultSort: Key, defaultDescending: Bool = false,
+        defaultPerPage: Int = ListPaging.defaultPerPage, maxPerPage: Int = ListPaging.maxPerPage
     ) throws(FleetAPIError) {
         try self.init(
-            parameters: { queryParameter(request, $0) }, orderKeys: orderKeys, defaultOrderKey: defaultOrderKey,
+            parameters: { queryParameter(request, $0) }, allowed: allowed, defaultSort: defaultSort,
             defaultDescending: defaultDescending, defaultPerPage: defaultPerPage, maxPerPage: maxPerPage)
     }
 
     /// The same from any parameter source (unit tests).
     public init(
-        parameters: (String) -> String?, orderKeys: [String: String], defaultOrderKey: String, defaultDescending: Bool = false,
-        defaultPerPage: Int = ListOptions.defaultPerPage, maxPerPage: Int = ListOptions.maxPerPage
+        parameters: (String) -> String?, allowed: [Key] = Array(Key.allCases), defaultSort: Key, defaultDescending: Bool = false,
+        defaultPerPage: Int = ListPaging.defaultPerPage, maxPerPage: Int = ListPaging.maxPerPage
     ) throws(FleetAPIError) {
         if let text = parameters("page") {
             guard let page = Int(text), page >= 0, page <= 10_000_000 else {
@@ -234,12 +232,14 @@ public struct ListOptions: Sendable, Equatable {
         } else {
             perPage = min(defaultPerPage, maxPerPage)
         }
-        let key = parameters("order_key") ?? defaultOrderKey
-        guard let column = orderKeys[key] else {
-            throw FleetAPIError.invalid("order_key", "must be one of \(orderKeys.keys.sorted().joined(separator: ", "))")
+        if let text = parameters("order_key") {
+            guard let key = Key(rawValue: text), allowed.contains(key) else {
+                throw FleetAPIError.invalid("order_key", "must be one of \(allowed.map(\.rawValue).sorted().joined(separator: ", "))")
+            }
+            sort = key
+        } else {
+            sort = defaultSort
         }
-        orderKey = key
-        orderColumn = column
         switch parameters("order_direction")?.lowercased() {
         case nil: descending = defaultDescending
         case "asc": descending = false
@@ -256,17 +256,10 @@ public struct ListOptions: Sendable, Equatable {
     }
 }
 
-// MARK: - Work off the cooperative pool
-
-/// Runs blocking work (SQLite, the password KDF) on a GCD thread and awaits it, so a slow call never
-/// stalls the two cooperative threads that serve every request. Errors that are already
-/// `FleetAPIError` pass through; anything else is left for the error middleware (500).
-public func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global(qos: .userInitiated).async {
-            continuation.resume(with: Result { try work() })
-        }
-    }
+/// Page sizes shared by every list.
+public enum ListPaging {
+    public static let defaultPerPage = 100
+    public static let maxPerPage = 500
 }
 
 // MARK: - Audit log
@@ -277,12 +270,12 @@ public func actor(_ user: AdminUser) -> ActivityActor {
 }
 
 extension AdminAPI {
-    /// Records an audit-log entry for a change `user` made (off the cooperative pool). A failure to
+    /// Records an audit-log entry for a change `user` made. A failure to
     /// record is logged, not returned: the change itself has already been committed.
     public func recordActivity(_ user: AdminUser, _ type: String, _ details: JSONValue = .object([])) async {
         let store = self.store
         do {
-            try await offload { try store.recordActivity(actor: actor(user), type: type, details: details) }
+            try await store.recordActivity(actor: actor(user), type: type, details: details)
         } catch {
             logger.error("cannot record activity", metadata: ["type": "\(type)", "error": "\(error)"])
         }

@@ -39,12 +39,12 @@ public final class AgentConfigState: Sendable {
         var packs: [Int]
     }
 
-    let store: Datastore
+    let store: any FleetStore
     let logger: Logger
     let membershipReloadInterval: Duration
     private let snapshot = Mutex(Snapshot())
 
-    public init(store: Datastore, logger: Logger, membershipReloadInterval: Duration = .seconds(30)) {
+    public init(store: any FleetStore, logger: Logger, membershipReloadInterval: Duration = .seconds(30)) {
         self.store = store
         self.logger = logger
         self.membershipReloadInterval = membershipReloadInterval
@@ -55,15 +55,15 @@ public final class AgentConfigState: Sendable {
     /// Reloads if the database generation changed (and target-label memberships when they are
     /// due). Returns whether the configuration was reloaded.
     @discardableResult
-    public func refresh(force: Bool = false) throws -> Bool {
-        let generation = try store.configGeneration()
+    public func refresh(force: Bool = false) async throws -> Bool {
+        let generation = try await store.configGeneration()
         if !force, generation == self.generation {
-            try reloadMembershipsIfDue()
+            try await reloadMembershipsIfDue()
             return false
         }
         let sources = ConfigSources(
-            agentOptions: try store.agentOptions() ?? .default, servedOptionNames: try store.servedOptionNames(),
-            globalQueries: try store.queries(), packs: try store.packs())
+            agentOptions: try await store.agentOptions() ?? .default, servedOptionNames: try await store.servedOptionNames(),
+            globalQueries: try await store.queries(), packs: try await store.packs())
         let targeted = sources.packs.enumerated().compactMap { index, pack in
             pack.targets.flatMap { $0.isEmpty ? nil : (index: index, targets: $0) }
         }
@@ -81,9 +81,9 @@ public final class AgentConfigState: Sendable {
                 if let old = snapshot.withLock({ $0.configs[key] }) { configs[key] = old }
             }
         }
-        let secrets = try store.enrollSecrets()
+        let secrets = try await store.enrollSecrets()
         let labels = targeted.reduce(into: Set<Int64>()) { $0.formUnion($1.targets.labelIDs) }
-        let memberships = try store.labelMemberships(labelIDs: labels)
+        let memberships = try await store.labelMemberships(labelIDs: labels)
         snapshot.withLock { s in
             s.generation = generation
             s.secrets = secrets
@@ -101,13 +101,13 @@ public final class AgentConfigState: Sendable {
         return true
     }
 
-    private func reloadMembershipsIfDue() throws {
+    private func reloadMembershipsIfDue() async throws {
         let labels: Set<Int64>? = snapshot.withLock { s in
             guard !s.targeted.isEmpty, let loaded = s.membershipsLoadedAt, loaded.duration(to: .now) >= membershipReloadInterval else { return nil }
             return s.targeted.reduce(into: Set<Int64>()) { $0.formUnion($1.targets.labelIDs) }
         }
         guard let labels else { return }
-        let memberships = try store.labelMemberships(labelIDs: labels)
+        let memberships = try await store.labelMemberships(labelIDs: labels)
         snapshot.withLock { s in
             s.memberships = memberships
             s.membershipsLoadedAt = .now

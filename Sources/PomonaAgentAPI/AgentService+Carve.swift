@@ -39,11 +39,9 @@ extension AgentService {
         var rng = SystemRandomNumberGenerator()
         let sessionID = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
         do {
-            _ = try await blocking { [store] in
-                try store.beginCarve(
-                    hostID: hostID, sessionID: sessionID, carveID: carveID, requestID: requestID, blockCount: blockCount,
-                    blockSize: blockSize, carveSize: carveSize, now: now)
-            }
+            _ = try await store.beginCarve(
+                hostID: hostID, sessionID: sessionID, carveID: carveID, requestID: requestID, blockCount: blockCount,
+                blockSize: blockSize, carveSize: carveSize, now: now)
         } catch let error as CarveBeginError {
             throw .badRequest(error.description)
         } catch {
@@ -68,13 +66,11 @@ extension AgentService {
         }
         if let key = AgentService.nodeKey(body: nil, authorization: authorization) {
             let hostID = registry.authenticate(AgentService.digest(key), now: now)
-            let session = try? await blocking { [store] in try store.carveSession(sessionID: sessionID) }
+            let session = try? await store.carveSession(sessionID: sessionID)
             if hostID == nil || (session?.hostID != nil && session?.hostID != hostID) { throw .nodeInvalid() }
         }
         do {
-            let session = try await blocking { [store] in
-                try store.storeCarveBlock(sessionID: sessionID, blockID: blockID, data: data, now: now)
-            }
+            let session = try await store.storeCarveBlock(sessionID: sessionID, blockID: blockID, data: data, now: now)
             if session.completedAt != nil, blockID == session.blockCount - 1 {
                 logger.info("carve complete", metadata: ["carve_id": "\(LogText.escaped(session.carveID))", "bytes": "\(session.carveSize)"])
             }

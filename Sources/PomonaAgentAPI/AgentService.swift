@@ -12,7 +12,7 @@ import Synchronization
 /// is testable without a socket. Hot paths (`distributed/read`, `config`) touch only memory: the
 /// ``HostRegistry`` and the compiled ``AgentConfigState``. Writes go through the ``StoreWriter``.
 public final class AgentService: Sendable {
-    public let store: Datastore
+    public let store: any FleetStore
     public let writer: StoreWriter
     public let registry: HostRegistry
     public let configState: AgentConfigState
@@ -23,15 +23,18 @@ public final class AgentService: Sendable {
     public let logger: Logger
     /// Called with every non-detail distributed result (live-query campaigns hook in here).
     public let resultObserver: (@Sendable (DistributedResult) -> Void)?
+    /// Called with every host enrolled (the pipeline's host-facts cache indexes it at once).
+    public let enrollObserver: (@Sendable (_ hostID: Int64, _ record: EnrollmentRecord) -> Void)?
     /// Failed enrolls per source address: the rate limit and the summed-up log lines.
     let failedEnrolls: Mutex<FailedEnrollLimiter>
     /// Carves hosts announced in answers to carve queries Pomona sent them: the only ones `carve/begin` accepts.
     let expectedCarves = Mutex(ExpectedCarves())
 
     public init(
-        store: Datastore, writer: StoreWriter, registry: HostRegistry, configState: AgentConfigState, logSink: any LogSink,
+        store: any FleetStore, writer: StoreWriter, registry: HostRegistry, configState: AgentConfigState, logSink: any LogSink,
         limits: AgentBodyLimits = AgentBodyLimits(), enrollLimits: FailedEnrollLimiter.Settings = .init(), logger: Logger,
-        resultObserver: (@Sendable (DistributedResult) -> Void)? = nil
+        resultObserver: (@Sendable (DistributedResult) -> Void)? = nil,
+        enrollObserver: (@Sendable (_ hostID: Int64, _ record: EnrollmentRecord) -> Void)? = nil
     ) {
         failedEnrolls = Mutex(FailedEnrollLimiter(settings: enrollLimits))
         self.store = store
@@ -43,21 +46,22 @@ public final class AgentService: Sendable {
         bodyThread = AgentBodyThread(budget: SharedInflationBudget(limit: limits.inflationBudget))
         self.logger = logger
         self.resultObserver = resultObserver
+        self.enrollObserver = enrollObserver
     }
 
     /// Loads every enrolled host into the registry (at start).
-    public func loadRegistry() throws {
-        for (state, digest) in try store.loadCheckInStates() { registry.register(state, digest: digest) }
-        try reloadEvaluationQueries()
-        registry.restoreEvaluationTimes(try store.hostEvaluationTimes())
+    public func loadRegistry() async throws {
+        for (state, digest) in try await store.loadCheckInStates() { registry.register(state, digest: digest) }
+        try await reloadEvaluationQueries()
+        registry.restoreEvaluationTimes(try await store.hostEvaluationTimes())
         // Live queries of a previous run cannot be answered any more: hosts lost them with the registry.
-        let abandoned = try store.closeAbandonedCampaigns()
+        let abandoned = try await store.closeAbandonedCampaigns()
         if abandoned > 0 { logger.info("closed live queries left running by the previous run", metadata: ["campaigns": "\(abandoned)"]) }
     }
 
     /// Reloads the label and policy queries hosts run (call after any change to labels or policies).
-    public func reloadEvaluationQueries() throws {
-        registry.setEvaluationQueries(try store.hostEvaluationQueries())
+    public func reloadEvaluationQueries() async throws {
+        registry.setEvaluationQueries(try await store.hostEvaluationQueries())
     }
 
     // MARK: - Node keys
@@ -138,18 +142,17 @@ public final class AgentService: Sendable {
         let nodeKey = AgentService.makeNodeKey()
         let digest = AgentService.digest(nodeKey)
         let outcome: EnrollmentOutcome
+        let record: EnrollmentRecord
         do {
-            outcome = try await blocking { [store] in
-                try store.enroll(
-                    EnrollmentRecord(
-                        osqueryHostID: identifier, nodeKeyDigest: digest, enrollSecretID: secret.id, vitals: vitals,
-                        remoteIP: remoteIP, now: now))
-            }
+            record = EnrollmentRecord(
+                osqueryHostID: identifier, nodeKeyDigest: digest, enrollSecretID: secret.id, vitals: vitals, remoteIP: remoteIP, now: now)
+            outcome = try await store.enroll(record)
         } catch {
             logger.error("enroll failed to save", metadata: ["host_identifier": "\(LogText.escaped(identifier))", "error": "\(error)"])
             throw .internalError("enrollment could not be saved; retry later")
         }
         registry.register(outcome.state, digest: digest)
+        enrollObserver?(outcome.hostID, record)
         if !outcome.duplicateUUIDHostIDs.isEmpty {
             logger.warning(
                 "duplicate hardware UUID: several hosts share it (cloned machines?); consider --host_identifier=instance",

@@ -39,7 +39,7 @@ public enum CollectorRoutes {
             }
             // Inflated on a GCD thread: a large body would hold one of the concurrency pool's two threads.
             let contentEncoding = request.headers[.contentEncoding]
-            let inflated = contentEncoding == nil ? .success(raw) : try await blocking { () -> Result<ByteBuffer, AgentError> in
+            let inflated = contentEncoding == nil ? .success(raw) : try await offload { () -> Result<ByteBuffer, AgentError> in
                 do throws(AgentError) {
                     return .success(try AgentBody.inflate(raw, contentEncoding: contentEncoding, maxInflated: settings.maxInflatedBytes))
                 } catch {

@@ -3,7 +3,7 @@ import Foundation
 import PomonaServer
 import PomonaStore
 
-struct AgentKitCommand: ParsableCommand {
+struct AgentKitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent-kit",
         abstract: "Write what a host needs to enroll: osquery.flags, the CA certificate and the enroll secret.",
@@ -23,14 +23,14 @@ struct AgentKitCommand: ParsableCommand {
     @Option(name: .long, help: "Where the kit's files will live on the host.")
     var installPrefix: String = "/var/osquery"
 
-    func run() throws {
+    func run() async throws {
         let configuration = try server.load()
         let store = try Datastore(path: configuration.databasePath)
         let secret: String
         if let enrollSecret {
             secret = enrollSecret
         } else {
-            guard let newest = try store.enrollSecrets().last else {
+            guard let newest = try await store.enrollSecrets().last else {
                 throw ValidationError("no active enroll secret in \(configuration.databasePath); start `pomona serve` once or add one")
             }
             secret = newest.secret

@@ -4,7 +4,7 @@ import PomonaCore
 import PomonaServer
 import PomonaStore
 
-struct BaselineCommand: ParsableCommand {
+struct BaselineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "baseline",
         abstract: "Show, remove or reinstall the built-in macOS baseline schedule.",
@@ -20,24 +20,24 @@ struct BaselineCommand: ParsableCommand {
         }
     }
 
-    struct Remove: ParsableCommand {
+    struct Remove: AsyncParsableCommand {
         @OptionGroup var server: ServerOptions
 
-        func run() throws {
+        func run() async throws {
             let store = try Datastore(path: try server.load().databasePath)
-            let count = try store.deleteBuiltinQueries(marker: PomonaServer.baselineMarker)
-            try store.recordActivity(actor: "cli", type: "removed_macos_baseline")
+            let count = try await store.deleteBuiltinQueries(marker: PomonaServer.baselineMarker)
+            try await store.recordActivity(actor: "cli", type: "removed_macos_baseline")
             print("removed \(count) baseline queries (they stay removed across restarts)")
         }
     }
 
-    struct Install: ParsableCommand {
+    struct Install: AsyncParsableCommand {
         @OptionGroup var server: ServerOptions
 
-        func run() throws {
+        func run() async throws {
             let store = try Datastore(path: try server.load().databasePath)
-            for q in MacOSBaseline.queries { try store.saveQuery(q, builtin: PomonaServer.baselineMarker) }
-            try store.recordActivity(actor: "cli", type: "installed_macos_baseline")
+            for q in MacOSBaseline.queries { try await store.saveQuery(q, builtin: PomonaServer.baselineMarker) }
+            try await store.recordActivity(actor: "cli", type: "installed_macos_baseline")
             print("installed \(MacOSBaseline.queries.count) baseline queries")
         }
     }

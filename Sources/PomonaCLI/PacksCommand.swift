@@ -4,13 +4,13 @@ import PomonaCore
 import PomonaServer
 import PomonaStore
 
-struct PacksCommand: ParsableCommand {
+struct PacksCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "packs",
         abstract: "Import, list and delete osquery query packs.",
         subcommands: [Import.self, List.self, Delete.self])
 
-    struct Import: ParsableCommand {
+    struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Import osquery pack files (as osquery ships them) and serve their queries to agents.",
             discussion: """
@@ -28,7 +28,7 @@ struct PacksCommand: ParsableCommand {
             if name != nil && files.count != 1 { throw ValidationError("--name needs exactly one file") }
         }
 
-        func run() throws {
+        func run() async throws {
             let store = try Datastore(path: try server.load().databasePath)
             let validator = QueryValidator(checker: OsquerySchemaChecker())
             var imported: [(QueryPack, [String])] = []
@@ -48,8 +48,8 @@ struct PacksCommand: ParsableCommand {
             }
             // Parse and validate everything first, then save: a bad file leaves nothing half-imported.
             for (pack, warnings) in imported {
-                try store.savePack(pack)
-                try store.recordActivity(
+                try await store.savePack(pack)
+                try await store.recordActivity(
                     actor: "cli", type: "imported_pack",
                     details: .object([("pack", .string(pack.name)), ("queries", .number(String(pack.queries.count)))]))
                 print("imported pack \(pack.name): \(pack.queries.count) queries")
@@ -58,26 +58,26 @@ struct PacksCommand: ParsableCommand {
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         @OptionGroup var server: ServerOptions
 
-        func run() throws {
+        func run() async throws {
             let store = try Datastore(path: try server.load().databasePath)
-            for pack in try store.packs() {
+            for pack in try await store.packs() {
                 let platform = pack.platform.isEmpty ? "all" : pack.platform
                 print("\(pack.name)\t\(pack.queries.count) queries\tplatform: \(platform)\(pack.disabled ? "\tdisabled" : "")")
             }
         }
     }
 
-    struct Delete: ParsableCommand {
+    struct Delete: AsyncParsableCommand {
         @OptionGroup var server: ServerOptions
         @Argument var name: String
 
-        func run() throws {
+        func run() async throws {
             let store = try Datastore(path: try server.load().databasePath)
-            guard try store.deletePack(named: name) else { throw ValidationError("no pack named \(name)") }
-            try store.recordActivity(actor: "cli", type: "deleted_pack", details: .object([("pack", .string(name))]))
+            guard try await store.deletePack(named: name) else { throw ValidationError("no pack named \(name)") }
+            try await store.recordActivity(actor: "cli", type: "deleted_pack", details: .object([("pack", .string(name))]))
             print("deleted pack \(name)")
         }
     }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Logging
-import PomonaAdminAPI
 import PomonaPipeline
 import PomonaServer
 #if canImport(Glibc)
@@ -75,7 +74,7 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
         let server: PomonaServer
         do {
-            server = try PomonaServer(configuration: configuration, logger: logger, webDirectory: webDir)
+            server = try await PomonaServer(configuration: configuration, logger: logger, webDirectory: webDir)
         } catch let error as ConfigurationError {
             throw ValidationError(error.message)
         }

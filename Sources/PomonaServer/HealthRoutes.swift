@@ -29,7 +29,7 @@ enum HealthRoutes {
 
             if request.uri.queryParameters.get("check") == "db" {
                 do {
-                    _ = try server.store.hostCount()
+                    _ = try await server.store.hostCount()
                     members.append(("db", .string("ok")))
                 } catch {
                     return AgentRoutes.jsonResponse(.serviceUnavailable, JSONValue.object([("status", .string("error")), ("db", .string("unavailable"))]).encoded())

@@ -31,7 +31,7 @@ public struct ServerAddresses: Sendable {
 public final class PomonaServer: Sendable {
     public let configuration: ServerConfiguration
     public let logger: Logger
-    public let store: Datastore
+    public let store: any FleetStore
     public let registry: HostRegistry
     public let writer: StoreWriter
     public let configState: AgentConfigState
@@ -54,7 +54,7 @@ public final class PomonaServer: Sendable {
 
     /// - Parameter webDirectory: serve the admin page from this directory instead of the embedded
     ///   copy (development: edit `Web/` and reload without rebuilding).
-    public init(configuration: ServerConfiguration, logger: Logger, webDirectory: String? = nil) throws {
+    public init(configuration: ServerConfiguration, logger: Logger, webDirectory: String? = nil) async throws {
         try configuration.validate()
         webAssets = try webDirectory.map { .directory(try WebAssets.validateDirectory($0)) } ?? .embeddedFiles
         self.configuration = configuration
@@ -67,8 +67,10 @@ public final class PomonaServer: Sendable {
         } catch {
             throw ConfigurationError("cannot create data directory \(configuration.dataDirectory): \(error.localizedDescription)")
         }
+        let datastore: Datastore
         do {
-            store = try Datastore(path: configuration.databasePath)
+            datastore = try Datastore(path: configuration.databasePath)
+            store = datastore
         } catch {
             throw ConfigurationError("cannot open database \(configuration.databasePath): \(error)")
         }
@@ -79,25 +81,28 @@ public final class PomonaServer: Sendable {
             tlsFiles = try CertificateAuthority.loadOrCreate(
                 directory: URL(fileURLWithPath: configuration.tlsDirectory), serverNames: configuration.serverNames)
         }
-        generatedEnrollSecret = try PomonaServer.seed(store: store, configuration: configuration, logger: logger)
+        generatedEnrollSecret = try await PomonaServer.seed(store: store, configuration: configuration, logger: logger)
 
         registry = HostRegistry(planner: DistributedReadPlanner(detailInterval: TimeInterval(configuration.detailUpdateInterval)))
-        writer = StoreWriter(store: store, logger: logger)
+        writer = StoreWriter(store: datastore, logger: logger)
         configState = AgentConfigState(store: store, logger: logger)
-        hostFacts = HostFactsCache(store: store)
-        try hostFacts.refresh()
+        let hostFacts = HostFactsCache(store: store)
+        self.hostFacts = hostFacts
+        try await hostFacts.refresh()
         pipeline = try PomonaServer.makePipeline(configuration, hosts: hostFacts, logger: logger)
         PomonaServer.forwardLiveQueryResults(registry: registry, pipeline: pipeline, logger: logger)
         agentService = AgentService(
             store: store, writer: writer, registry: registry, configState: configState, logSink: PipelineLogSink(pipeline: pipeline),
             limits: PomonaServer.agentLimits(configuration),
-            enrollLimits: .init(perMinute: configuration.agentFailedEnrollsPerMinute), logger: logger)
-        try agentService.loadRegistry()
+            enrollLimits: .init(perMinute: configuration.agentFailedEnrollsPerMinute), logger: logger,
+            enrollObserver: { hostFacts.enrolled(hostID: $0, record: $1) })
+        try await agentService.loadRegistry()
         var adminAPI = AdminAPI(
             store: store, writer: writer, registry: registry, logger: logger, settings: PomonaServer.adminSettings(configuration))
         adminAPI.pipeline = pipeline
+        adminAPI.recentErrors = { RecentErrorLog.shared.entries }
         self.adminAPI = adminAPI
-        try configState.refresh(force: true)
+        try await configState.refresh(force: true)
     }
 
     static func agentLimits(_ configuration: ServerConfiguration) -> AgentBodyLimits {
@@ -117,17 +122,17 @@ public final class PomonaServer: Sendable {
     }
 
     /// First-start and every-start seeding: an enroll secret, the macOS baseline, default options.
-    static func seed(store: Datastore, configuration: ServerConfiguration, logger: Logger) throws -> String? {
+    static func seed(store: any FleetStore, configuration: ServerConfiguration, logger: Logger) async throws -> String? {
         var generated: String?
         if let secret = configuration.enrollSecret?.trimmingCharacters(in: .whitespacesAndNewlines) {
-            _ = try store.addEnrollSecret(secret, name: "configured")
-        } else if try store.enrollSecrets().isEmpty {
+            _ = try await store.addEnrollSecret(secret, name: "configured")
+        } else if try await store.enrollSecrets().isEmpty {
             let secret = EnrollSecretGenerator.make()
-            _ = try store.addEnrollSecret(secret, name: "generated at first start")
+            _ = try await store.addEnrollSecret(secret, name: "generated at first start")
             generated = secret
         }
         if configuration.installMacOSBaseline {
-            if try store.seedQueriesOnce(MacOSBaseline.queries, marker: PomonaServer.baselineMarker) {
+            if try await store.seedQueriesOnce(MacOSBaseline.queries, marker: PomonaServer.baselineMarker) {
                 logger.info("installed the macOS baseline schedule", metadata: ["queries": "\(MacOSBaseline.queries.count)"])
             }
         }
@@ -219,13 +224,13 @@ public final class PomonaServer: Sendable {
             name: "seen-time flush", interval: .seconds(2), logger: logger, tick: flushSeen,
             onShutdown: { try? await flushSeen() })
         let configRefresher = PeriodicService(
-            name: "config refresh", interval: .seconds(2), logger: logger, tick: { try configState.refresh() })
+            name: "config refresh", interval: .seconds(2), logger: logger, tick: { try await configState.refresh() })
         let agentService = self.agentService
         let failedEnrollReporter = PeriodicService(
             name: "failed-enroll report", interval: .seconds(10), logger: logger, tick: { agentService.reportFailedEnrolls() })
         let hostFacts = self.hostFacts
         let hostFactsRefresher = PeriodicService(
-            name: "host facts refresh", interval: .seconds(10), logger: logger, tick: { try hostFacts.refresh() })
+            name: "host facts refresh", interval: .seconds(10), logger: logger, tick: { try await hostFacts.refresh() })
 
         // Services stop in reverse order: listeners first (draining requests), then the upkeep.
         let group = ServiceGroup(
@@ -242,7 +247,7 @@ public final class PomonaServer: Sendable {
                 logger: logger))
         self.group.withLock { $0 = group }
         try await group.run()
-        try store.close()
+        try await store.close()
         logger.info("pomona stopped")
     }
 }

@@ -27,30 +27,27 @@ public struct Activity: Sendable, Equatable {
 
 extension Datastore {
     /// Appends to the audit log with an identified actor (a user of the management API).
-    public func recordActivity(actor: ActivityActor, type: String, details: JSONValue = .object([]), now: Date = Date()) throws {
-        try pool.write { db in
+    public func recordActivity(actor: ActivityActor, type: String, details: JSONValue, now: Date) async throws {
+        try await pool.write { db in
             try Datastore.insertActivity(db, actor: actor, type: type, details: details, now: now)
         }
     }
 
     /// The insert itself, for callers that record the activity inside their own transaction.
-    public static func insertActivity(_ db: Database, actor: ActivityActor, type: String, details: JSONValue, now: Date) throws {
+    static func insertActivity(_ db: Database, actor: ActivityActor, type: String, details: JSONValue, now: Date) throws {
         try db.execute(
             sql: "INSERT INTO activities (created_at, actor, actor_id, actor_email, type, details) VALUES (?, ?, ?, ?, ?, ?)",
             arguments: [now.storeValue, actor.name, actor.id, actor.email, type, String(decoding: details.encoded(), as: UTF8.self)])
     }
 
-    /// Ordering whitelist for ``activities(orderColumn:descending:limit:offset:)``.
-    public static let activityOrderColumns: [String: String] = ["created_at": "created_at", "id": "id", "type": "type"]
-
-    /// A page of the audit log. `orderColumn` must come from ``activityOrderColumns``.
-    public func activities(orderColumn: String, descending: Bool, limit: Int, offset: Int) throws -> [Activity] {
-        precondition(Datastore.activityOrderColumns.values.contains(orderColumn), "order column not whitelisted")
-        let direction = descending ? "DESC" : "ASC"
-        return try pool.read { db in
+    /// A page of the audit log.
+    public func activities(_ page: ListPage<ActivitySortKey>) async throws -> [Activity] {
+        let column = page.sort.column
+        let direction = page.direction
+        return try await pool.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM activities ORDER BY \(orderColumn) \(direction), id \(direction) LIMIT ? OFFSET ?",
-                arguments: [limit, offset]
+                db, sql: "SELECT * FROM activities ORDER BY \(column) \(direction), id \(direction) LIMIT ? OFFSET ?",
+                arguments: [page.limit, page.offset]
             ).map { row in
                 Activity(
                     id: row["id"], createdAt: Date(storeValue: row["created_at"]),
@@ -60,7 +57,7 @@ extension Datastore {
         }
     }
 
-    public func activityCount() throws -> Int {
-        try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM activities") ?? 0 }
+    public func activityCount() async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM activities") ?? 0 }
     }
 }

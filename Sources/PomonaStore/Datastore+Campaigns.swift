@@ -112,10 +112,9 @@ extension Datastore {
 
     /// Records a new campaign and returns its id (the in-memory campaign is started with it).
     public func createCampaign(
-        query: String, queryID: Int64?, user: (id: Int64, email: String)?, targets: [CampaignTarget], targetedHostCount: Int,
-        onlineHostCount: Int, deadline: Date, now: Date = Date()
-    ) throws -> Int64 {
-        try pool.write { db in
+        query: String, queryID: Int64?, user: (id: Int64, email: String)?, targets: [CampaignTarget], targetedHostCount: Int, onlineHostCount: Int, deadline: Date, now: Date
+    ) async throws -> Int64 {
+        try await pool.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO campaigns (query, query_id, user_id, user_email, status, targeted_host_count, online_host_count, created_at, deadline)
@@ -133,8 +132,8 @@ extension Datastore {
     }
 
     /// Marks a campaign finished with its final count.
-    public func finishCampaign(id: Int64, respondedHostCount: Int, at now: Date = Date()) throws {
-        try pool.write { db in
+    public func finishCampaign(id: Int64, respondedHostCount: Int, at now: Date) async throws {
+        try await pool.write { db in
             try db.execute(
                 sql: "UPDATE campaigns SET status = 'finished', responded_host_count = ?, finished_at = ? WHERE id = ?",
                 arguments: [respondedHostCount, now.storeValue, id])
@@ -142,8 +141,8 @@ extension Datastore {
     }
 
     /// Campaigns a previous run left `running` (the process stopped): nobody will answer them now.
-    public func closeAbandonedCampaigns(now: Date = Date()) throws -> Int {
-        try pool.write { db in
+    public func closeAbandonedCampaigns(now: Date) async throws -> Int {
+        try await pool.write { db in
             try db.execute(
                 sql: """
                     UPDATE campaigns SET status = 'finished', finished_at = ?,
@@ -154,22 +153,22 @@ extension Datastore {
         }
     }
 
-    public func campaign(id: Int64) throws -> CampaignRecord? {
-        try pool.read { db in
+    public func campaign(id: Int64) async throws -> CampaignRecord? {
+        try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM campaigns WHERE id = ?", arguments: [id]).map(Datastore.campaignRecord)
         }
     }
 
-    public func campaignTargets(id: Int64) throws -> [CampaignTarget] {
-        try pool.read { db in
+    public func campaignTargets(id: Int64) async throws -> [CampaignTarget] {
+        try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT target_type, target_id FROM campaign_targets WHERE campaign_id = ? ORDER BY target_type, target_id", arguments: [id])
                 .map { CampaignTarget(type: $0["target_type"], id: $0["target_id"]) }
         }
     }
 
     /// Stored answers of a campaign, in the order they arrived.
-    public func campaignResults(id: Int64) throws -> [LiveQueryHostResult] {
-        try pool.read { db in
+    public func campaignResults(id: Int64) async throws -> [LiveQueryHostResult] {
+        try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM campaign_results WHERE campaign_id = ? ORDER BY received_at, host_id", arguments: [id]).map { row in
                 LiveQueryHostResult(
                     campaignID: id, hostID: row["host_id"], rowsJSON: row["rows"], rowCount: row["row_count"], error: row["error"],
@@ -179,9 +178,10 @@ extension Datastore {
     }
 
     /// Hostnames for result messages (hosts that no longer exist are absent).
-    public func hostNames(ids: some Collection<Int64>) throws -> [Int64: HostNames] {
+    public func hostNames(ids: some Collection<Int64>) async throws -> [Int64: HostNames] {
         if ids.isEmpty { return [:] }
-        return try pool.read { db in
+        let ids = Array(ids)
+        return try await pool.read { db in
             var out: [Int64: HostNames] = [:]
             let statement = try db.cachedStatement(sql: "SELECT hostname, computer_name FROM hosts WHERE id = ?")
             for id in ids {
@@ -195,8 +195,8 @@ extension Datastore {
     }
 
     /// The ids of hosts that exist among `ids`.
-    public func existingHostIDs(_ ids: [Int64]) throws -> Set<Int64> {
-        try pool.read { db in
+    public func existingHostIDs(_ ids: [Int64]) async throws -> Set<Int64> {
+        try await pool.read { db in
             let statement = try db.cachedStatement(sql: "SELECT 1 FROM hosts WHERE id = ?")
             return Set(try ids.filter { try Bool.fetchOne(statement, arguments: [$0]) == true })
         }

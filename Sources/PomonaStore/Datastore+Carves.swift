@@ -50,10 +50,9 @@ extension Datastore {
     /// lost and it retried) replaces its unfinished session; a carve already received in full
     /// is not taken twice.
     public func beginCarve(
-        hostID: Int64, sessionID: String, carveID: String, requestID: String, blockCount: Int, blockSize: Int, carveSize: Int,
-        now: Date = Date()
-    ) throws -> CarveSession {
-        try pool.write { db in
+        hostID: Int64, sessionID: String, carveID: String, requestID: String, blockCount: Int, blockSize: Int, carveSize: Int, now: Date
+    ) async throws -> CarveSession {
+        try await pool.write { db in
             let earlier = try Row.fetchAll(
                 db, sql: "SELECT id, completed_at FROM carves WHERE host_id = ? AND carve_id = ?", arguments: [hostID, carveID])
             if earlier.contains(where: { ($0["completed_at"] as Double?) != nil }) { throw CarveBeginError.alreadyReceived(carveID: carveID) }
@@ -75,8 +74,8 @@ extension Datastore {
     /// transparent resend, spec §8.3) is accepted and ignored. Every block but the last must be
     /// exactly `block_size` bytes, and the total must equal `carve_size`.
     /// - Returns: the session after the block, with `completedAt` set once every block is in.
-    public func storeCarveBlock(sessionID: String, blockID: Int, data: Data, now: Date = Date()) throws -> CarveSession {
-        try pool.write { db in
+    public func storeCarveBlock(sessionID: String, blockID: Int, data: Data, now: Date) async throws -> CarveSession {
+        try await pool.write { db in
             guard let carve = try Datastore.carve(db, sessionID: sessionID) else { throw CarveBlockError.unknownSession }
             guard blockID >= 0 && blockID < carve.blockCount else {
                 throw CarveBlockError.blockOutOfRange(blockID, count: carve.blockCount)
@@ -95,17 +94,17 @@ extension Datastore {
         }
     }
 
-    public func carveSession(sessionID: String) throws -> CarveSession? {
-        try pool.read { db in try Datastore.carve(db, sessionID: sessionID) }
+    public func carveSession(sessionID: String) async throws -> CarveSession? {
+        try await pool.read { db in try Datastore.carve(db, sessionID: sessionID) }
     }
 
-    public func carves() throws -> [CarveSession] {
-        try pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM carves ORDER BY id").map(Datastore.carveSession) }
+    public func carves() async throws -> [CarveSession] {
+        try await pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM carves ORDER BY id").map(Datastore.carveSession) }
     }
 
     /// The reassembled upload of a completed carve, or `nil` while incomplete.
-    public func carveArchive(id: Int64) throws -> Data? {
-        try pool.read { db in
+    public func carveArchive(id: Int64) async throws -> Data? {
+        try await pool.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM carves WHERE id = ?", arguments: [id]) else { return nil }
             let carve = Datastore.carveSession(row)
             guard carve.completedAt != nil else { return nil }

@@ -12,8 +12,8 @@ public struct EnrollSecret: Sendable, Equatable {
 }
 
 extension Datastore {
-    public func addEnrollSecret(_ secret: String, name: String = "", now: Date = Date()) throws -> EnrollSecret {
-        try pool.write { db in
+    public func addEnrollSecret(_ secret: String, name: String, now: Date) async throws -> EnrollSecret {
+        try await pool.write { db in
             try db.execute(
                 sql: "INSERT INTO enroll_secrets (secret, name, created_at) VALUES (?, ?, ?) ON CONFLICT(secret) DO UPDATE SET revoked_at = NULL",
                 arguments: [secret, name, now.storeValue])
@@ -22,8 +22,8 @@ extension Datastore {
         }
     }
 
-    public func revokeEnrollSecret(_ secret: String, now: Date = Date()) throws -> Bool {
-        try pool.write { db in
+    public func revokeEnrollSecret(_ secret: String, now: Date) async throws -> Bool {
+        try await pool.write { db in
             try db.execute(sql: "UPDATE enroll_secrets SET revoked_at = ? WHERE secret = ? AND revoked_at IS NULL", arguments: [now.storeValue, secret])
             let revoked = db.changesCount > 0
             if revoked { try Datastore.bumpGeneration(db) }
@@ -31,8 +31,8 @@ extension Datastore {
         }
     }
 
-    public func enrollSecrets(includeRevoked: Bool = false) throws -> [EnrollSecret] {
-        try pool.read { db in
+    public func enrollSecrets(includeRevoked: Bool) async throws -> [EnrollSecret] {
+        try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM enroll_secrets \(includeRevoked ? "" : "WHERE revoked_at IS NULL") ORDER BY id")
                 .map(Datastore.secret(from:))
         }

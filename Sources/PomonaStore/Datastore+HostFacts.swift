@@ -15,26 +15,43 @@ public struct HostFactsRecord: Sendable, Equatable {
     public var primaryMAC: String
     public var loggedInUser: String
     public var labels: [String]
+
+    public init(
+        id: Int64, osqueryHostID: String, hostname: String, uuid: String, hardwareSerial: String, platform: String, osVersion: String,
+        primaryIP: String, primaryMAC: String, loggedInUser: String, labels: [String]
+    ) {
+        self.id = id
+        self.osqueryHostID = osqueryHostID
+        self.hostname = hostname
+        self.uuid = uuid
+        self.hardwareSerial = hardwareSerial
+        self.platform = platform
+        self.osVersion = osVersion
+        self.primaryIP = primaryIP
+        self.primaryMAC = primaryMAC
+        self.loggedInUser = loggedInUser
+        self.labels = labels
+    }
 }
 
 extension Datastore {
     /// Every host's facts, or only those of `ids` (for the in-memory cache the pipeline reads;
     /// never on a hot path).
-    public func hostFacts(ids: [Int64]? = nil) throws -> [HostFactsRecord] {
+    public func hostFacts(ids: [Int64]?) async throws -> [HostFactsRecord] {
         let filter = ids.map { ids in ids.isEmpty ? " WHERE 0" : " WHERE id IN (\(ids.map(String.init).joined(separator: ",")))" } ?? ""
         let membershipFilter = ids.map { ids in ids.isEmpty ? " WHERE 0" : " WHERE m.host_id IN (\(ids.map(String.init).joined(separator: ",")))" } ?? ""
-        return try hostFacts(filter: filter, membershipFilter: membershipFilter)
+        return try await hostFacts(filter: filter, membershipFilter: membershipFilter)
     }
 
     /// Facts of the hosts enrolled or given new details since `since` (an incremental refresh:
     /// decoding every host's vitals every few seconds costs real CPU at 50,000 hosts).
-    public func hostFacts(changedSince since: Date) throws -> [HostFactsRecord] {
+    public func hostFacts(changedSince since: Date) async throws -> [HostFactsRecord] {
         let changed = "detail_updated_at > \(since.storeValue) OR last_enrolled_at > \(since.storeValue)"
-        return try hostFacts(filter: " WHERE \(changed)", membershipFilter: " WHERE m.host_id IN (SELECT id FROM hosts WHERE \(changed))")
+        return try await hostFacts(filter: " WHERE \(changed)", membershipFilter: " WHERE m.host_id IN (SELECT id FROM hosts WHERE \(changed))")
     }
 
-    private func hostFacts(filter: String, membershipFilter: String) throws -> [HostFactsRecord] {
-        try pool.read { db in
+    private func hostFacts(filter: String, membershipFilter: String) async throws -> [HostFactsRecord] {
+        try await pool.read { db in
             var labels: [Int64: [String]] = [:]
             let hasLabels = try db.tableExists("label_membership") && db.tableExists("labels")
             if hasLabels {

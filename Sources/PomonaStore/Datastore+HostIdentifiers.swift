@@ -24,6 +24,30 @@ public enum HostIdentifierField: String, Sendable, CaseIterable {
     }
 }
 
+extension HostIdentifierField {
+    /// The one resolution rule, for the store and for in-memory indexes alike (the pipeline's
+    /// host-facts cache): the unique fields together, then the hostname; exactly one host in a
+    /// tier is the answer, several are refused.
+    /// - Parameters:
+    ///   - hosts: the ids of hosts whose `field` equals `identifier` (a few are enough).
+    /// - Throws: ``FleetStoreError/ambiguousHost(identifier:fields:hostCount:)``, or what `hosts` throws.
+    public static func resolve(_ identifier: String, hosts: (HostIdentifierField) throws -> [Int64]) throws -> Int64? {
+        guard !identifier.isEmpty else { return nil }
+        for tier in [unique, [.hostname]] {
+            var matches: [(field: HostIdentifierField, id: Int64)] = []
+            for field in tier { matches += try hosts(field).map { (field, $0) } }
+            let ids = Set(matches.map(\.id))
+            if ids.count == 1 { return ids.first }
+            if ids.count > 1 {
+                var fields: [String] = []
+                for match in matches where !fields.contains(match.field.label) { fields.append(match.field.label) }
+                throw FleetStoreError.ambiguousHost(identifier: identifier, fields: fields, hostCount: ids.count)
+            }
+        }
+        return nil
+    }
+}
+
 extension Datastore {
     /// The host an admin-supplied identifier names, for every route that takes one (`GET
     /// /hosts/identifier/{x}`, live queries by identifier, manual labels and label specs).
@@ -40,29 +64,15 @@ extension Datastore {
     /// stored default of uuid and serial).
     /// - Throws: ``FleetStoreError/ambiguousHost(identifier:fields:hostCount:)``.
     static func resolveHostID(_ db: Database, identifier: String) throws -> Int64? {
-        guard !identifier.isEmpty else { return nil }
-        for tier in [HostIdentifierField.unique, [.hostname]] {
-            var matches: [(field: HostIdentifierField, id: Int64)] = []
-            for field in tier {
-                // A few rows are enough to tell "one host" from "several" (and say how many, roughly).
-                let ids = try Int64.fetchAll(
-                    db, sql: "SELECT id FROM hosts WHERE \(field.rawValue) = ? ORDER BY id LIMIT 10", arguments: [identifier])
-                matches += ids.map { (field, $0) }
-            }
-            let hosts = Set(matches.map(\.id))
-            if hosts.count == 1 { return hosts.first }
-            if hosts.count > 1 {
-                var fields: [String] = []
-                for match in matches where !fields.contains(match.field.label) { fields.append(match.field.label) }
-                throw FleetStoreError.ambiguousHost(identifier: identifier, fields: fields, hostCount: hosts.count)
-            }
+        try HostIdentifierField.resolve(identifier) { field in
+            // A few rows are enough to tell "one host" from "several" (and say how many, roughly).
+            try Int64.fetchAll(db, sql: "SELECT id FROM hosts WHERE \(field.rawValue) = ? ORDER BY id LIMIT 10", arguments: [identifier])
         }
-        return nil
     }
 
     /// The host an identifier names (see ``resolveHostID(_:identifier:)``), or nil.
     /// - Throws: ``FleetStoreError/ambiguousHost(identifier:fields:hostCount:)``.
-    public func hostID(identifier: String) throws -> Int64? {
-        try pool.read { db in try Datastore.resolveHostID(db, identifier: identifier) }
+    public func hostID(identifier: String) async throws -> Int64? {
+        try await pool.read { db in try Datastore.resolveHostID(db, identifier: identifier) }
     }
 }

@@ -2,8 +2,8 @@ import Foundation
 import GRDB
 import PomonaCore
 
-/// Filters of the admin host list. Every value reaches SQL as a bound parameter; the order column is
-/// chosen from ``Datastore/hostOrderColumns`` by the caller, never taken from the request.
+/// Filters of the admin host list. Every value reaches SQL as a bound parameter; the order is a
+/// ``HostSortKey``, never text from the request.
 public struct HostListFilter: Sendable, Equatable {
     /// Free text: substring of hostname, computer name, hardware serial or UUID; for text that looks
     /// like an address fragment, also a prefix of the remote or primary IP.
@@ -34,63 +34,51 @@ public struct HostListFilter: Sendable, Equatable {
 }
 
 extension Datastore {
-    /// API order key → SQL expression for the host list (the only order expressions ever used).
-    public static let hostOrderColumns: [String: String] = [
-        "id": "id", "hostname": "hostname", "display_name": "computer_name", "computer_name": "computer_name",
-        "platform": "platform", "created_at": "created_at", "seen_time": "seen_at", "last_enrolled_at": "last_enrolled_at",
-        "detail_updated_at": "detail_updated_at", "hardware_serial": "hardware_serial", "uuid": "uuid",
-        "osquery_host_id": "osquery_host_id", "public_ip": "remote_ip",
-    ]
-
-    /// One page of hosts, ordered by a whitelisted column with the id as tie-breaker (stable pages).
-    public func listHosts(_ filter: HostListFilter, orderColumn: String, descending: Bool, limit: Int, offset: Int) throws -> [HostRecord] {
-        precondition(Datastore.hostOrderColumns.values.contains(orderColumn), "order column not whitelisted")
+    /// One page of hosts, ordered by `page.sort` with the id as tie-breaker (stable pages).
+    public func listHosts(_ filter: HostListFilter, page: ListPage<HostSortKey>) async throws -> [HostRecord] {
         let (whereSQL, arguments) = try hostWhere(filter)
-        let direction = descending ? "DESC" : "ASC"
-        var args = arguments
-        args += [limit, offset]
+        let column = page.sort.column
+        let direction = page.direction
+        var bound = arguments
+        bound += [page.limit, page.offset]
+        let args = bound
         // Deferred join: page through ids only (the order indexes cover them), then read the few
         // full rows, so a deep page does not load every row it skips.
-        return try pool.read { db in
+        return try await pool.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT h.* FROM (SELECT id FROM hosts \(whereSQL) ORDER BY \(orderColumn) \(direction), id \(direction) LIMIT ? OFFSET ?) AS page
-                    JOIN hosts h ON h.id = page.id ORDER BY h.\(orderColumn) \(direction), h.id \(direction)
+                    SELECT h.* FROM (SELECT id FROM hosts \(whereSQL) ORDER BY \(column) \(direction), id \(direction) LIMIT ? OFFSET ?) AS page
+                    JOIN hosts h ON h.id = page.id ORDER BY h.\(column) \(direction), h.id \(direction)
                     """,
                 arguments: args
             ).map(Datastore.hostRecord)
         }
     }
 
-    public func countHosts(_ filter: HostListFilter) throws -> Int {
+    public func countHosts(_ filter: HostListFilter) async throws -> Int {
         let (whereSQL, arguments) = try hostWhere(filter)
-        return try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts \(whereSQL)", arguments: arguments) ?? 0 }
+        return try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts \(whereSQL)", arguments: arguments) ?? 0 }
     }
 
     /// Every matching host id (bulk delete by filter; status filtering).
-    public func hostIDs(_ filter: HostListFilter = HostListFilter()) throws -> [Int64] {
+    public func hostIDs(_ filter: HostListFilter) async throws -> [Int64] {
         let (whereSQL, arguments) = try hostWhere(filter)
-        return try pool.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM hosts \(whereSQL)", arguments: arguments) }
+        return try await pool.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM hosts \(whereSQL)", arguments: arguments) }
     }
 
     /// Host counts per stored platform value.
-    public func hostCountsByPlatform(_ filter: HostListFilter = HostListFilter()) throws -> [(platform: String, count: Int)] {
+    public func hostCountsByPlatform(_ filter: HostListFilter) async throws -> [(platform: String, count: Int)] {
         let (whereSQL, arguments) = try hostWhere(filter)
-        return try pool.read { db in
+        return try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT platform, COUNT(*) AS n FROM hosts \(whereSQL) GROUP BY platform ORDER BY platform", arguments: arguments)
                 .map { (platform: $0["platform"], count: $0["n"]) }
         }
     }
 
     /// The distinct platform values stored (to expand a family filter such as `linux`).
-    public func distinctHostPlatforms() throws -> [String] {
-        try pool.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT platform FROM hosts ORDER BY platform") }
-    }
-
-    /// Whether the labels area has created its membership table yet (label_id filtering needs it).
-    public func hasLabelMembershipTable() throws -> Bool {
-        try pool.read { db in try db.tableExists("label_membership") }
+    public func distinctHostPlatforms() async throws -> [String] {
+        try await pool.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT platform FROM hosts ORDER BY platform") }
     }
 
     static func likeEscaped(_ text: String) -> String {
@@ -154,8 +142,8 @@ extension Datastore {
     /// A host by its node key (looked up by digest: a node key is a secret no other host has), else
     /// by ``resolveHostID(_:identifier:)``, the order every identifier route uses.
     /// - Throws: ``FleetStoreError/ambiguousHost(identifier:fields:hostCount:)``.
-    public func host(identifier: String, nodeKeyDigest: String?) throws -> HostRecord? {
-        try pool.read { db in
+    public func host(identifier: String, nodeKeyDigest: String?) async throws -> HostRecord? {
+        try await pool.read { db in
             if let digest = nodeKeyDigest,
                 let row = try Row.fetchOne(db, sql: "SELECT * FROM hosts WHERE node_key_digest = ?", arguments: [digest])
             {
@@ -167,8 +155,8 @@ extension Datastore {
     }
 
     /// The node-key digests of hosts (to forget them in the registry after a delete).
-    public func deleteHosts(ids: [Int64]) throws -> [Int64] {
-        try pool.write { db in
+    public func deleteHosts(ids: [Int64]) async throws -> [Int64] {
+        try await pool.write { db in
             var deleted: [Int64] = []
             let statement = try db.cachedStatement(sql: "DELETE FROM hosts WHERE id = ?")
             for id in ids {
@@ -180,16 +168,16 @@ extension Datastore {
     }
 
     /// Persists a refetch request so it survives a restart (the registry serves it at once).
-    public func markRefetchRequested(hostID: Int64) throws -> Bool {
-        try pool.write { db in
+    public func markRefetchRequested(hostID: Int64) async throws -> Bool {
+        try await pool.write { db in
             try db.execute(sql: "UPDATE hosts SET refetch_requested = 1 WHERE id = ?", arguments: [hostID])
             return db.changesCount > 0
         }
     }
 
     /// Stored one-shot distributed results of a host (live queries and other non-detail work), newest first.
-    public func distributedResults(hostID: Int64, limit: Int = 100) throws -> [DistributedResult] {
-        try pool.read { db in
+    public func distributedResults(hostID: Int64, limit: Int) async throws -> [DistributedResult] {
+        try await pool.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM distributed_results WHERE host_id = ? ORDER BY received_at DESC LIMIT ?",
                 arguments: [hostID, limit]

@@ -12,39 +12,33 @@ public struct SoftwareSummary: Sendable, Equatable {
 }
 
 extension Datastore {
-    /// API order key → SQL expression for the software list.
-    public static let softwareOrderColumns: [String: String] = [
-        "id": "s.id", "name": "s.name", "version": "s.version", "source": "s.source", "hosts_count": "hosts_count",
-    ]
-
     /// A page of the software inventory with host counts, optionally only what one host has or
     /// whose name/version contains `query`.
-    public func softwareInventory(
-        query: String?, hostID: Int64? = nil, orderColumn: String, descending: Bool, limit: Int, offset: Int
-    ) throws -> [SoftwareSummary] {
-        precondition(Datastore.softwareOrderColumns.values.contains(orderColumn), "order column not whitelisted")
+    public func softwareInventory(query: String?, hostID: Int64?, page: ListPage<SoftwareSortKey>) async throws -> [SoftwareSummary] {
         let (whereSQL, arguments) = softwareWhere(query: query, hostID: hostID)
-        let direction = descending ? "DESC" : "ASC"
-        var args = arguments
-        args += [limit, offset]
-        return try pool.read { db in
+        let expression = page.sort.expression
+        let direction = page.direction
+        var bound = arguments
+        bound += [page.limit, page.offset]
+        let args = bound
+        return try await pool.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
                     SELECT s.*, (SELECT COUNT(*) FROM host_software hs WHERE hs.software_id = s.id) AS hosts_count
-                    FROM software s \(whereSQL) ORDER BY \(orderColumn) \(direction), s.id \(direction) LIMIT ? OFFSET ?
+                    FROM software s \(whereSQL) ORDER BY \(expression) \(direction), s.id \(direction) LIMIT ? OFFSET ?
                     """, arguments: args
             ).map(Datastore.softwareSummary)
         }
     }
 
-    public func softwareCount(query: String?, hostID: Int64? = nil) throws -> Int {
+    public func softwareCount(query: String?, hostID: Int64?) async throws -> Int {
         let (whereSQL, arguments) = softwareWhere(query: query, hostID: hostID)
-        return try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM software s \(whereSQL)", arguments: arguments) ?? 0 }
+        return try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM software s \(whereSQL)", arguments: arguments) ?? 0 }
     }
 
-    public func softwareSummary(id: Int64) throws -> SoftwareSummary? {
-        try pool.read { db in
+    public func softwareSummary(id: Int64) async throws -> SoftwareSummary? {
+        try await pool.read { db in
             try Row.fetchOne(
                 db,
                 sql: """
@@ -78,13 +72,13 @@ extension Datastore {
 
     // MARK: - Carves (admin reads)
 
-    public func carve(id: Int64) throws -> CarveSession? {
-        try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM carves WHERE id = ?", arguments: [id]).map(Datastore.carveSession) }
+    public func carve(id: Int64) async throws -> CarveSession? {
+        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM carves WHERE id = ?", arguments: [id]).map(Datastore.carveSession) }
     }
 
     /// One stored block of a carve, or `nil` when it has not arrived.
-    public func carveBlock(carveID: Int64, blockID: Int) throws -> Data? {
-        try pool.read { db in
+    public func carveBlock(carveID: Int64, blockID: Int) async throws -> Data? {
+        try await pool.read { db in
             try Data.fetchOne(db, sql: "SELECT data FROM carve_blocks WHERE carve_id = ? AND block_id = ?", arguments: [carveID, blockID])
         }
     }

@@ -61,8 +61,8 @@ extension Datastore {
 
     /// Enrolls a host: reuses the record of the same `host_identifier` (osquery re-enrolls lazily and
     /// in bursts, spec §2), else creates one. Committed before the node key is handed out.
-    public func enroll(_ record: EnrollmentRecord) throws -> EnrollmentOutcome {
-        try pool.write { db in
+    public func enroll(_ record: EnrollmentRecord) async throws -> EnrollmentOutcome {
+        try await pool.write { db in
             let existing = try Row.fetchOne(
                 db, sql: "SELECT id, vitals, created_at, seen_at FROM hosts WHERE osquery_host_id = ? ORDER BY id LIMIT 1",
                 arguments: [record.osqueryHostID])
@@ -116,8 +116,8 @@ extension Datastore {
     }
 
     /// Every host's check-in state, to rebuild the in-memory registry at start.
-    public func loadCheckInStates() throws -> [(HostCheckInState, NodeKeyDigest)] {
-        try pool.read { db in
+    public func loadCheckInStates() async throws -> [(HostCheckInState, NodeKeyDigest)] {
+        try await pool.read { db in
             let rows = try Row.fetchCursor(
                 db, sql: "SELECT id, node_key_digest, vitals, created_at, seen_at, detail_updated_at, refetch_requested FROM hosts")
             var result: [(HostCheckInState, NodeKeyDigest)] = []
@@ -137,14 +137,14 @@ extension Datastore {
         }
     }
 
-    public func host(id: Int64) throws -> HostRecord? {
-        try pool.read { db in
+    public func host(id: Int64) async throws -> HostRecord? {
+        try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM hosts WHERE id = ?", arguments: [id]).map(Datastore.hostRecord)
         }
     }
 
-    public func hostCount() throws -> Int {
-        try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts") ?? 0 }
+    public func hostCount() async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts") ?? 0 }
     }
 
     static func hostRecord(_ row: Row) -> HostRecord {
@@ -158,8 +158,8 @@ extension Datastore {
     }
 
     /// Software installed on a host, by name.
-    public func software(hostID: Int64) throws -> [SoftwareItem] {
-        try pool.read { db in
+    public func software(hostID: Int64) async throws -> [SoftwareItem] {
+        try await pool.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -174,8 +174,8 @@ extension Datastore {
         }
     }
 
-    public func users(hostID: Int64) throws -> [HostUser] {
-        try pool.read { db in
+    public func users(hostID: Int64) async throws -> [HostUser] {
+        try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM host_users WHERE host_id = ? ORDER BY username", arguments: [hostID]).map {
                 HostUser(uid: $0["uid"], username: $0["username"], type: $0["type"], groupname: $0["groupname"], shell: $0["shell"])
             }
@@ -183,15 +183,15 @@ extension Datastore {
     }
 
     /// Deletes a host and everything that hangs off it.
-    public func deleteHost(id: Int64) throws {
-        _ = try pool.write { db in try db.execute(sql: "DELETE FROM hosts WHERE id = ?", arguments: [id]) }
+    public func deleteHost(id: Int64) async throws {
+        _ = try await pool.write { db in try db.execute(sql: "DELETE FROM hosts WHERE id = ?", arguments: [id]) }
     }
 }
 
 extension Datastore {
     /// Stored results of a non-detail distributed query, newest first.
-    public func distributedResults(name: String) throws -> [DistributedResult] {
-        try pool.read { db in
+    public func distributedResults(name: String) async throws -> [DistributedResult] {
+        try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM distributed_results WHERE name = ? ORDER BY id DESC", arguments: [name]).map {
                 DistributedResult(
                     hostID: $0["host_id"], name: $0["name"], status: $0["status"], message: $0["message"], rowsJSON: $0["rows"],

@@ -65,29 +65,29 @@ extension Datastore {
             createdAt: Date(storeValue: row["created_at"]), updatedAt: Date(storeValue: row["updated_at"]))
     }
 
-    public func labels() throws -> [LabelRecord] {
-        try pool.read { db in
+    public func labels() async throws -> [LabelRecord] {
+        try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT \(Datastore.labelColumns) FROM labels l ORDER BY l.id").map(Datastore.labelRecord)
         }
     }
 
-    public func label(id: Int64) throws -> LabelRecord? {
-        try pool.read { db in try Datastore.label(db, id: id) }
+    public func label(id: Int64) async throws -> LabelRecord? {
+        try await pool.read { db in try Datastore.label(db, id: id) }
     }
 
     static func label(_ db: Database, id: Int64) throws -> LabelRecord? {
         try Row.fetchOne(db, sql: "SELECT \(labelColumns) FROM labels l WHERE l.id = ?", arguments: [id]).map(labelRecord)
     }
 
-    public func label(named name: String) throws -> LabelRecord? {
-        try pool.read { db in
+    public func label(named name: String) async throws -> LabelRecord? {
+        try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT \(Datastore.labelColumns) FROM labels l WHERE l.name = ?", arguments: [name]).map(Datastore.labelRecord)
         }
     }
 
     /// Creates a label. Manual members that are not hosts are ignored.
-    public func createLabel(_ draft: LabelDraft, authorID: Int64? = nil, now: Date = Date()) throws -> LabelRecord {
-        try pool.write { db in
+    public func createLabel(_ draft: LabelDraft, authorID: Int64?, now: Date) async throws -> LabelRecord {
+        try await pool.write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM labels WHERE name = ?", arguments: [draft.name]) == true {
                 throw FleetStoreError.duplicateName(draft.name)
             }
@@ -108,8 +108,8 @@ extension Datastore {
 
     /// Updates name, description and (manual labels) members. A dynamic label's query and
     /// platform cannot change (Fleet's rule: delete and re-create), so they are left as they are.
-    public func updateLabel(id: Int64, name: String?, description: String?, hostIDs: [Int64]?, now: Date = Date()) throws -> LabelRecord {
-        try pool.write { db in
+    public func updateLabel(id: Int64, name: String?, description: String?, hostIDs: [Int64]?, now: Date) async throws -> LabelRecord {
+        try await pool.write { db in
             guard let existing = try Datastore.label(db, id: id) else { throw FleetStoreError.notFound("label \(id)") }
             if existing.isBuiltin { throw FleetStoreError.builtin(existing.name) }
             if let name, name != existing.name,
@@ -136,8 +136,8 @@ extension Datastore {
 
     /// Deletes a regular label (built-in ones are refused).
     /// - Returns: `false` when there is no such label.
-    public func deleteLabel(id: Int64) throws -> Bool {
-        try pool.write { db in
+    public func deleteLabel(id: Int64) async throws -> Bool {
+        try await pool.write { db in
             guard let existing = try Datastore.label(db, id: id) else { return false }
             if existing.isBuiltin { throw FleetStoreError.builtin(existing.name) }
             try db.execute(sql: "DELETE FROM labels WHERE id = ?", arguments: [id])
@@ -146,16 +146,16 @@ extension Datastore {
     }
 
     /// Members of a label, by host id (for `GET /hosts?label_id=` and live-query targets).
-    public func hostIDs(inLabel labelID: Int64) throws -> [Int64] {
-        try pool.read { db in
+    public func hostIDs(inLabel labelID: Int64) async throws -> [Int64] {
+        try await pool.read { db in
             try Int64.fetchAll(db, sql: "SELECT host_id FROM label_membership WHERE label_id = ? ORDER BY host_id", arguments: [labelID])
         }
     }
 
     /// Hosts in any of the labels.
-    public func hostIDs(inLabels labelIDs: [Int64]) throws -> Set<Int64> {
+    public func hostIDs(inLabels labelIDs: [Int64]) async throws -> Set<Int64> {
         if labelIDs.isEmpty { return [] }
-        return try pool.read { db in
+        return try await pool.read { db in
             let marks = Array(repeating: "?", count: labelIDs.count).joined(separator: ",")
             return Set(try Int64.fetchAll(
                 db, sql: "SELECT DISTINCT host_id FROM label_membership WHERE label_id IN (\(marks))", arguments: StatementArguments(labelIDs)))
@@ -167,8 +167,8 @@ extension Datastore {
     public static let hostIDsInLabelSQL = "SELECT host_id FROM label_membership WHERE label_id = ?"
 
     /// The labels a host is a member of.
-    public func labels(forHost hostID: Int64) throws -> [LabelRecord] {
-        try pool.read { db in
+    public func labels(forHost hostID: Int64) async throws -> [LabelRecord] {
+        try await pool.read { db in
             try Row.fetchAll(
                 db, sql: """
                     SELECT \(Datastore.labelColumns) FROM labels l JOIN label_membership lm ON lm.label_id = l.id
@@ -181,8 +181,8 @@ extension Datastore {
     // MARK: - Check-in queries
 
     /// The dynamic-label and policy queries for ``HostRegistry/setEvaluationQueries(_:)``.
-    public func hostEvaluationQueries() throws -> HostEvaluationQueries {
-        try pool.read { db in
+    public func hostEvaluationQueries() async throws -> HostEvaluationQueries {
+        try await pool.read { db in
             let labels = try Row.fetchAll(db, sql: "SELECT id, query, platform FROM labels WHERE membership_type = 'dynamic' AND query != ''")
                 .map { HostEvaluationQuery(id: $0["id"], sql: $0["query"], platform: $0["platform"]) }
             let policies = try Row.fetchAll(db, sql: "SELECT id, query, platform FROM policies")
@@ -196,8 +196,8 @@ extension Datastore {
     }
 
     /// When each host last answered label and policy queries.
-    public func hostEvaluationTimes() throws -> [Int64: (labels: Date?, policies: Date?)] {
-        try pool.read { db in
+    public func hostEvaluationTimes() async throws -> [Int64: (labels: Date?, policies: Date?)] {
+        try await pool.read { db in
             var out: [Int64: (labels: Date?, policies: Date?)] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT * FROM host_evaluations") {
                 out[row["host_id"]] = (

@@ -73,8 +73,8 @@ extension Datastore {
     /// Creates or updates labels by name. Dynamic labels whose query or platform changed get the
     /// new one (membership is re-evaluated); built-in labels cannot be changed.
     /// - Throws: ``FleetStoreError`` (nothing is applied then).
-    public func applyLabelSpecs(_ specs: [LabelSpec], now: Date = Date()) throws {
-        try pool.write { db in try Datastore.applyLabelSpecs(db, specs, now: now) }
+    public func applyLabelSpecs(_ specs: [LabelSpec], now: Date) async throws {
+        try await pool.write { db in try Datastore.applyLabelSpecs(db, specs, now: now) }
     }
 
     static func applyLabelSpecs(_ db: Database, _ specs: [LabelSpec], now: Date) throws {
@@ -114,8 +114,8 @@ extension Datastore {
     }
 
     /// Label specs for `GET /spec/labels` (manual labels list their members by hostname).
-    public func labelSpecs() throws -> [(spec: LabelSpec, builtin: Bool)] {
-        try pool.read { db in
+    public func labelSpecs() async throws -> [(spec: LabelSpec, builtin: Bool)] {
+        try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM labels ORDER BY id").map { row in
                 let id: Int64 = row["id"]
                 let manual = (row["membership_type"] as String) == "manual"
@@ -132,8 +132,8 @@ extension Datastore {
     }
 
     /// Creates or updates saved queries by name, in one transaction (and bumps the config generation).
-    public func applyQuerySpecs(_ drafts: [SavedQueryDraft], author: (id: Int64, name: String, email: String)?, now: Date = Date()) throws {
-        try pool.write { db in try Datastore.applyQuerySpecs(db, drafts, author: author, now: now) }
+    public func applyQuerySpecs(_ drafts: [SavedQueryDraft], author: (id: Int64, name: String, email: String)?, now: Date) async throws {
+        try await pool.write { db in try Datastore.applyQuerySpecs(db, drafts, author: author, now: now) }
     }
 
     static func applyQuerySpecs(_ db: Database, _ drafts: [SavedQueryDraft], author: (id: Int64, name: String, email: String)?, now: Date) throws {
@@ -158,8 +158,8 @@ extension Datastore {
 
     /// Creates or updates policies by name, in one transaction. A changed query or platform
     /// forgets the hosts' old answers.
-    public func applyPolicySpecs(_ drafts: [PolicyDraft], author: (id: Int64, name: String, email: String)?, now: Date = Date()) throws {
-        try pool.write { db in try Datastore.applyPolicySpecs(db, drafts, author: author, now: now) }
+    public func applyPolicySpecs(_ drafts: [PolicyDraft], author: (id: Int64, name: String, email: String)?, now: Date) async throws {
+        try await pool.write { db in try Datastore.applyPolicySpecs(db, drafts, author: author, now: now) }
     }
 
     static func applyPolicySpecs(_ db: Database, _ drafts: [PolicyDraft], author: (id: Int64, name: String, email: String)?, now: Date) throws {
@@ -188,8 +188,8 @@ extension Datastore {
 
     /// Creates or replaces packs by name, their queries taken from saved queries by name, in one
     /// transaction. An unknown query name fails the whole apply.
-    public func applyPackSpecs(_ packs: [PackSpec], now: Date = Date()) throws {
-        try pool.write { db in try Datastore.applyPackSpecs(db, packs, now: now) }
+    public func applyPackSpecs(_ packs: [PackSpec], now: Date) async throws {
+        try await pool.write { db in try Datastore.applyPackSpecs(db, packs, now: now) }
     }
 
     static func applyPackSpecs(_ db: Database, _ packs: [PackSpec], now: Date) throws {
@@ -232,8 +232,8 @@ extension Datastore {
 
     /// Pack specs for `GET /spec/packs`: each query names its saved query (or itself, for packs
     /// imported from osquery pack files).
-    public func packSpecs() throws -> [PackSpec] {
-        try pool.write { db in
+    public func packSpecs() async throws -> [PackSpec] {
+        try await pool.write { db in
             try Row.fetchAll(db, sql: "SELECT * FROM packs ORDER BY id").map { row in
                 let packID: Int64 = row["id"]
                 try Datastore.assignPackQueryIDs(db, packID: packID)

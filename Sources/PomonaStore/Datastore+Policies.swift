@@ -60,22 +60,22 @@ extension Datastore {
             createdAt: Date(storeValue: row["created_at"]), updatedAt: Date(storeValue: row["updated_at"]))
     }
 
-    public func policies() throws -> [PolicyRecord] {
-        try pool.read { db in
+    public func policies() async throws -> [PolicyRecord] {
+        try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT \(Datastore.policyColumns) FROM policies p ORDER BY p.id").map(Datastore.policyRecord)
         }
     }
 
-    public func policy(id: Int64) throws -> PolicyRecord? {
-        try pool.read { db in try Datastore.policy(db, id: id) }
+    public func policy(id: Int64) async throws -> PolicyRecord? {
+        try await pool.read { db in try Datastore.policy(db, id: id) }
     }
 
     static func policy(_ db: Database, id: Int64) throws -> PolicyRecord? {
         try Row.fetchOne(db, sql: "SELECT \(policyColumns) FROM policies p WHERE p.id = ?", arguments: [id]).map(policyRecord)
     }
 
-    public func createPolicy(_ draft: PolicyDraft, author: (id: Int64, name: String, email: String)?, now: Date = Date()) throws -> PolicyRecord {
-        try pool.write { db in
+    public func createPolicy(_ draft: PolicyDraft, author: (id: Int64, name: String, email: String)?, now: Date) async throws -> PolicyRecord {
+        try await pool.write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM policies WHERE name = ?", arguments: [draft.name]) == true {
                 throw FleetStoreError.duplicateName(draft.name)
             }
@@ -94,8 +94,8 @@ extension Datastore {
 
     /// Replaces a policy's fields. A changed query or platform forgets every host's answer (it
     /// answered a different question), as Fleet does.
-    public func updatePolicy(id: Int64, _ draft: PolicyDraft, now: Date = Date()) throws -> PolicyRecord {
-        try pool.write { db in
+    public func updatePolicy(id: Int64, _ draft: PolicyDraft, now: Date) async throws -> PolicyRecord {
+        try await pool.write { db in
             guard let existing = try Datastore.policy(db, id: id) else { throw FleetStoreError.notFound("policy \(id)") }
             if draft.name != existing.name, try Bool.fetchOne(db, sql: "SELECT 1 FROM policies WHERE name = ?", arguments: [draft.name]) == true {
                 throw FleetStoreError.duplicateName(draft.name)
@@ -114,8 +114,8 @@ extension Datastore {
     }
 
     /// Deletes policies by id. - Returns: how many existed.
-    public func deletePolicies(ids: [Int64]) throws -> Int {
-        try pool.write { db in
+    public func deletePolicies(ids: [Int64]) async throws -> Int {
+        try await pool.write { db in
             var count = 0
             for id in Set(ids) {
                 try db.execute(sql: "DELETE FROM policies WHERE id = ?", arguments: [id])
@@ -126,8 +126,8 @@ extension Datastore {
     }
 
     /// Every policy with this host's answer (for `GET /hosts/{id}`).
-    public func policies(forHost hostID: Int64) throws -> [HostPolicyStatus] {
-        try pool.read { db in
+    public func policies(forHost hostID: Int64) async throws -> [HostPolicyStatus] {
+        try await pool.read { db in
             try Row.fetchAll(
                 db, sql: """
                     SELECT \(Datastore.policyColumns), pm.passes AS host_passes FROM policies p
@@ -142,8 +142,8 @@ extension Datastore {
     }
 
     /// Hosts whose latest answer to a policy is pass (`true`) or fail (`false`).
-    public func hostIDs(policyID: Int64, passing: Bool) throws -> [Int64] {
-        try pool.read { db in
+    public func hostIDs(policyID: Int64, passing: Bool) async throws -> [Int64] {
+        try await pool.read { db in
             try Int64.fetchAll(
                 db, sql: "SELECT host_id FROM policy_membership WHERE policy_id = ? AND passes = ? ORDER BY host_id",
                 arguments: [policyID, passing])

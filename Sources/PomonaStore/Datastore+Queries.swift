@@ -8,8 +8,8 @@ extension Datastore {
     /// A counter bumped in the same transaction as every change that affects what agents are served
     /// (queries, packs, agent options, enroll secrets). The server polls it to invalidate its caches,
     /// so a change made by another process (the `pomona` CLI) is picked up within seconds.
-    public func configGeneration() throws -> Int64 {
-        try pool.read { db in try Datastore.generation(db) }
+    public func configGeneration() async throws -> Int64 {
+        try await pool.read { db in try Datastore.generation(db) }
     }
 
     static func generation(_ db: Database) throws -> Int64 {
@@ -29,13 +29,13 @@ extension Datastore {
             arguments: [key, value])
     }
 
-    public func configValue(_ key: String) throws -> String? {
-        try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM app_config WHERE key = ?", arguments: [key]) }
+    public func configValue(_ key: String) async throws -> String? {
+        try await pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM app_config WHERE key = ?", arguments: [key]) }
     }
 
     /// Sets a configuration value (and bumps the generation).
-    public func setConfigValue(_ key: String, _ value: String) throws {
-        try pool.write { db in
+    public func setConfigValue(_ key: String, _ value: String) async throws {
+        try await pool.write { db in
             try Datastore.setConfigValue(db, key: key, value: value)
             try Datastore.bumpGeneration(db)
         }
@@ -44,15 +44,15 @@ extension Datastore {
     // MARK: - Agent options
 
     /// The stored agent options, or `nil` when never set (the server then uses the defaults).
-    public func agentOptions() throws -> AgentOptions? {
-        guard let text = try configValue("agent_options") else { return nil }
+    public func agentOptions() async throws -> AgentOptions? {
+        guard let text = try await configValue("agent_options") else { return nil }
         let value = try JSONValue.parse(Array(text.utf8))
         return try AgentOptions(config: value)
     }
 
     /// Saves agent options and remembers every option name served, so a later removal reverts it.
-    public func setAgentOptions(_ options: AgentOptions) throws {
-        try pool.write { db in try Datastore.setAgentOptions(db, options) }
+    public func setAgentOptions(_ options: AgentOptions) async throws {
+        try await pool.write { db in try Datastore.setAgentOptions(db, options) }
     }
 
     static func setAgentOptions(_ db: Database, _ options: AgentOptions) throws {
@@ -63,8 +63,8 @@ extension Datastore {
         try Datastore.bumpGeneration(db)
     }
 
-    public func servedOptionNames() throws -> Set<String> {
-        try pool.read { db in try Datastore.servedOptionNames(db) }
+    public func servedOptionNames() async throws -> Set<String> {
+        try await pool.read { db in try Datastore.servedOptionNames(db) }
     }
 
     static func servedOptionNames(_ db: Database) throws -> Set<String> {
@@ -75,8 +75,8 @@ extension Datastore {
     // MARK: - Scheduled queries
 
     /// Inserts or updates a query by name. `builtin` tags queries Pomona installed itself.
-    public func saveQuery(_ query: ScheduledQuery, builtin: String? = nil, now: Date = Date()) throws {
-        try pool.write { db in
+    public func saveQuery(_ query: ScheduledQuery, builtin: String?, now: Date) async throws {
+        try await pool.write { db in
             try Datastore.saveQuery(db, query, builtin: builtin, now: now)
             try Datastore.bumpGeneration(db)
         }
@@ -100,8 +100,8 @@ extension Datastore {
     /// Installs queries in one transaction unless `marker` was already recorded (first-start seeding:
     /// an admin who deletes a built-in query does not get it back on the next start).
     @discardableResult
-    public func seedQueriesOnce(_ queries: [ScheduledQuery], marker: String, now: Date = Date()) throws -> Bool {
-        try pool.write { db in
+    public func seedQueriesOnce(_ queries: [ScheduledQuery], marker: String, now: Date) async throws -> Bool {
+        try await pool.write { db in
             if try String.fetchOne(db, sql: "SELECT value FROM app_config WHERE key = ?", arguments: [marker]) != nil { return false }
             for q in queries { try Datastore.saveQuery(db, q, builtin: marker, now: now) }
             try Datastore.setConfigValue(db, key: marker, value: String(now.storeValue))
@@ -110,8 +110,8 @@ extension Datastore {
         }
     }
 
-    public func deleteQuery(named name: String) throws -> Bool {
-        try pool.write { db in
+    public func deleteQuery(named name: String) async throws -> Bool {
+        try await pool.write { db in
             try db.execute(sql: "DELETE FROM queries WHERE name = ?", arguments: [name])
             let deleted = db.changesCount > 0
             if deleted { try Datastore.bumpGeneration(db) }
@@ -120,8 +120,8 @@ extension Datastore {
     }
 
     /// Deletes every query installed under a built-in marker (e.g. removing the macOS baseline).
-    public func deleteBuiltinQueries(marker: String) throws -> Int {
-        try pool.write { db in
+    public func deleteBuiltinQueries(marker: String) async throws -> Int {
+        try await pool.write { db in
             try db.execute(sql: "DELETE FROM queries WHERE builtin = ?", arguments: [marker])
             let count = db.changesCount
             if count > 0 { try Datastore.bumpGeneration(db) }
@@ -132,8 +132,8 @@ extension Datastore {
     /// The global queries agents are served: those with automations enabled (Fleet's "send to
     /// the log destination", Pomona's "in the schedule"); the config compiler skips interval 0.
     /// Saved-only queries (for live queries) are listed by ``savedQueries()``.
-    public func queries() throws -> [ScheduledQuery] {
-        try pool.read { db in
+    public func queries() async throws -> [ScheduledQuery] {
+        try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM queries WHERE automations_enabled = 1 ORDER BY name").map(Datastore.scheduledQuery)
         }
     }
@@ -148,8 +148,8 @@ extension Datastore {
     // MARK: - Packs
 
     /// Inserts or replaces a pack (and all its queries) by name, in one transaction.
-    public func savePack(_ pack: QueryPack, now: Date = Date()) throws {
-        try pool.write { db in
+    public func savePack(_ pack: QueryPack, now: Date) async throws {
+        try await pool.write { db in
             let discovery = String(decoding: JSONValue.array(pack.discovery.map(JSONValue.string)).encoded(), as: UTF8.self)
             try db.execute(
                 sql: """
@@ -180,8 +180,8 @@ extension Datastore {
         }
     }
 
-    public func deletePack(named name: String) throws -> Bool {
-        try pool.write { db in
+    public func deletePack(named name: String) async throws -> Bool {
+        try await pool.write { db in
             try db.execute(sql: "DELETE FROM packs WHERE name = ?", arguments: [name])
             let deleted = db.changesCount > 0
             if deleted { try Datastore.bumpGeneration(db) }
@@ -189,8 +189,8 @@ extension Datastore {
         }
     }
 
-    public func packs() throws -> [QueryPack] {
-        try pool.read { db in
+    public func packs() async throws -> [QueryPack] {
+        try await pool.read { db in
             let queriesByPack = Dictionary(
                 grouping: try Row.fetchAll(db, sql: "SELECT * FROM pack_queries ORDER BY pack_id, name"),
                 by: { $0["pack_id"] as Int64 })
@@ -209,8 +209,8 @@ extension Datastore {
     // MARK: - Activities
 
     /// Appends to the audit log.
-    public func recordActivity(actor: String, type: String, details: JSONValue = .object([]), now: Date = Date()) throws {
-        try pool.write { db in
+    public func recordActivity(actor: String, type: String, details: JSONValue, now: Date) async throws {
+        try await pool.write { db in
             try db.execute(
                 sql: "INSERT INTO activities (created_at, actor, type, details) VALUES (?, ?, ?, ?)",
                 arguments: [now.storeValue, actor, type, String(decoding: details.encoded(), as: UTF8.self)])

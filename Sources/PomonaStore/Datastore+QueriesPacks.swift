@@ -85,8 +85,8 @@ extension Datastore {
         }
     }
 
-    public func packRecords() throws -> [PackRecord] {
-        try pool.read { db in
+    public func packRecords() async throws -> [PackRecord] {
+        try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT \(Datastore.packColumns) FROM packs p ORDER BY p.id").map { try Datastore.packRecord(db, $0) }
         }
     }
@@ -123,10 +123,10 @@ extension Datastore {
     }
 
     /// Which of `labelIDs` each host is a member of (hosts in none are absent).
-    public func labelMemberships(labelIDs: Set<Int64>) throws -> [Int64: Set<Int64>] {
+    public func labelMemberships(labelIDs: Set<Int64>) async throws -> [Int64: Set<Int64>] {
         guard !labelIDs.isEmpty else { return [:] }
         let list = "[" + labelIDs.map(String.init).joined(separator: ",") + "]"
-        return try pool.read { db in
+        return try await pool.read { db in
             var members: [Int64: Set<Int64>] = [:]
             let rows = try Row.fetchCursor(
                 db, sql: "SELECT host_id, label_id FROM label_membership WHERE label_id IN (SELECT value FROM json_each(?))", arguments: [list])
@@ -135,8 +135,8 @@ extension Datastore {
         }
     }
 
-    public func packRecord(id: Int64) throws -> PackRecord? {
-        try pool.read { db in try Datastore.packRecord(db, id: id) }
+    public func packRecord(id: Int64) async throws -> PackRecord? {
+        try await pool.read { db in try Datastore.packRecord(db, id: id) }
     }
 
     static func packRecord(_ db: Database, id: Int64) throws -> PackRecord? {
@@ -144,9 +144,9 @@ extension Datastore {
     }
 
     public func createPack(
-        name: String, description: String, platform: String, disabled: Bool, targets: PackTargets = PackTargets(), now: Date = Date()
-    ) throws -> PackRecord {
-        try pool.write { db in
+        name: String, description: String, platform: String, disabled: Bool, targets: PackTargets, now: Date
+    ) async throws -> PackRecord {
+        try await pool.write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM packs WHERE name = ?", arguments: [name]) == true { throw FleetStoreError.duplicateName(name) }
             try db.execute(
                 sql: "INSERT INTO packs (name, description, platform, disabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -160,9 +160,9 @@ extension Datastore {
 
     /// Changes the given fields; `targets` replaces both label and host targets when given.
     public func updatePack(
-        id: Int64, name: String?, description: String?, platform: String?, disabled: Bool?, targets: PackTargets? = nil, now: Date = Date()
-    ) throws -> PackRecord {
-        try pool.write { db in
+        id: Int64, name: String?, description: String?, platform: String?, disabled: Bool?, targets: PackTargets?, now: Date
+    ) async throws -> PackRecord {
+        try await pool.write { db in
             guard let existing = try Datastore.packRecord(db, id: id) else { throw FleetStoreError.notFound("pack \(id)") }
             if let name, name != existing.name, try Bool.fetchOne(db, sql: "SELECT 1 FROM packs WHERE name = ?", arguments: [name]) == true {
                 throw FleetStoreError.duplicateName(name)
@@ -179,8 +179,8 @@ extension Datastore {
         }
     }
 
-    public func deletePack(id: Int64) throws -> Bool {
-        try pool.write { db in
+    public func deletePack(id: Int64) async throws -> Bool {
+        try await pool.write { db in
             try db.execute(sql: "DELETE FROM packs WHERE id = ?", arguments: [id])
             let deleted = db.changesCount > 0
             if deleted { try Datastore.bumpGeneration(db) }
@@ -189,8 +189,8 @@ extension Datastore {
     }
 
     /// A pack's queries with stable ids (created on first sight: packs imported from files have none yet).
-    public func packScheduledQueries(packID: Int64) throws -> [PackScheduledQuery] {
-        try pool.write { db in
+    public func packScheduledQueries(packID: Int64) async throws -> [PackScheduledQuery] {
+        try await pool.write { db in
             try Datastore.assignPackQueryIDs(db, packID: packID)
             return try Row.fetchAll(
                 db, sql: """
@@ -228,8 +228,8 @@ extension Datastore {
     /// Adds a saved query to a pack (its SQL is copied: the pack keeps running it as scheduled).
     public func schedulePackQuery(
         packID: Int64, queryID: Int64, interval: Int, logging: LoggingType, platform: String, version: String?, shard: Int?
-    ) throws -> PackScheduledQuery {
-        try pool.write { db in
+    ) async throws -> PackScheduledQuery {
+        try await pool.write { db in
             guard try Datastore.packRecord(db, id: packID) != nil else { throw FleetStoreError.notFound("pack \(packID)") }
             guard let query = try Datastore.savedQuery(db, id: queryID) else { throw FleetStoreError.notFound("query \(queryID)") }
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM pack_queries WHERE pack_id = ? AND name = ?", arguments: [packID, query.name]) == true {
@@ -252,8 +252,8 @@ extension Datastore {
         }
     }
 
-    public func updatePackScheduledQuery(id: Int64, _ change: PackScheduleChange) throws -> PackScheduledQuery {
-        try pool.write { db in
+    public func updatePackScheduledQuery(id: Int64, _ change: PackScheduleChange) async throws -> PackScheduledQuery {
+        try await pool.write { db in
             guard let existing = try Datastore.packScheduledQuery(db, id: id) else { throw FleetStoreError.notFound("scheduled query \(id)") }
             try db.execute(
                 sql: """
@@ -269,8 +269,8 @@ extension Datastore {
         }
     }
 
-    public func deletePackScheduledQuery(id: Int64) throws -> Bool {
-        try pool.write { db in
+    public func deletePackScheduledQuery(id: Int64) async throws -> Bool {
+        try await pool.write { db in
             guard let existing = try Datastore.packScheduledQuery(db, id: id) else { return false }
             try db.execute(sql: "DELETE FROM pack_queries WHERE pack_id = ? AND name = ?", arguments: [existing.packID, existing.name])
             try db.execute(sql: "DELETE FROM pack_query_ids WHERE id = ?", arguments: [id])

@@ -77,25 +77,25 @@ extension Datastore {
     }
 
     /// Every saved query (scheduled or not), by id.
-    public func savedQueries() throws -> [SavedQuery] {
-        try pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM queries ORDER BY id").map(Datastore.savedQuery) }
+    public func savedQueries() async throws -> [SavedQuery] {
+        try await pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM queries ORDER BY id").map(Datastore.savedQuery) }
     }
 
-    public func savedQuery(id: Int64) throws -> SavedQuery? {
-        try pool.read { db in try Datastore.savedQuery(db, id: id) }
+    public func savedQuery(id: Int64) async throws -> SavedQuery? {
+        try await pool.read { db in try Datastore.savedQuery(db, id: id) }
     }
 
     static func savedQuery(_ db: Database, id: Int64) throws -> SavedQuery? {
         try Row.fetchOne(db, sql: "SELECT * FROM queries WHERE id = ?", arguments: [id]).map(savedQuery)
     }
 
-    public func savedQuery(named name: String) throws -> SavedQuery? {
-        try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM queries WHERE name = ?", arguments: [name]).map(Datastore.savedQuery) }
+    public func savedQuery(named name: String) async throws -> SavedQuery? {
+        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM queries WHERE name = ?", arguments: [name]).map(Datastore.savedQuery) }
     }
 
     /// Creates a saved query (and bumps the config generation, so a scheduled one reaches agents).
-    public func createSavedQuery(_ d: SavedQueryDraft, author: (id: Int64, name: String, email: String)?, now: Date = Date()) throws -> SavedQuery {
-        try pool.write { db in
+    public func createSavedQuery(_ d: SavedQueryDraft, author: (id: Int64, name: String, email: String)?, now: Date) async throws -> SavedQuery {
+        try await pool.write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM queries WHERE name = ?", arguments: [d.name]) == true {
                 throw FleetStoreError.duplicateName(d.name)
             }
@@ -116,8 +116,8 @@ extension Datastore {
     }
 
     /// Replaces a saved query's fields (and bumps the config generation).
-    public func updateSavedQuery(id: Int64, _ d: SavedQueryDraft, now: Date = Date()) throws -> SavedQuery {
-        try pool.write { db in
+    public func updateSavedQuery(id: Int64, _ d: SavedQueryDraft, now: Date) async throws -> SavedQuery {
+        try await pool.write { db in
             guard let existing = try Datastore.savedQuery(db, id: id) else { throw FleetStoreError.notFound("query \(id)") }
             if d.name != existing.name, try Bool.fetchOne(db, sql: "SELECT 1 FROM queries WHERE name = ?", arguments: [d.name]) == true {
                 throw FleetStoreError.duplicateName(d.name)
@@ -137,8 +137,8 @@ extension Datastore {
     }
 
     /// Deletes saved queries by id. - Returns: how many existed.
-    public func deleteSavedQueries(ids: [Int64]) throws -> Int {
-        try pool.write { db in
+    public func deleteSavedQueries(ids: [Int64]) async throws -> Int {
+        try await pool.write { db in
             var count = 0
             for id in Set(ids) {
                 try db.execute(sql: "DELETE FROM queries WHERE id = ?", arguments: [id])

@@ -40,10 +40,10 @@ extension Datastore {
     /// - Throws: ``FleetStoreError`` or a database error; nothing is applied then.
     @discardableResult
     public func applySpecs(
-        _ batch: SpecBatch, author: (id: Int64, name: String, email: String)?, dryRun: Bool = false, now: Date = Date()
-    ) throws -> SpecBatchOutcome {
-        var outcome = SpecBatchOutcome()
-        try pool.writeWithoutTransaction { db in
+        _ batch: SpecBatch, author: (id: Int64, name: String, email: String)?, dryRun: Bool, now: Date
+    ) async throws -> SpecBatchOutcome {
+        try await pool.writeWithoutTransaction { db in
+            var outcome = SpecBatchOutcome()
             try db.inTransaction(.immediate) {
                 try Datastore.applyQuerySpecs(db, batch.queries, author: author, now: now)
                 try Datastore.applyLabelSpecs(db, batch.labels, now: now)
@@ -59,8 +59,8 @@ extension Datastore {
                 if let options = batch.agentOptions { try Datastore.setAgentOptions(db, options) }
                 return dryRun ? .rollback : .commit
             }
+            return outcome
         }
-        return outcome
     }
 
     /// Makes `wanted` the set of active enroll secrets: new ones are added (or un-revoked), the

@@ -33,18 +33,40 @@ public enum UserStoreError: Error, Equatable, Sendable {
     case notFound
 }
 
+/// What ``Datastore/updateUser(id:_:now:)`` changes: `nil` fields keep their value.
+public struct UserChange: Sendable, Equatable {
+    public var name: String?
+    public var email: String?
+    public var globalRole: String?
+    public var passwordHash: String?
+    /// End the user's login sessions (not API tokens), except the one whose digest is `keepingSession`.
+    public var endSessions: Bool
+    public var keepingSession: String?
+
+    public init(
+        name: String? = nil, email: String? = nil, globalRole: String? = nil, passwordHash: String? = nil, endSessions: Bool = false,
+        keepingSession: String? = nil
+    ) {
+        self.name = name
+        self.email = email
+        self.globalRole = globalRole
+        self.passwordHash = passwordHash
+        self.endSessions = endSessions
+        self.keepingSession = keepingSession
+    }
+}
+
 extension Datastore {
-    public func userCount() throws -> Int {
-        try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM users") ?? 0 }
+    public func userCount() async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM users") ?? 0 }
     }
 
     /// Creates a user. With `onlyIfNoUsers`, the check and the insert are one transaction, so two
     /// concurrent setup calls cannot both create a first admin (the loser gets `nil`).
     public func createUser(
-        name: String, email: String, passwordHash: String, globalRole: String, apiOnly: Bool, onlyIfNoUsers: Bool = false,
-        now: Date = Date()
-    ) throws -> UserRecord? {
-        try pool.write { db in
+        name: String, email: String, passwordHash: String, globalRole: String, apiOnly: Bool, onlyIfNoUsers: Bool, now: Date
+    ) async throws -> UserRecord? {
+        try await pool.write { db in
             if onlyIfNoUsers, try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM users") ?? 0 > 0 { return nil }
             if try Int.fetchOne(db, sql: "SELECT 1 FROM users WHERE email = ?", arguments: [email]) != nil {
                 throw UserStoreError.emailTaken
@@ -58,28 +80,27 @@ extension Datastore {
         }
     }
 
-    public func user(id: Int64) throws -> UserRecord? {
-        try pool.read { db in try Datastore.user(db, id: id) }
+    public func user(id: Int64) async throws -> UserRecord? {
+        try await pool.read { db in try Datastore.user(db, id: id) }
     }
 
-    public func user(email: String) throws -> UserRecord? {
-        try pool.read { db in
+    public func user(email: String) async throws -> UserRecord? {
+        try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM users WHERE email = ?", arguments: [email]).map(Datastore.userRecord)
         }
     }
 
-    public func users() throws -> [UserRecord] {
-        try pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM users ORDER BY id").map(Datastore.userRecord) }
+    public func users() async throws -> [UserRecord] {
+        try await pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM users ORDER BY id").map(Datastore.userRecord) }
     }
 
     /// Changes the given fields. Demoting the last admin is refused; a role or password change ends
     /// the user's login sessions (not API tokens) when `endSessions` is set, except the one whose
     /// digest is `keepingSession` (the session that made the change), in the same transaction.
-    public func updateUser(
-        id: Int64, name: String? = nil, email: String? = nil, globalRole: String? = nil, passwordHash: String? = nil,
-        endSessions: Bool = false, keepingSession: String? = nil, now: Date = Date()
-    ) throws -> UserRecord {
-        try pool.write { db in
+    public func updateUser(id: Int64, _ change: UserChange, now: Date) async throws -> UserRecord {
+        let (name, email, globalRole, passwordHash) = (change.name, change.email, change.globalRole, change.passwordHash)
+        let (endSessions, keepingSession) = (change.endSessions, change.keepingSession)
+        return try await pool.write { db in
             guard let current = try Datastore.user(db, id: id) else { throw UserStoreError.notFound }
             if let email, email.lowercased() != current.email.lowercased(),
                 try Int.fetchOne(db, sql: "SELECT 1 FROM users WHERE email = ? AND id <> ?", arguments: [email, id]) != nil
@@ -107,8 +128,8 @@ extension Datastore {
     }
 
     /// Deletes a user and every session and token of theirs. Deleting the last admin is refused.
-    public func deleteUser(id: Int64) throws -> UserRecord {
-        try pool.write { db in
+    public func deleteUser(id: Int64) async throws -> UserRecord {
+        try await pool.write { db in
             guard let current = try Datastore.user(db, id: id) else { throw UserStoreError.notFound }
             if current.globalRole == "admin", try Datastore.adminCount(db) <= 1 { throw UserStoreError.lastAdmin }
             try db.execute(sql: "DELETE FROM users WHERE id = ?", arguments: [id])
@@ -134,10 +155,9 @@ extension Datastore {
     // MARK: - Sessions and API tokens
 
     public func createSession(
-        tokenDigest: String, userID: Int64, kind: SessionRecord.Kind, expiresAt: Date?, replacingTokensOfKind: Bool = false,
-        now: Date = Date()
-    ) throws {
-        try pool.write { db in
+        tokenDigest: String, userID: Int64, kind: SessionRecord.Kind, expiresAt: Date?, replacingTokensOfKind: Bool, now: Date
+    ) async throws {
+        try await pool.write { db in
             if replacingTokensOfKind {
                 try db.execute(sql: "DELETE FROM sessions WHERE user_id = ? AND kind = ?", arguments: [userID, kind.rawValue])
             }
@@ -148,8 +168,8 @@ extension Datastore {
     }
 
     /// The session and its user for a token digest, or `nil` when unknown.
-    public func session(tokenDigest: String) throws -> (SessionRecord, UserRecord)? {
-        try pool.read { db in
+    public func session(tokenDigest: String) async throws -> (SessionRecord, UserRecord)? {
+        try await pool.read { db in
             guard
                 let row = try Row.fetchOne(
                     db,
@@ -168,8 +188,8 @@ extension Datastore {
     }
 
     /// Slides a session's expiry forward (called at most about once a minute per session).
-    public func touchSession(tokenDigest: String, now: Date, expiresAt: Date?) throws {
-        try pool.write { db in
+    public func touchSession(tokenDigest: String, now: Date, expiresAt: Date?) async throws {
+        try await pool.write { db in
             try db.execute(
                 sql: "UPDATE sessions SET last_used_at = ?, expires_at = ? WHERE token_digest = ?",
                 arguments: [now.storeValue, expiresAt?.storeValue, tokenDigest])
@@ -177,8 +197,8 @@ extension Datastore {
     }
 
     @discardableResult
-    public func deleteSession(tokenDigest: String) throws -> Bool {
-        try pool.write { db in
+    public func deleteSession(tokenDigest: String) async throws -> Bool {
+        try await pool.write { db in
             try db.execute(sql: "DELETE FROM sessions WHERE token_digest = ?", arguments: [tokenDigest])
             return db.changesCount > 0
         }
@@ -186,8 +206,8 @@ extension Datastore {
 
     /// Removes expired sessions (housekeeping; an expired session is refused whether or not it is purged).
     @discardableResult
-    public func purgeExpiredSessions(now: Date = Date()) throws -> Int {
-        try pool.write { db in
+    public func purgeExpiredSessions(now: Date) async throws -> Int {
+        try await pool.write { db in
             try db.execute(sql: "DELETE FROM sessions WHERE expires_at IS NOT NULL AND expires_at <= ?", arguments: [now.storeValue])
             return db.changesCount
         }

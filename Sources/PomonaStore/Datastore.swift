@@ -10,7 +10,8 @@ import PomonaCore
 /// type: they use in-memory state, and the ``StoreWriter`` persists their side effects in batches.
 /// This module is the only one that speaks SQL.
 public final class Datastore: Sendable {
-    public let pool: DatabasePool
+    /// Internal: no other module sees GRDB; everything goes through the store's methods.
+    let pool: DatabasePool
     public let path: String
 
     /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
@@ -32,8 +33,16 @@ public final class Datastore: Sendable {
     }
 
     /// `PRAGMA integrity_check`; "ok" when the file is sound.
-    public func integrityCheck() throws -> String {
-        try pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
+    public func integrityCheck() async throws -> String {
+        try await pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
+    }
+
+    /// The database file.
+    public var location: String { path }
+
+    /// The journal mode SQLite runs in ("wal" once opened).
+    public func journalMode() async throws -> String {
+        try await pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
     }
 
     /// Size of the database file plus its WAL, in bytes.
@@ -45,8 +54,8 @@ public final class Datastore: Sendable {
     }
 
     /// Writes the WAL back into the main file and closes all connections (on shutdown).
-    public func close() throws {
-        try? pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+    public func close() async throws {
+        try? await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
         try pool.close()
     }
 }

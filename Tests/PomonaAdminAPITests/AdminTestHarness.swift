@@ -14,6 +14,7 @@ final class AdminTestHarness: Sendable {
     let directory: URL
     let store: Datastore
     let registry: HostRegistry
+    let writer: StoreWriter
     let api: AdminAPI
     /// The time the API sees; tests move it forward to expire sessions.
     let clock = TestClock()
@@ -22,21 +23,23 @@ final class AdminTestHarness: Sendable {
     let userIDs: [Role: Int64]
     static let password = "correct-horse-1!"
 
-    init(settings: AdminSettings = AdminTestHarness.fastSettings()) async throws {
+    /// - Parameter seedUsers: `false` for a server with no users at all (setup tests).
+    init(settings: AdminSettings = AdminTestHarness.fastSettings(), seedUsers: Bool = true) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("pomona-admin-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         store = try Datastore(path: directory.appendingPathComponent("db.sqlite").path)
         registry = HostRegistry()
         let logger = Logger(label: "admin-test")
         let clock = self.clock
+        writer = StoreWriter(store: store, logger: logger)
         api = AdminAPI(
-            store: store, writer: StoreWriter(store: store, logger: logger), registry: registry, logger: logger,
+            store: store, writer: writer, registry: registry, logger: logger,
             settings: settings, clock: { clock.now })
         var tokens: [Role: String] = [:]
         var ids: [Role: Int64] = [:]
         let hash = try PasswordHashing.hash(Self.password, rounds: settings.passwordRounds)
-        for role in [Role.admin, .maintainer, .observer] {
-            let user = try store.createUser(
+        for role in seedUsers ? [Role.admin, .maintainer, .observer] : [] {
+            let user = try await store.createUser(
                 name: "\(role.rawValue) user", email: "\(role.rawValue)@example.com", passwordHash: hash, globalRole: role.rawValue,
                 apiOnly: false)!
             ids[role] = user.id
@@ -73,7 +76,7 @@ final class AdminTestHarness: Sendable {
     func addHost(
         _ name: String, platform: String = "darwin", serial: String? = nil, uuid: String? = nil, ip: String? = nil,
         createdAt: Date? = nil, seenAt: Date? = nil
-    ) throws -> Int64 {
+    ) async throws -> Int64 {
         var vitals = HostVitals()
         vitals.hostname = name
         vitals.platform = platform
@@ -86,7 +89,7 @@ final class AdminTestHarness: Sendable {
         for (i, b) in Array(name.utf8).prefix(32).enumerated() { digestBytes[i] = b }
         digestBytes[31] = UInt8(truncatingIfNeeded: name.hashValue)
         let digest = NodeKeyDigest(bytes: digestBytes)!
-        let outcome = try store.enroll(
+        let outcome = try await store.enroll(
             EnrollmentRecord(
                 osqueryHostID: "osq-\(name)", nodeKeyDigest: digest, enrollSecretID: 1, vitals: vitals, remoteIP: ip ?? "192.0.2.1",
                 now: created))

@@ -23,11 +23,11 @@ import Testing
             let response = try await client.call(.post, Self.path, token: h.tokens[.maintainer], body: body)
             #expect(response.status == .ok, "\(String(buffer: response.body))")
             #expect(response.json["applied"]?["packs"]?.intValue == 1)
-            #expect(try h.store.savedQueries().map(\.name) == ["usb"])
-            #expect(try h.store.packSpecs().first?.queries.first?.query == "usb")
-            #expect(try h.store.labelSpecs().contains { $0.spec.name == "macs" })
-            #expect(try h.store.policies().map(\.name) == ["sip on"])
-            let types = try h.store.activities(orderColumn: "id", descending: false, limit: 100, offset: 0).map(\.type)
+            #expect(try await h.store.savedQueries().map(\.name) == ["usb"])
+            #expect(try await h.store.packSpecs().first?.queries.first?.query == "usb")
+            #expect(try await h.store.labelSpecs().contains { $0.spec.name == "macs" })
+            #expect(try await h.store.policies().map(\.name) == ["sip on"])
+            let types = try await h.store.activities(ListPage(sort: .id, limit: 100)).map(\.type)
             #expect(types == ["applied_spec_saved_query", "applied_spec_label", "applied_spec_policy", "applied_spec_pack"])
         }
     }
@@ -36,9 +36,9 @@ import Testing
     /// queries and packs before it must not stay behind.
     @Test func aRefusedKindLeavesNothingOfTheOthers() async throws {
         let h = try await AdminTestHarness()
-        try h.addHost("mac-1")
+        try await h.addHost("mac-1")
         try await h.application.test(.router) { client in
-            let generation = try h.store.configGeneration()
+            let generation = try await h.store.configGeneration()
             let body = #"""
                 {"queries": [{"name": "usb", "query": "SELECT * FROM usb_devices;"}],
                  "packs": [{"name": "hardware", "queries": [{"query": "usb", "interval": 600}]}],
@@ -47,11 +47,11 @@ import Testing
             let response = try await client.call(.post, Self.path, token: h.tokens[.maintainer], body: body)
             #expect(response.status == .notFound, "\(String(buffer: response.body))")
             #expect(String(buffer: response.body).contains("no-such-host"))
-            #expect(try h.store.savedQueries().isEmpty)
-            #expect(try h.store.packSpecs().isEmpty)
-            #expect(try !h.store.labelSpecs().contains { $0.spec.name == "pilot" })
-            #expect(try h.store.configGeneration() == generation, "agents were not told about a change that did not happen")
-            #expect(try h.store.activities(orderColumn: "id", descending: false, limit: 100, offset: 0).isEmpty)
+            #expect(try await h.store.savedQueries().isEmpty)
+            #expect(try await h.store.packSpecs().isEmpty)
+            #expect(try await !h.store.labelSpecs().contains { $0.spec.name == "pilot" })
+            #expect(try await h.store.configGeneration() == generation, "agents were not told about a change that did not happen")
+            #expect(try await h.store.activities(ListPage(sort: .id, limit: 100)).isEmpty)
         }
     }
 
@@ -62,8 +62,8 @@ import Testing
             let checked = try await client.call(.post, Self.path + "?dry_run=true", token: h.tokens[.admin], body: good)
             #expect(checked.status == .ok)
             #expect(checked.json["dry_run"] == .bool(true))
-            #expect(try h.store.savedQueries().isEmpty)
-            #expect(try !h.store.enrollSecrets().map(\.secret).contains("a-brand-new-secret-0123"))
+            #expect(try await h.store.savedQueries().isEmpty)
+            #expect(try await !h.store.enrollSecrets().map(\.secret).contains("a-brand-new-secret-0123"))
             // A pack naming a query that exists nowhere is only found by the store: the dry run finds it too.
             let bad = #"{"packs": [{"name": "p", "queries": [{"query": "missing", "interval": 60}]}]}"#
             let refused = try await client.call(.post, Self.path + "?dry_run=true", token: h.tokens[.admin], body: bad)
@@ -91,7 +91,7 @@ import Testing
                 #expect(response.status == .unprocessableContent, "\(body): \(response.status)")
                 #expect(response.firstError?.name == field, "\(body): \(String(buffer: response.body))")
             }
-            #expect(try h.store.savedQueries().isEmpty)
+            #expect(try await h.store.savedQueries().isEmpty)
         }
     }
 
@@ -107,7 +107,7 @@ import Testing
             #expect(stored.json["org_info"]?["org_name"] == .string("Acme"))
             let applied = try await client.call(.post, Self.path, token: h.tokens[.admin], body: secrets)
             #expect(applied.status == .ok)
-            #expect(try h.store.enrollSecrets().map(\.secret) == ["a-brand-new-secret-0123"], "the listed set replaces the active secrets")
+            #expect(try await h.store.enrollSecrets().map(\.secret) == ["a-brand-new-secret-0123"], "the listed set replaces the active secrets")
         }
     }
 
@@ -123,7 +123,7 @@ import Testing
             let specs = try await client.call(.get, "/api/v1/fleet/spec/packs", token: h.tokens[.observer])
             #expect(specs.json["specs"]?.arrayValue?.first?["targets"]?["labels"] == .array([.string("pilot")]))
             let packs = try await client.call(.get, "/api/v1/fleet/packs", token: h.tokens[.observer])
-            let labelID = try #require(try h.store.label(named: "pilot")?.id)
+            let labelID = try #require(try await h.store.label(named: "pilot")?.id)
             #expect(packs.json["packs"]?.arrayValue?.first?["label_ids"] == .array([.int(labelID)]))
 
             let unknown = #"{"packs": [{"name": "hardware", "targets": {"labels": ["nobody"]}, "queries": []}]}"#
@@ -131,7 +131,7 @@ import Testing
             #expect(refused.status == .notFound && String(buffer: refused.body).contains("nobody"))
             let teams = #"{"packs": [{"name": "hardware", "targets": {"labels": [], "teams": ["blue"]}}]}"#
             #expect(try await client.call(.post, Self.path, token: h.tokens[.maintainer], body: teams).firstError?.name == "packs[0].targets.teams")
-            #expect(try h.store.packSpecs().first?.targetLabels == ["pilot"], "the refused applies changed nothing")
+            #expect(try await h.store.packSpecs().first?.targetLabels == ["pilot"], "the refused applies changed nothing")
         }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Hummingbird
 import HummingbirdTesting
 import PomonaCore
@@ -11,10 +10,8 @@ import Testing
 @Suite struct AuthTests {
     /// A harness with no users at all (for setup).
     static func emptyServer(settings: AdminSettings = AdminTestHarness.fastSettings()) async throws -> AdminTestHarness {
-        let harness = try await AdminTestHarness(settings: settings)
-        for role in [Role.observer, .maintainer] { _ = try harness.store.deleteUser(id: harness.userIDs[role]!) }
-        // The admin is the last one; remove it below the last-admin guard.
-        try await harness.store.pool.write { db in try db.execute(sql: "DELETE FROM users") }
+        let harness = try await AdminTestHarness(settings: settings, seedUsers: false)
+        #expect(try await harness.store.userCount() == 0)
         return harness
     }
 
@@ -31,7 +28,7 @@ import Testing
 
             let second = try await client.call(.post, "/api/v1/setup", body: body.replacingOccurrences(of: "Ada@", with: "eve@"))
             #expect(second.status == .conflict)
-            #expect(try harness.store.userCount() == 1)
+            #expect(try await harness.store.userCount() == 1)
         }
     }
 
@@ -45,7 +42,7 @@ import Testing
                 #expect(response.firstError?.name == "password")
                 #expect(response.firstError?.reason.contains(reason) == true, "\(password): \(String(describing: response.firstError))")
             }
-            #expect(try harness.store.userCount() == 0)
+            #expect(try await harness.store.userCount() == 0)
         }
     }
 
@@ -77,10 +74,10 @@ import Testing
     @Test func tokensAreStoredOnlyAsDigests() async throws {
         let harness = try await AdminTestHarness()
         let token = try #require(harness.tokens[.admin])
-        let stored = try await harness.store.pool.read { db in try String.fetchAll(db, sql: "SELECT token_digest FROM sessions") }
-        #expect(!stored.contains(token))
-        #expect(stored.contains(BearerToken.digest(token)))
-        let hashes = try harness.store.users().map(\.passwordHash)
+        // The session is found by the token's digest only: the token itself is no key.
+        #expect(try await harness.store.session(tokenDigest: token) == nil)
+        #expect(try await harness.store.session(tokenDigest: BearerToken.digest(token)) != nil)
+        let hashes = try await harness.store.users().map(\.passwordHash)
         #expect(hashes.allSatisfy { $0.hasPrefix("pbkdf2-sha256$") && !$0.contains(AdminTestHarness.password) })
     }
 
@@ -160,7 +157,7 @@ import Testing
         #expect(throttle.attemptLogin(email: "a", address: "10.0.0.1", now: t0.addingTimeInterval(30)) == nil)
     }
 
-    @Test func passwordHashingVerifiesAndRejects() throws {
+    @Test func passwordHashingVerifiesAndRejects() async throws {
         let hash = try PasswordHashing.hash("s3cret-password!", rounds: 1000)
         #expect(PasswordHashing.verify("s3cret-password!", against: hash))
         #expect(!PasswordHashing.verify("s3cret-password?", against: hash))

@@ -120,13 +120,13 @@ import Testing
                     row.method, row.url, headers: [.cookie: jar.cookieHeader, BrowserSession.csrfHeader: other.csrf], body: row.body)
                 #expect(wrong.status == .forbidden, "\(row) with another session's CSRF token answered \(wrong.status)")
             }
-            #expect(try harness.store.session(tokenDigest: BearerToken.digest(jar.session)) != nil, "logout ran without a CSRF token")
+            #expect(try await harness.store.session(tokenDigest: BearerToken.digest(jar.session)) != nil, "logout ran without a CSRF token")
         }
     }
 
     @Test func theRightCSRFTokenLetsAChangeThrough() async throws {
         let harness = try await AdminTestHarness()
-        let hostID = try harness.addHost("mac-1")
+        let hostID = try await harness.addHost("mac-1")
         try await harness.application.test(.router) { client in
             let jar = try await Self.browserLogin(client)
             #expect(jar.csrf == BrowserSession.csrfToken(forSessionToken: jar.session))

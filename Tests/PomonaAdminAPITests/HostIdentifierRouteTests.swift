@@ -13,8 +13,8 @@ import Testing
 @Suite struct HostIdentifierRouteTests {
     @Test func aHostNamedAfterTheVictimsUUIDGetsNoneOfItsQueries() async throws {
         let h = try await AdminTestHarness()
-        let victim = try h.addHost("victim", uuid: "UUID-VICTIM", seenAt: h.now)
-        let squatter = try h.addHost("UUID-VICTIM", uuid: "UUID-SQUATTER", seenAt: h.now)
+        let victim = try await h.addHost("victim", uuid: "UUID-VICTIM", seenAt: h.now)
+        let squatter = try await h.addHost("UUID-VICTIM", uuid: "UUID-SQUATTER", seenAt: h.now)
         let token = h.tokens[.admin]!
         try await h.application.test(.router) { client in
             let run = try await client.call(
@@ -38,8 +38,8 @@ import Testing
 
     @Test func anIdentifierTwoHostsShareIsRefusedNamingIt() async throws {
         let h = try await AdminTestHarness()
-        try h.addHost("clone-a", uuid: "CLONED", seenAt: h.now)
-        try h.addHost("clone-b", uuid: "CLONED", seenAt: h.now)
+        try await h.addHost("clone-a", uuid: "CLONED", seenAt: h.now)
+        try await h.addHost("clone-b", uuid: "CLONED", seenAt: h.now)
         let token = h.tokens[.admin]!
         try await h.application.test(.router) { client in
             for (method, path, body) in [
@@ -53,13 +53,13 @@ import Testing
                 #expect(response.firstError?.reason == #"host identifier "CLONED" names 2 hosts (as uuid); name the host by its id"#, "\(path)")
             }
             #expect(h.registry.liveQueries.activeCount == 0)
-            #expect(try h.store.label(named: "clones") == nil, "nothing half-written")
+            #expect(try await h.store.label(named: "clones") == nil, "nothing half-written")
         }
     }
 
     @Test func theGetFormPercentDecodesLikeThePostForm() async throws {
         let h = try await AdminTestHarness()
-        let host = try h.addHost("Ada's MacBook/Pro", seenAt: h.now)
+        let host = try await h.addHost("Ada's MacBook/Pro", seenAt: h.now)
         let token = h.tokens[.observer]!
         try await h.application.test(.router) { client in
             let found = try await client.call(.get, "/api/v1/fleet/hosts/identifier/Ada's%20MacBook%2FPro", token: token)

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Hummingbird
 import HummingbirdTesting
 import PomonaCore
@@ -15,11 +14,11 @@ import Testing
         let now = harness.now
         let old = now.addingTimeInterval(-40 * 86400)
         var ids: [String: Int64] = [:]
-        ids["mac-a"] = try harness.addHost("mac-a", platform: "darwin", serial: "C02AAA", ip: "10.1.0.5", createdAt: old, seenAt: now)
-        ids["mac-b"] = try harness.addHost("mac-b", platform: "darwin", serial: "C02BBB", ip: "10.1.0.6", createdAt: old, seenAt: now.addingTimeInterval(-20))
-        ids["ubu-1"] = try harness.addHost("ubu-1", platform: "ubuntu", ip: "10.2.0.7", createdAt: old, seenAt: now.addingTimeInterval(-3600))
-        ids["win-1"] = try harness.addHost("win-1", platform: "windows", ip: "172.16.0.9", createdAt: old, seenAt: old)
-        ids["new-rhel"] = try harness.addHost("new-rhel", platform: "rhel", ip: "10.3.0.1", createdAt: now.addingTimeInterval(-600), seenAt: now)
+        ids["mac-a"] = try await harness.addHost("mac-a", platform: "darwin", serial: "C02AAA", ip: "10.1.0.5", createdAt: old, seenAt: now)
+        ids["mac-b"] = try await harness.addHost("mac-b", platform: "darwin", serial: "C02BBB", ip: "10.1.0.6", createdAt: old, seenAt: now.addingTimeInterval(-20))
+        ids["ubu-1"] = try await harness.addHost("ubu-1", platform: "ubuntu", ip: "10.2.0.7", createdAt: old, seenAt: now.addingTimeInterval(-3600))
+        ids["win-1"] = try await harness.addHost("win-1", platform: "windows", ip: "172.16.0.9", createdAt: old, seenAt: old)
+        ids["new-rhel"] = try await harness.addHost("new-rhel", platform: "rhel", ip: "10.3.0.1", createdAt: now.addingTimeInterval(-600), seenAt: now)
         return (harness, ids)
     }
 
@@ -59,7 +58,7 @@ import Testing
 
     @Test func paginationIsStableAndCapped() async throws {
         let harness = try await AdminTestHarness()
-        for i in 0..<23 { try harness.addHost(String(format: "h%02d", i)) }
+        for i in 0..<23 { try await harness.addHost(String(format: "h%02d", i)) }
         try await harness.application.test(.router) { client in
             var seen: [String] = []
             for page in 0..<3 {
@@ -71,7 +70,7 @@ import Testing
             #expect(seen == (0..<23).map { String(format: "h%02d", $0) })
             let big = try await client.call(.get, "/api/v1/fleet/hosts?per_page=100000", token: harness.tokens[.observer])
             #expect(big.status == .ok)
-            #expect(ListOptions.maxPerPage == 500)
+            #expect(ListPaging.maxPerPage == 500)
             let byID = try await client.call(.get, "/api/v1/fleet/hosts?order_key=id&order_direction=desc&per_page=2", token: harness.tokens[.observer])
             #expect(Self.hostnames(byID) == ["h22", "h21"])
         }
@@ -94,7 +93,7 @@ import Testing
             let injected = try await client.call(.get, "/api/v1/fleet/hosts?query=x'%20OR%20'1'='1", token: harness.tokens[.observer])
             #expect(injected.status == .ok)
             #expect(Self.hostnames(injected).isEmpty)
-            #expect(try harness.store.hostCount() == 5)
+            #expect(try await harness.store.hostCount() == 5)
         }
     }
 
@@ -122,11 +121,11 @@ import Testing
     @Test func oneHostByIDAndByIdentifier() async throws {
         let (harness, ids) = try await Self.fleet()
         let id = try #require(ids["mac-a"])
-        try await harness.store.pool.write { db in
-            try db.execute(sql: "INSERT INTO software (id, name, version, source) VALUES (1, 'Safari', '17.1', 'apps')")
-            try db.execute(sql: "INSERT INTO host_software (host_id, software_id) VALUES (?, 1)", arguments: [id])
-            try db.execute(sql: "INSERT INTO host_users (host_id, uid, username) VALUES (?, 501, 'ada')", arguments: [id])
-        }
+        // Seeded as the agent API records detail results (the first software row gets id 1).
+        try await harness.writer.write([
+            .detail(hostID: id, outcome: .software([SoftwareItem(name: "Safari", version: "17.1", source: "apps")]), at: harness.now),
+            .detail(hostID: id, outcome: .users([HostUser(uid: 501, username: "ada", type: "", groupname: "", shell: "")]), at: harness.now),
+        ])
         try await harness.application.test(.router) { client in
             let token = harness.tokens[.observer]
             let host = try await client.call(.get, "/api/v1/fleet/hosts/\(id)", token: token).json["host"]
@@ -159,7 +158,7 @@ import Testing
         vitals.hostname = "keyed"
         // The agent API keeps SHA-256(node key); BearerToken.digest is the same function in hex.
         let digest = try #require(NodeKeyDigest(hex: BearerToken.digest(nodeKey)))
-        let outcome = try harness.store.enroll(
+        let outcome = try await harness.store.enroll(
             EnrollmentRecord(osqueryHostID: "x", nodeKeyDigest: digest, enrollSecretID: 1, vitals: vitals, remoteIP: "", now: Date()))
         try await harness.application.test(.router) { client in
             let found = try await client.call(.get, "/api/v1/fleet/hosts/identifier/\(nodeKey)", token: harness.tokens[.observer])
@@ -174,7 +173,7 @@ import Testing
             let macA = try #require(ids["mac-a"])
             #expect(try await client.call(.delete, "/api/v1/fleet/hosts/\(macA)", token: maintainer).status == .ok)
             #expect(harness.registry.host(id: macA) == nil, "its node key must stop working")
-            #expect(try harness.store.host(id: macA) == nil)
+            #expect(try await harness.store.host(id: macA) == nil)
 
             let refused = try await client.call(.post, "/api/v1/fleet/hosts/delete", token: maintainer, body: #"{"filters":{}}"#)
             #expect(refused.status == .unprocessableContent)
@@ -183,13 +182,15 @@ import Testing
             let byIDs = try await client.call(
                 .post, "/api/v1/fleet/hosts/delete", token: maintainer, body: #"{"ids":[\#(ids["ubu-1"]!), 424242]}"#)
             #expect(byIDs.json["deleted"]?.intValue == 1)
-            #expect(try harness.store.hostCount() == 2)
+            #expect(try await harness.store.hostCount() == 2)
 
             let macB = try #require(ids["mac-b"])
-            try await harness.store.pool.write { db in try db.execute(sql: "UPDATE hosts SET refetch_requested = 0") }
+            // Fresh details clear a pending refetch, as a host answering its detail queries does.
+            try await harness.writer.write(.detailsRefreshed(hostID: macB, at: harness.now))
+            #expect(try await harness.store.host(id: macB)?.refetchRequested == false)
             #expect(try await client.call(.post, "/api/v1/fleet/hosts/\(macB)/refetch", token: harness.tokens[.observer]).status == .ok)
             #expect(harness.registry.host(id: macB)?.refetchRequested == true)
-            #expect(try harness.store.host(id: macB)?.refetchRequested == true)
+            #expect(try await harness.store.host(id: macB)?.refetchRequested == true)
 
             let types = try await client.call(.get, "/api/v1/fleet/activities", token: maintainer).json["activities"]?.arrayValue?
                 .compactMap { $0["type"]?.stringValue } ?? []

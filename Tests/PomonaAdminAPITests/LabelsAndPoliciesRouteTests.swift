@@ -13,8 +13,8 @@ import Testing
     @Test func dynamicAndManualLabels() async throws {
         let h = try await AdminTestHarness()
         let token = h.tokens[.maintainer]!
-        let h1 = try h.addHost("alpha")
-        let h2 = try h.addHost("beta", platform: "ubuntu")
+        let h1 = try await h.addHost("alpha")
+        let h2 = try await h.addHost("beta", platform: "ubuntu")
         try await h.application.test(.router) { client in
             let labels = try await client.call(.get, "/api/v1/fleet/labels", token: h.tokens[.observer]!)
             #expect(labels.json["labels"]?.arrayValue?.first?["label_type"] == .string("builtin"))
@@ -35,7 +35,7 @@ import Testing
             #expect(patched.json["label"]?["host_count"]?.intValue == 1)
             let hosts = try await client.call(.get, "/api/v1/fleet/labels/\(manualID)/hosts", token: token)
             #expect(hosts.json["hosts"]?.arrayValue?.compactMap { $0["id"]?.intValue } == [Int(h2)])
-            #expect(try h.store.hostIDs(inLabel: Int64(manualID)) == [h2])
+            #expect(try await h.store.hostIDs(inLabel: Int64(manualID)) == [h2])
             _ = h1
 
             // Errors name the field; built-ins are read-only; a dynamic label's query is fixed.
@@ -54,8 +54,8 @@ import Testing
     @Test func policiesWithCountsAndHostAnswers() async throws {
         let h = try await AdminTestHarness()
         let token = h.tokens[.maintainer]!
-        let h1 = try h.addHost("alpha")
-        let h2 = try h.addHost("beta")
+        let h1 = try await h.addHost("alpha")
+        let h2 = try await h.addHost("beta")
         try await h.application.test(.router) { client in
             let created = try await client.call(
                 .post, "/api/v1/fleet/global/policies", token: token,
@@ -73,7 +73,7 @@ import Testing
             let policy = listed.json["policies"]?.arrayValue?.first
             #expect(policy?["passing_host_count"]?.intValue == 1 && policy?["failing_host_count"]?.intValue == 1)
             #expect(policy?["critical"] == .bool(true))
-            #expect(try h.store.policies(forHost: h2).first?.json["response"] == .string("fail"))
+            #expect(try await h.store.policies(forHost: h2).first?.json["response"] == .string("fail"))
             #expect(try await client.call(.get, "/api/v1/fleet/policies/count", token: token).json["count"]?.intValue == 1)
 
             let patched = try await client.call(.patch, "/api/v1/fleet/global/policies/\(id)", token: token, body: #"{"platform":"solaris"}"#)

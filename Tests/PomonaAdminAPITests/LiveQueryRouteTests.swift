@@ -32,9 +32,9 @@ import Testing
     @Test func campaignStreamsEveryResultThenDone() async throws {
         let h = try await AdminTestHarness()
         let now = h.now
-        let alpha = try h.addHost("alpha", seenAt: now)
-        let beta = try h.addHost("beta", seenAt: now)
-        let gamma = try h.addHost("gamma", createdAt: now.addingTimeInterval(-86400))
+        let alpha = try await h.addHost("alpha", seenAt: now)
+        let beta = try await h.addHost("beta", seenAt: now)
+        let gamma = try await h.addHost("gamma", createdAt: now.addingTimeInterval(-86400))
         let token = h.tokens[.maintainer]!
         try await h.application.test(.router) { client in
             let created = try await client.call(
@@ -69,7 +69,7 @@ import Testing
             #expect(replay.components(separatedBy: "event: result\n").count - 1 == 3)
             #expect(replay.contains("\"reason\":\"finished\""))
 
-            let activity = try h.store.activities(orderColumn: "id", descending: true, limit: 10, offset: 0).first { $0.type == "live_query" }
+            let activity = try await h.store.activities(ListPage(sort: .id, descending: true, limit: 10)).first { $0.type == "live_query" }
             #expect(activity?.detailsJSON.contains("SELECT version FROM osquery_info;") == true)
             #expect(activity?.actor.email == "maintainer@example.com")
         }
@@ -77,7 +77,7 @@ import Testing
 
     @Test func whoMayRunWhat() async throws {
         let h = try await AdminTestHarness()
-        let host = try h.addHost("alpha", seenAt: h.now)
+        let host = try await h.addHost("alpha", seenAt: h.now)
         let observer = h.tokens[.observer]!
         let maintainer = h.tokens[.maintainer]!
         try await h.application.test(.router) { client in
@@ -115,7 +115,7 @@ import Testing
     /// refused by, and observers may not keep a campaign open for long.
     @Test func anObserverCannotLockOthersOutOfLiveQueries() async throws {
         let h = try await AdminTestHarness()
-        let host = try h.addHost("alpha", seenAt: h.now)
+        let host = try await h.addHost("alpha", seenAt: h.now)
         var settings = h.registry.liveQueries.settings
         settings.maxCampaignsPerUser = 3
         settings.maxConcurrentCampaigns = 4
@@ -163,8 +163,8 @@ import Testing
     @Test func synchronousRunsWaitForTheAnswer() async throws {
         let h = try await AdminTestHarness()
         let now = h.now
-        let alpha = try h.addHost("alpha", seenAt: now)
-        let offline = try h.addHost("sleepy", createdAt: now.addingTimeInterval(-86400))
+        let alpha = try await h.addHost("alpha", seenAt: now)
+        let offline = try await h.addHost("sleepy", createdAt: now.addingTimeInterval(-86400))
         var settings = h.registry.liveQueries.settings
         settings.synchronousWait = 30
         h.registry.liveQueries.settings = settings

@@ -13,7 +13,7 @@ import Testing
         let h = try await AdminTestHarness()
         let maintainer = h.tokens[.maintainer]!
         try await h.application.test(.router) { client in
-            let generation = try h.store.configGeneration()
+            let generation = try await h.store.configGeneration()
             let created = try await client.call(
                 .post, "/api/v1/fleet/queries", token: maintainer,
                 body: #"{"name":"usb","query":"SELECT * FROM usb_devices;","interval":300,"platform":"darwin","logging":"differential","automations_enabled":true,"observer_can_run":true}"#)
@@ -22,29 +22,29 @@ import Testing
             let id = try #require(query?["id"]?.intValue)
             #expect(query?["logging"] == .string("differential"))
             #expect(query?["author_email"] == .string("maintainer@example.com"))
-            #expect(try h.store.configGeneration() > generation, "agents get the new schedule")
-            #expect(try h.store.queries().map(\.name) == ["usb"])
+            #expect(try await h.store.configGeneration() > generation, "agents get the new schedule")
+            #expect(try await h.store.queries().map(\.name) == ["usb"])
 
             let list = try await client.call(.get, "/api/latest/fleet/queries?query=us", token: h.tokens[.observer]!)
             #expect(list.json["queries"]?.arrayValue?.count == 1)
 
             let patched = try await client.call(.patch, "/api/v1/fleet/queries/\(id)", token: maintainer, body: #"{"automations_enabled":false}"#)
             #expect(patched.json["query"]?["automations_enabled"] == .bool(false))
-            #expect(try h.store.queries().isEmpty)
+            #expect(try await h.store.queries().isEmpty)
 
             let schedule = try await client.call(.post, "/api/v1/fleet/global/schedule", token: maintainer, body: #"{"query_id":\#(id),"interval":60,"snapshot":true}"#)
             #expect(schedule.json["scheduled"]?["interval"]?.intValue == 60)
             let global = try await client.call(.get, "/api/v1/fleet/global/schedule", token: maintainer)
             #expect(global.json["global_schedule"]?.arrayValue?.first?["snapshot"] == .bool(true))
-            #expect(try h.store.queries().first?.logging == .snapshot)
+            #expect(try await h.store.queries().first?.logging == .snapshot)
             _ = try await client.call(.delete, "/api/v1/fleet/global/schedule/\(id)", token: maintainer)
-            #expect(try h.store.queries().isEmpty)
+            #expect(try await h.store.queries().isEmpty)
 
             let deleted = try await client.call(.delete, "/api/v1/fleet/queries/usb", token: maintainer)
             #expect(deleted.status == .ok)
-            #expect(try h.store.savedQueries().isEmpty)
+            #expect(try await h.store.savedQueries().isEmpty)
             #expect(try await client.call(.delete, "/api/v1/fleet/queries/usb", token: maintainer).status == .notFound)
-            let activities = try h.store.activities(orderColumn: "id", descending: false, limit: 100, offset: 0).map(\.type)
+            let activities = try await h.store.activities(ListPage(sort: .id, limit: 100)).map(\.type)
             #expect(activities.contains("created_saved_query") && activities.contains("deleted_multiple_saved_query"))
         }
     }
@@ -95,13 +95,13 @@ import Testing
             #expect(listed.json["scheduled"]?.arrayValue?.map { $0["id"]?.intValue } == [scheduleID])
             let packs = try await client.call(.get, "/api/v1/fleet/packs", token: token)
             #expect(packs.json["packs"]?.arrayValue?.first?["query_count"]?.intValue == 1)
-            #expect(try h.store.packs().first?.queries.first?.logging == .differential)
+            #expect(try await h.store.packs().first?.queries.first?.logging == .differential)
             let patched = try await client.call(.patch, "/api/v1/fleet/packs/schedule/\(scheduleID)", token: token, body: #"{"interval":30}"#)
             #expect(patched.json["scheduled"]?["interval"]?.intValue == 30)
             #expect(try await client.call(.post, "/api/v1/fleet/packs/schedule", token: token, body: #"{"pack_id":\#(packID),"query_id":\#(queryID)}"#).firstError?.name == "interval")
             #expect(try await client.call(.delete, "/api/v1/fleet/packs/schedule/\(scheduleID)", token: token).status == .ok)
             #expect(try await client.call(.delete, "/api/v1/fleet/packs/monitoring", token: token).status == .ok)
-            #expect(try h.store.packs().isEmpty)
+            #expect(try await h.store.packs().isEmpty)
         }
     }
 }

@@ -96,7 +96,7 @@ import Testing
     /// library's cap counted the buffer sizes it asked for while ByteBuffer allocated the next
     /// power of two, so the bomb inflated whole and then failed as JSON.
     @Test func aBombOverTheLogCapIsTooLargeNotMalformed() async throws {
-        let f = try AgentFixture()
+        let f = try await AgentFixture()
         let bomb = try Self.bomb(mebibytes: 300)
         await #expect(throws: AgentError.tooLarge("gzip body inflates to more than \(256 << 20) bytes")) {
             try await f.service.log(body: bomb, contentEncoding: "gzip", authorization: nil)
@@ -187,8 +187,8 @@ import Testing
 
     /// The bomb the probe sent: 1 MB of gzip that inflates to 1 GB, here with a key in its
     /// header that no host has. It is refused by that key before a byte is inflated.
-    @Test(.timeLimit(.minutes(1))) func aBombWithAnUnknownHeaderKeyIsRefusedWithoutInflating() throws {
-        let fixture = try AgentFixture()
+    @Test(.timeLimit(.minutes(1))) func aBombWithAnUnknownHeaderKeyIsRefusedWithoutInflating() async throws {
+        let fixture = try await AgentFixture()
         let bomb = try AgentBodyInflationTests.bomb(mebibytes: 1024)
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(AgentWireHandlerTests.wireHandler(fixture))
@@ -210,7 +210,7 @@ import Testing
     /// The same bomb without a header key cannot be checked before inflating: it is inflated off
     /// the loop and stops at the cap as too large.
     @Test(.timeLimit(.minutes(1))) func aBombWithoutAHeaderKeyIsInflatedOffTheLoopAndStopsAtTheCap() async throws {
-        let fixture = try AgentFixture()
+        let fixture = try await AgentFixture()
         let table = AgentEndpointTable(service: fixture.service)
         let endpoint = try #require(table.endpoint(target: "/api/v1/osquery/log"))
         let bomb = try AgentBodyInflationTests.bomb(mebibytes: 300)
@@ -228,7 +228,7 @@ import Testing
     /// thread, never on the loop; the answer still waits for the sink's durability; a small one
     /// stays on the loop.
     @Test(.timeLimit(.minutes(1))) func largeBodiesAreInflatedOnTheBodyThreadNotTheEventLoop() async throws {
-        let fixture = try AgentFixture()
+        let fixture = try await AgentFixture()
         let key = try await fixture.enroll()
         let appendedOnLoop = Mutex<[Bool]>([])
         fixture.sink.onAppend.withLock { $0 = { appendedOnLoop.withLock { $0.append(MultiThreadedEventLoopGroup.currentEventLoop != nil) } } }
@@ -267,7 +267,7 @@ import Testing
     @Test(.timeLimit(.minutes(1))) func aSpentBudgetAnswersAnErrorBodyUntilTheHeldLogIsDurable() async throws {
         var limits = AgentBodyLimits()
         limits.inflationBudget = 4 << 20
-        let fixture = try AgentFixture(limits: limits)
+        let fixture = try await AgentFixture(limits: limits)
         let key = try await fixture.enroll()
         fixture.sink.holding.withLock { $0 = true }
         let table = AgentEndpointTable(service: fixture.service)

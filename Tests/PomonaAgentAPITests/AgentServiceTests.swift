@@ -57,14 +57,14 @@ struct AgentFixture {
     init(
         limits: AgentBodyLimits = AgentBodyLimits(), enrollLimits: FailedEnrollLimiter.Settings = .init(),
         logger: Logger = Logger(label: "test")
-    ) throws {
+    ) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("pomona-agent-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         store = try Datastore(path: directory.appendingPathComponent("db.sqlite").path)
-        _ = try store.addEnrollSecret(Self.secret)
-        try store.saveQuery(ScheduledQuery(name: "usb", sql: "SELECT * FROM usb_devices;", interval: 300, platform: "darwin"))
+        _ = try await store.addEnrollSecret(Self.secret)
+        try await store.saveQuery(ScheduledQuery(name: "usb", sql: "SELECT * FROM usb_devices;", interval: 300, platform: "darwin"))
         let config = AgentConfigState(store: store, logger: logger)
-        try config.refresh(force: true)
+        try await config.refresh(force: true)
         service = AgentService(
             store: store, writer: StoreWriter(store: store, logger: logger), registry: HostRegistry(), configState: config,
             logSink: sink, limits: limits, enrollLimits: enrollLimits, logger: logger)
@@ -97,7 +97,7 @@ struct AgentFixture {
     }
 
     @Test func enrollThenConfigForThePlatform() async throws {
-        let f = try AgentFixture()
+        let f = try await AgentFixture()
         let key = try await f.enroll()
         #expect(key.count >= 43, "256-bit key")
         let config = try JSONValue.parse(try f.service.config(body: AgentFixture.buffer(#"{"node_key":"\#(key)"}"#), authorization: nil))
@@ -106,7 +106,7 @@ struct AgentFixture {
     }
 
     @Test func wrongSecretIsRefusedWithoutNodeKey() async throws {
-        let f = try AgentFixture()
+        let f = try await AgentFixture()
         await #expect {
             _ = try await f.service.enroll(body: AgentFixture.buffer(#"{"enroll_secret":"nope","host_identifier":"h"}"#), remoteIP: "")
         } throws: { error in
@@ -116,11 +116,11 @@ struct AgentFixture {
     }
 
     @Test func reEnrollReusesTheHostAndInvalidatesTheOldKey() async throws {
-        let f = try AgentFixture()
+        let f = try await AgentFixture()
         let first = try await f.enroll()
         let second = try await f.enroll()
         #expect(first != second)
-        #expect(try f.store.hostCount() == 1)
+        #expect(try await f.store.hostCount() == 1)
         #expect(throws: AgentError.nodeInvalid()) {
             try f.service.config(body: AgentFixture.buffer(#"{"node_key":"\#(first)"}"#), authorization: nil)
         }
@@ -129,7 +129,7 @@ struct AgentFixture {
     }
 
     @Test func unknownKeyGetsNodeInvalidEverywhere() async throws {
-        let f = try AgentFixture()
+        let f = try await AgentFixture()
         let body = AgentFixture.buffer(#"{"node_key":"bogus","log_type":"result","data":[]}"#)
         func expectNodeInvalid(_ error: AgentError) {
             #expect(error.code == .nodeInvalid)
@@ -146,7 +146,7 @@ struct AgentFixture {
     }
 
     @Test func detailQueriesRoundTripIntoTheHostRecord() async throws {
-        let f = try AgentFixture()
+        let f = try await AgentFixture()
         let key = try await f.enroll()
         let read = try JSONValue.parse(try f.service.distributedRead(body: AgentFixture.buffer(#"{"node_key":"\#(key)"}"#), authorization: nil))
         let queries = try #require(read["queries"]?.objectMembers)
@@ -165,20 +165,20 @@ struct AgentFixture {
              "messages":{"fleet_detail_query_munki":"no such table: munki_info"}}
             """
         #expect(try await f.service.distributedWrite(body: AgentFixture.buffer(write), authorization: nil) == Array("{}".utf8))
-        let host = try #require(try f.store.host(id: 1))
+        let host = try #require(try await f.store.host(id: 1))
         #expect(host.vitals.hostname == "mac-1.example.com")
         #expect(host.vitals.hardwareSerial == "C02ABC")
         #expect(host.detailUpdatedAt != nil)
-        #expect(try f.store.software(hostID: 1).map(\.name) == ["Safari"])
-        #expect(try f.store.users(hostID: 1).map(\.username) == ["alice"])
-        let adhoc = try f.store.distributedResults(name: "adhoc")
+        #expect(try await f.store.software(hostID: 1).map(\.name) == ["Safari"])
+        #expect(try await f.store.users(hostID: 1).map(\.username) == ["alice"])
+        let adhoc = try await f.store.distributedResults(name: "adhoc")
         #expect(adhoc.first?.rowCount == 2)
         #expect(adhoc.first?.rowsJSON == #"[{"x":"1"},{"x":"2"}]"#)
         #expect(try f.service.distributedRead(body: AgentFixture.buffer(#"{"node_key":"\#(key)"}"#), authorization: nil) == AgentService.emptyRead)
     }
 
     @Test func logsAreKeptAsTheAgentsBytes() async throws {
-        let f = try AgentFixture()
+        let f = try await AgentFixture()
         let key = try await f.enroll()
         let line1 = #"{"name":"pack/Global/usb","hostIdentifier":"host-1","unixTime":1785845100,"columns":{"model":"caf\u00e9"},"action":"added"}"#
         let line2 = #"{"snapshot":[],"action":"snapshot","name":"x"}"#
@@ -190,7 +190,7 @@ struct AgentFixture {
     }
 
     @Test func gzipLogsAndGzipBombs() async throws {
-        let f = try AgentFixture()
+        let f = try await AgentFixture()
         let key = try await f.enroll()
         var plain = ByteBuffer(string: #"{"node_key":"\#(key)","log_type":"status","data":[{"severity":"1","message":"m"}]}"#)
         let gz = try plain.compress(with: .gzip())
@@ -215,7 +215,7 @@ struct AgentFixture {
         (#"{"data":[{}]}"#, "missing log_type"),
     ])
     func badLogBodiesGetPreciseErrors(_ template: String, _ expected: String) async throws {
-        let f = try AgentFixture()
+        let f = try await AgentFixture()
         let key = try await f.enroll()
         let body = template
         do {
@@ -230,7 +230,7 @@ struct AgentFixture {
 
     /// osquery >= 5.23 sends the node key only in `Authorization`; a key in the body wins.
     @Test func logKeyFromTheHeaderOrTheBody() async throws {
-        let f = try AgentFixture()
+        let f = try await AgentFixture()
         let key = try await f.enroll()
         let line = #""log_type":"result","data":[{"a":1}]"#
         _ = try await f.service.log(body: AgentFixture.buffer("{\(line)}"), contentEncoding: nil, authorization: "NodeKey \(key)")
@@ -250,7 +250,7 @@ struct AgentFixture {
     }
 
     @Test func sinkFailureIsAnErrorBodySoTheAgentKeepsTheBatch() async throws {
-        let f = try AgentFixture()
+        let f = try await AgentFixture()
         let key = try await f.enroll()
         f.sink.failing.withLock { $0 = true }
         await #expect {
@@ -262,7 +262,7 @@ struct AgentFixture {
     }
 
     @Test func carveIsStoredInOrderAndReassembled() async throws {
-        let f = try AgentFixture()
+        let f = try await AgentFixture()
         let key = try await f.enroll()
         let payload = Data((0..<20_000).map { UInt8($0 % 251) })
         try await f.answerCarveQuery(key: key, carveID: "c-1")
@@ -279,15 +279,15 @@ struct AgentFixture {
         _ = try await f.service.carveBlock(body: block(0), authorization: nil)  // a resend is fine
         _ = try await f.service.carveBlock(body: block(1), authorization: "NodeKey \(key)")
         _ = try await f.service.carveBlock(body: block(2), authorization: nil)
-        let carve = try #require(try f.store.carves().first)
+        let carve = try #require(try await f.store.carves().first)
         #expect(carve.completedAt != nil)
-        #expect(try f.store.carveArchive(id: carve.id) == payload)
+        #expect(try await f.store.carveArchive(id: carve.id) == payload)
     }
 
     @Test func malformedBodiesNeverCrash() async throws {
-        let f = try AgentFixture()
+        let f = try await AgentFixture()
         for text in ["", "[]", "null", "{", "\u{FEFF}{}", #"{"node_key":5}"#, String(repeating: "[", count: 10_000)] {
-            #expect(throws: AgentError.self) { try f.service.config(body: AgentFixture.buffer(text), authorization: nil) }
+            await #expect(throws: AgentError.self) { try f.service.config(body: AgentFixture.buffer(text), authorization: nil) }
             await #expect(throws: AgentError.self) { try await f.service.enroll(body: AgentFixture.buffer(text), remoteIP: "") }
             await #expect(throws: AgentError.self) { try await f.service.distributedWrite(body: AgentFixture.buffer(text), authorization: nil) }
         }

@@ -17,8 +17,8 @@ import Testing
         return channel
     }
 
-    @Test func aClosedInputWhileSkippingARefusedBodyClosesTheConnection() throws {
-        let fixture = try AgentFixture()
+    @Test func aClosedInputWhileSkippingARefusedBodyClosesTheConnection() async throws {
+        let fixture = try await AgentFixture()
         let channel = try Self.connectedChannel(Support.wireHandler(fixture))
         let head = "POST /api/osquery/config HTTP/1.1\r\nHost: x\r\nContent-Length: \(1 << 20)\r\n\r\n"
         try channel.writeInbound(ByteBuffer(string: head + String(repeating: " ", count: 100)))
@@ -59,8 +59,8 @@ import Testing
 
     /// After a handover the event goes to Hummingbird's handlers (which answer what they have read
     /// and close: `AgentConnectionTests` checks that over TLS), after the bytes that preceded it.
-    @Test func aClosedInputAfterTheHandoverGoesToTheHTTPServer() throws {
-        let fixture = try AgentFixture()
+    @Test func aClosedInputAfterTheHandoverGoesToTheHTTPServer() async throws {
+        let fixture = try await AgentFixture()
         let behind = Support.Behind()
         let channel = try Self.connectedChannel(Support.wireHandler(fixture, behind: behind))
         let chunked = "POST /api/osquery/config HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"

@@ -27,8 +27,8 @@ import Testing
 
     // MARK: Deadlines
 
-    @Test func aTrickledHeadIsClosedAtItsDeadlineWhateverItSends() throws {
-        let fixture = try AgentFixture()
+    @Test func aTrickledHeadIsClosedAtItsDeadlineWhateverItSends() async throws {
+        let fixture = try await AgentFixture()
         let channel = try Self.channel(AgentEndpointTable(service: fixture.service))
         let head = Array("POST /api/osquery/config HTTP/1.1\r\nHost: x\r\n".utf8)
         // One byte every 5 s: each would have reset an idle timer.
@@ -44,8 +44,8 @@ import Testing
         _ = try? channel.finish()
     }
 
-    @Test func aBodyIsGivenTheFloorPlusItsLengthAtTheMinimumRate() throws {
-        let fixture = try AgentFixture()
+    @Test func aBodyIsGivenTheFloorPlusItsLengthAtTheMinimumRate() async throws {
+        let fixture = try await AgentFixture()
         let channel = try Self.channel(AgentEndpointTable(service: fixture.service))
         // 20,000 bytes at 1000 B/s plus the 10 s floor: 30 s from the end of the head.
         let body = #"{"node_key":"nope""# + String(repeating: " ", count: 20_000 - 19) + "}"
@@ -60,8 +60,8 @@ import Testing
         _ = try? channel.finish()
     }
 
-    @Test func aRequestInTimeIsAnsweredAndTheNextStartsItsOwnDeadline() throws {
-        let fixture = try AgentFixture()
+    @Test func aRequestInTimeIsAnsweredAndTheNextStartsItsOwnDeadline() async throws {
+        let fixture = try await AgentFixture()
         let channel = try Self.channel(AgentEndpointTable(service: fixture.service))
         let request = Array(Support.post("/api/osquery/config", #"{"node_key":"nope"}"#).readableBytesView)
         try channel.writeInbound(ByteBuffer(bytes: request[..<20]))
@@ -79,8 +79,8 @@ import Testing
         _ = try? channel.finish()
     }
 
-    @Test func aRefusedBodyIsDiscardedWithinTheSameDeadline() throws {
-        let fixture = try AgentFixture()
+    @Test func aRefusedBodyIsDiscardedWithinTheSameDeadline() async throws {
+        let fixture = try await AgentFixture()
         let channel = try Self.channel(AgentEndpointTable(service: fixture.service))
         // Over config's 256 KiB: refused, then its 300,000 bytes are discarded as they come.
         try channel.writeInbound(ByteBuffer(string: "POST /api/osquery/config HTTP/1.1\r\nHost: x\r\nContent-Length: 300000\r\n\r\n"))
@@ -92,8 +92,8 @@ import Testing
         _ = try? channel.finish()
     }
 
-    @Test func aRefusedBodyTooLargeToBeWorthReadingClosesTheConnection() throws {
-        let fixture = try AgentFixture()
+    @Test func aRefusedBodyTooLargeToBeWorthReadingClosesTheConnection() async throws {
+        let fixture = try await AgentFixture()
         let channel = try Self.channel(AgentEndpointTable(service: fixture.service))
         try channel.writeInbound(ByteBuffer(string: "POST /api/osquery/log HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999999\r\n\r\n"))
         channel.embeddedEventLoop.run()
@@ -109,8 +109,8 @@ import Testing
         return ByteBuffer(string: "POST \(path) HTTP/1.1\r\nHost: x\r\n\(auth)Content-Length: \(length)\r\n\r\n")
     }
 
-    @Test func bodiesOverTheSharedBudgetAreAnsweredUnavailableAndTheBudgetComesBack() throws {
-        let fixture = try AgentFixture()
+    @Test func bodiesOverTheSharedBudgetAreAnsweredUnavailableAndTheBudgetComesBack() async throws {
+        let fixture = try await AgentFixture()
         let free = BodyBudget.freeBytes
         let budget = BodyBudget(capacity: 200_000)
         let endpoints = AgentEndpointTable(service: fixture.service, bodyBudget: budget)
@@ -145,7 +145,7 @@ import Testing
     }
 
     @Test func anAnsweredBodyGivesItsChargeBack() async throws {
-        let fixture = try AgentFixture()
+        let fixture = try await AgentFixture()
         let key = try await fixture.enroll()
         let budget = BodyBudget(capacity: 1 << 20)
         try Self.answerALargeLog(fixture, key: key, budget: budget)
@@ -167,7 +167,7 @@ import Testing
     }
 
     @Test func aBodyAuthenticatedByItsNodeKeyHeaderIsNotCharged() async throws {
-        let fixture = try AgentFixture()
+        let fixture = try await AgentFixture()
         let key = try await fixture.enroll()
         try Self.holdBodies(fixture, key: key)
     }

@@ -47,7 +47,7 @@ import Testing
     /// Runs `scenario` with an enrolled host's key and a sink that holds log batches until the
     /// test releases them (the scenario is synchronous: an embedded channel stays on one thread).
     static func withHeldLogs(_ scenario: (AgentFixture, String) throws -> Void) async throws {
-        let fixture = try AgentFixture()
+        let fixture = try await AgentFixture()
         let key = try await fixture.enroll()
         fixture.sink.holding.withLock { $0 = true }
         try scenario(fixture, key)
@@ -102,8 +102,8 @@ import Testing
 
     /// Hummingbird's handlers are added at the handover, and get every byte from there on; a
     /// quiesce then goes to them.
-    @Test func theHTTPServerIsSetUpOnlyAtTheHandover() throws {
-        let fixture = try AgentFixture()
+    @Test func theHTTPServerIsSetUpOnlyAtTheHandover() async throws {
+        let fixture = try await AgentFixture()
         let channel = EmbeddedChannel()
         try channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         let behind = Behind()
@@ -127,8 +127,8 @@ import Testing
 
     /// An idle connection that was never handed over is closed by a quiesce: no HTTP server
     /// behind it would do that.
-    @Test func aQuiesceClosesAnIdleAgentConnection() throws {
-        let fixture = try AgentFixture()
+    @Test func aQuiesceClosesAnIdleAgentConnection() async throws {
+        let fixture = try await AgentFixture()
         let channel = EmbeddedChannel()
         try channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         let handovers = HandoverLog()
@@ -169,8 +169,8 @@ import Testing
 
     /// A peer that sends a request and closes its side gets its answer, and the connection is
     /// closed at once instead of being held until the idle timeout.
-    @Test func aClosedInputClosesTheConnectionAfterTheAnswer() throws {
-        let fixture = try AgentFixture()
+    @Test func aClosedInputClosesTheConnectionAfterTheAnswer() async throws {
+        let fixture = try await AgentFixture()
         let channel = EmbeddedChannel()
         try channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         let handovers = HandoverLog()
@@ -185,8 +185,8 @@ import Testing
     }
 
     /// Half of a request, then a closed input: nothing can complete it, so the connection goes.
-    @Test func aClosedInputAfterAPartialRequestClosesTheConnection() throws {
-        let fixture = try AgentFixture()
+    @Test func aClosedInputAfterAPartialRequestClosesTheConnection() async throws {
+        let fixture = try await AgentFixture()
         let channel = EmbeddedChannel()
         try channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         try channel.pipeline.syncOperations.addHandler(Self.wireHandler(fixture))
@@ -224,7 +224,7 @@ import Testing
     }
 
     @Test func aFailedAppendIsAnsweredWithAnErrorBodyOsqueryKeeps() async throws {
-        let fixture = try AgentFixture()
+        let fixture = try await AgentFixture()
         let key = try await fixture.enroll()
         fixture.sink.failing.withLock { $0 = true }
         let answer = try Self.answerOne(fixture, Self.post("/api/osquery/log", #"{"node_key":"\#(key)","log_type":"result","data":[{"name":"q"}]}"#))

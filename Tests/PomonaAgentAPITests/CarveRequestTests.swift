@@ -70,38 +70,38 @@ extension AgentFixture {
 /// `carve/begin` accepts only carves Pomona asked the host for, within the size limit.
 @Suite struct CarveRequestTests {
     @Test func anUnrequestedCarveIsRefusedAndNothingIsStored() async throws {
-        let f = try AgentFixture()
+        let f = try await AgentFixture()
         let key = try await f.enroll()
         await #expect(throws: AgentError.badRequest("carve c-1 was not requested from this host (run a carve query for it first)")) {
             try await f.carveBegin(key: key, carveID: "c-1")
         }
-        #expect(try f.store.carves().isEmpty)
+        #expect(try await f.store.carves().isEmpty)
     }
 
     @Test func aCarveAnnouncedInAnswerToACarveQueryMayStart() async throws {
-        let f = try AgentFixture()
+        let f = try await AgentFixture()
         let key = try await f.enroll()
         try await f.answerCarveQuery(key: key, carveID: "c-1")
         let begin = try JSONValue.parse(try await f.carveBegin(key: key, carveID: "c-1"))
         #expect(begin["session_id"]?.stringValue?.isEmpty == false)
-        #expect(try f.store.carves().map(\.carveID) == ["c-1"])
+        #expect(try await f.store.carves().map(\.carveID) == ["c-1"])
     }
 
     @Test func onlyTheHostTheCarveQueryWentToMayAnnounceACarve() async throws {
-        let f = try AgentFixture()
+        let f = try await AgentFixture()
         let victim = try await f.enroll(identifier: "victim")
         let other = try await f.enroll(identifier: "other")
         // The query was queued for the victim only; the other host answers it anyway.
-        try await f.answerCarveQuery(key: other, carveID: "c-x", queuedFor: [try f.hostID(key: victim)])
+        try await f.answerCarveQuery(key: other, carveID: "c-x", queuedFor: [try await f.hostID(key: victim)])
         await #expect(throws: AgentError.self) { try await f.carveBegin(key: other, carveID: "c-x") }
         // Nor may it start a carve the victim announced.
         try await f.answerCarveQuery(key: victim, carveID: "c-v", campaign: 78)
         await #expect(throws: AgentError.self) { try await f.carveBegin(key: other, carveID: "c-v") }
-        #expect(try f.store.carves().isEmpty)
+        #expect(try await f.store.carves().isEmpty)
     }
 
     @Test func aCarveGuidInTheAnswerToAnOrdinaryQueryStartsNothing() async throws {
-        let f = try AgentFixture()
+        let f = try await AgentFixture()
         let key = try await f.enroll()
         try await f.answerCarveQuery(key: key, carveID: "c-1", sql: "SELECT * FROM osquery_info")
         await #expect(throws: AgentError.self) { try await f.carveBegin(key: key, carveID: "c-1") }
@@ -110,24 +110,24 @@ extension AgentFixture {
     @Test func aCarveOverTheSizeLimitIsRefusedAsTooLarge() async throws {
         var limits = AgentBodyLimits()
         limits.maxCarveSize = 1 << 20
-        let f = try AgentFixture(limits: limits)
+        let f = try await AgentFixture(limits: limits)
         let key = try await f.enroll()
         try await f.answerCarveQuery(key: key, carveID: "big")
         await #expect(throws: AgentError.tooLarge("carve_size 1048577 exceeds this server's limit of 1048576 bytes (carves.max_size_mb)")) {
             try await f.carveBegin(key: key, carveID: "big", size: (1 << 20) + 1, blockSize: 1 << 16)
         }
         _ = try await f.carveBegin(key: key, carveID: "big", size: 1 << 20, blockSize: 1 << 16)
-        #expect(try f.store.carves().count == 1)
+        #expect(try await f.store.carves().count == 1)
     }
 
     @Test func aRetriedStartReplacesTheUnfinishedSessionAndAFinishedCarveIsNotTakenTwice() async throws {
-        let f = try AgentFixture()
+        let f = try await AgentFixture()
         let key = try await f.enroll()
         try await f.answerCarveQuery(key: key, carveID: "c-1")
         _ = try await f.carveBegin(key: key, carveID: "c-1", size: 10, blockSize: 8192)
         let second = try JSONValue.parse(try await f.carveBegin(key: key, carveID: "c-1", size: 10, blockSize: 8192))
         let session = try #require(second["session_id"]?.stringValue)
-        #expect(try f.store.carves().map(\.sessionID) == [session], "one session per carve")
+        #expect(try await f.store.carves().map(\.sessionID) == [session], "one session per carve")
         let data = Data(repeating: 7, count: 10).base64EncodedString()
         _ = try await f.service.carveBlock(
             body: AgentFixture.buffer(#"{"block_id":0,"session_id":"\#(session)","request_id":"r-1","data":"\#(data)"}"#), authorization: nil)

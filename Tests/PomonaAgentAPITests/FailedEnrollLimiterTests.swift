@@ -148,7 +148,7 @@ final class Limiter {
     }
 
     @Test(.timeLimit(.minutes(1))) func anAddressOverItsLimitIsRefusedEvenWithTheRightSecretAndNothingIsStored() async throws {
-        let fixture = try AgentFixture(enrollLimits: .init(perMinute: 5))
+        let fixture = try await AgentFixture(enrollLimits: .init(perMinute: 5))
         let table = AgentEndpointTable(service: fixture.service)
         let enroll = try #require(table.endpoint(target: "/api/osquery/enroll"))
         let attacker = AgentRequestHeaders(authorization: nil, contentEncoding: nil, remoteIP: "198.51.100.9")
@@ -159,18 +159,18 @@ final class Limiter {
         let limited = await table.answer(enroll, body: Self.enrollBody(secret: AgentFixture.secret), headers: attacker, path: "/api/osquery/enroll")
         #expect(limited.status == 401)
         #expect(String(decoding: limited.body, as: UTF8.self) == #"{"error":"too many failed enrolls from this address; retry later","node_invalid":true}"#)
-        #expect(try fixture.store.hostCount() == 0, "no enrollment was stored")
+        #expect(try await fixture.store.hostCount() == 0, "no enrollment was stored")
 
         // Another address enrolls as usual.
         let other = AgentRequestHeaders(authorization: nil, contentEncoding: nil, remoteIP: "198.51.100.10")
         let ok = await table.answer(enroll, body: Self.enrollBody(secret: AgentFixture.secret), headers: other, path: "/api/osquery/enroll")
         #expect(ok.status == 200)
-        #expect(try fixture.store.hostCount() == 1)
+        #expect(try await fixture.store.hostCount() == 1)
     }
 
     @Test(.timeLimit(.minutes(1))) func aThousandFailuresWriteOneLineAndThenASum() async throws {
         let log = CapturedLog()
-        let fixture = try AgentFixture(enrollLimits: .init(perMinute: 30), logger: log.logger)
+        let fixture = try await AgentFixture(enrollLimits: .init(perMinute: 30), logger: log.logger)
         let t0 = Date()
         for i in 0..<1000 {
             let now = t0.addingTimeInterval(Double(i) * 0.01)
@@ -198,7 +198,7 @@ final class Limiter {
 
     @Test(.timeLimit(.minutes(1))) func hostIdentifierAndUUIDAreEscapedWhenAHostEnrolls() async throws {
         let log = CapturedLog()
-        let f = try AgentFixture(logger: log.logger)
+        let f = try await AgentFixture(logger: log.logger)
         let body = #"{"enroll_secret":"\#(AgentFixture.secret)","host_identifier":"h\nfake info pomona : host enrolled\u0000","host_details":{"system_info":{"uuid":"U\r\n\u001b[2J"}}}"#
         _ = try await f.service.enroll(body: AgentFixture.buffer(body), remoteIP: "192.0.2.3")
         let enrolled = try #require(log.records.withLock { $0 }.first { $0.message == "host enrolled" })
@@ -208,7 +208,7 @@ final class Limiter {
 
     @Test(.timeLimit(.minutes(1))) func refusalsAndCarveIDsAreEscaped() async throws {
         let log = CapturedLog()
-        let f = try AgentFixture(logger: log.logger)
+        let f = try await AgentFixture(logger: log.logger)
         let key = try await f.enroll()
         let table = AgentEndpointTable(service: f.service)
         let endpoint = try #require(table.endpoint(target: "/api/osquery/log"))

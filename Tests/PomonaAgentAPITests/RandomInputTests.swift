@@ -45,7 +45,7 @@ import Testing
     }
 
     @Test func mutatedBodiesNeverCrashAndAlwaysGetAnErrorBody() async throws {
-        let f = try AgentFixture()
+        let f = try await AgentFixture()
         let key = try await f.enroll()
         let seeds: [String] = [
             #"{"enroll_secret":"\#(AgentFixture.secret)","host_identifier":"fuzz","host_details":{"os_version":{"platform":"darwin"}}}"#,
@@ -77,6 +77,6 @@ import Testing
         }
         #expect(tried == 1500)
         // Whatever was accepted left the database consistent.
-        #expect(try f.store.integrityCheck() == "ok")
+        #expect(try await f.store.integrityCheck() == "ok")
     }
 }

@@ -27,7 +27,7 @@ import Testing
             #expect(config.config["options"]?.objectValue?["pack_delimiter"] == .string("/"))
 
             // The host record exists with vitals from host_details.
-            let host = try #require(try running.server.store.host(id: 1))
+            let host = try #require(try await running.server.store.host(id: 1))
             #expect(host.vitals.platform == "darwin")
             #expect(host.osqueryHostID == HostProfile(seed: 42, index: 1, platform: .darwin).hardwareUUID)
 
@@ -35,11 +35,11 @@ import Testing
             let run = try await agent.runDistributedOnce()
             #expect(run.work.queries.contains { $0.name == "fleet_detail_query_system_info" })
             #expect(run.wrote)
-            let refreshed = try #require(try running.server.store.host(id: 1))
+            let refreshed = try #require(try await running.server.store.host(id: 1))
             #expect(refreshed.detailUpdatedAt != nil)
             #expect(refreshed.vitals.hostname != nil)
             #expect(refreshed.vitals.osqueryVersion == "5.23.1")
-            #expect(!(try running.server.store.software(hostID: 1)).isEmpty)
+            #expect(!(try await running.server.store.software(hostID: 1)).isEmpty)
 
             // Idle read: nothing pending, the constant empty answer.
             let idle = try await agent.distributedRead()
@@ -69,7 +69,7 @@ import Testing
             let payload = Data((0..<50_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
             let unrequested = await #expect(throws: (any Error).self) { try await agent.carve(data: payload, blockSize: 16_384) }
             #expect(unrequested != nil)
-            #expect(try running.server.store.carves().isEmpty, "a carve nobody asked for is not stored")
+            #expect(try await running.server.store.carves().isEmpty, "a carve nobody asked for is not stored")
             let carveQuery = LiveQueryName.name(campaignID: 9001)
             running.server.registry.enqueue(name: carveQuery, sql: "SELECT * FROM carves WHERE carve = 1 AND path LIKE '/var/log/%'", hostIDs: [1])
             let guid = "6f4a2c1e-0b5d-4e8f-9a7c-3d2e1f0a9b8c"
@@ -77,9 +77,9 @@ import Testing
             try await agent.distributedWrite(results: [carveQuery: .rows([["carve_guid": guid, "status": "SCHEDULED", "carve": "1"]])])
             let carve = try await agent.carve(data: payload, blockSize: 16_384, carveID: guid)
             #expect(carve.blockCount == 4)
-            let stored = try #require(try running.server.store.carves().first)
+            let stored = try #require(try await running.server.store.carves().first)
             #expect(stored.completedAt != nil)
-            #expect(try running.server.store.carveArchive(id: stored.id) == payload)
+            #expect(try await running.server.store.carveArchive(id: stored.id) == payload)
         }
     }
 
@@ -93,12 +93,12 @@ import Testing
             #expect(await agent.enrollRequestCount == 1)
 
             // An admin deletes the host: its key is now unknown, so osquery must re-enroll.
-            try running.server.store.deleteHost(id: 1)
+            try await running.server.store.deleteHost(id: 1)
             running.server.registry.remove(hostID: 1)
             _ = try await agent.fetchConfig()
             #expect(await agent.enrollRequestCount == 2)
             #expect(await agent.nodeKey != firstKey)
-            #expect(try running.server.store.hostCount() == 1)
+            #expect(try await running.server.store.hostCount() == 1)
         }
     }
 
@@ -111,7 +111,7 @@ import Testing
                 for agent in agents { group.addTask { _ = try await agent.enroll() } }
                 try await group.waitForAll()
             }
-            #expect(try running.server.store.hostCount() == 1)
+            #expect(try await running.server.store.hostCount() == 1)
             // Only the newest key works; the others get node_invalid and would re-enroll.
             var working = 0
             for agent in agents {
@@ -130,7 +130,7 @@ import Testing
             return await agent.nodeKey
         }
         await first.stop()
-        #expect(try Datastore(path: directory.appendingPathComponent("pomona.sqlite").path).integrityCheck() == "ok")
+        #expect(try await Datastore(path: directory.appendingPathComponent("pomona.sqlite").path).integrityCheck() == "ok")
 
         let second = try await RunningServer.start(dataDirectory: directory)
         defer { Task { await second.stop() } }
@@ -150,9 +150,9 @@ import Testing
         defer { Task { await running.stop() } }
         let store = running.server.store
         let newSecret = "rotated-secret-0123456789abcdef"
-        _ = try store.addEnrollSecret(newSecret, name: "2026-q4")
-        _ = try store.revokeEnrollSecret(RunningServer.secret)
-        try running.server.configState.refresh()
+        _ = try await store.addEnrollSecret(newSecret, name: "2026-q4")
+        _ = try await store.revokeEnrollSecret(RunningServer.secret)
+        try await running.server.configState.refresh()
         try await withAgentClient { client in
             let old = try OsqueryAgent(
                 profile: HostProfile(seed: 1, index: 5, platform: .linux), configuration: try running.agentConfiguration())

@@ -59,7 +59,7 @@ import Testing
         #expect(beforeBackup.subtracting(restoredHosts).isEmpty, "hosts enrolled before the backup are all in it")
         // The restored directory serves: it opens (migrations are a no-op) with the same CA.
         let store = try Datastore(path: target + "/pomona.sqlite")
-        #expect(try store.hostCount() >= beforeBackup.count)
+        #expect(try await store.hostCount() >= beforeBackup.count)
         #expect(
             try Data(contentsOf: URL(fileURLWithPath: target + "/tls/ca.pem"))
                 == Data(contentsOf: running.dataDirectory.appendingPathComponent("tls/ca.pem")))

@@ -25,7 +25,7 @@ import Testing
         options.steadySettle = .seconds(1)
         let progressCalls = ProgressCount()
         let report = try await FleetSimulation(options: options).run(progressInterval: .seconds(1)) { _ in progressCalls.add() }
-        let hostCount = try running.server.store.hostCount()
+        let hostCount = try await running.server.store.hostCount()
         await running.stop()
 
         let counts = report.counts
@@ -82,8 +82,9 @@ import Testing
         options.seed = 11
         options.sourceAddresses = SourceAddressRange("127.3.0.0/24")
         let report = try await FleetSimulation(options: options).run()
-        let hostCount = try running.server.store.hostCount()
-        let remoteIPs = try (1...20).compactMap { try running.server.store.host(id: Int64($0))?.remoteIP }
+        let hostCount = try await running.server.store.hostCount()
+        var remoteIPs: [String] = []
+        for id in 1...20 { if let ip = try await running.server.store.host(id: Int64(id))?.remoteIP { remoteIPs.append(ip) } }
         await running.stop()
 
         // Each host connected from its own address of the range, as the server recorded it.
@@ -97,7 +98,7 @@ import Testing
         #expect(report.totalErrors == 0)
     }
 
-    @Test func platformMixIsExactAndParsed() throws {
+    @Test func platformMixIsExactAndParsed() async throws {
         let mix = try PlatformMix(parsing: "darwin=70, linux=20,windows=10")
         let platforms = mix.platforms(count: 30)
         #expect(platforms.filter { $0 == .darwin }.count == 21)

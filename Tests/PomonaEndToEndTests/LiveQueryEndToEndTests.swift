@@ -85,12 +85,12 @@ import Testing
             #expect(counts?["failing_host_count"]?.intValue == agents.count - expectedPass)
 
             // Label membership matches what each host answered to the built-in "All Hosts" query.
-            let allHosts = try #require(try running.server.store.label(named: "All Hosts"))
+            let allHosts = try #require(try await running.server.store.label(named: "All Hosts"))
             var expectedMembers = 0
             for agent in agents where !(await agent.profile).answer(name: "fleet_label_query_\(allHosts.id)", sql: allHosts.query).rows.isEmpty {
                 expectedMembers += 1
             }
-            #expect(try running.server.store.hostIDs(inLabel: allHosts.id).count == expectedMembers)
+            #expect(try await running.server.store.hostIDs(inLabel: allHosts.id).count == expectedMembers)
 
             // A live query on every host, results over Server-Sent Events.
             let created = try await admin.call(

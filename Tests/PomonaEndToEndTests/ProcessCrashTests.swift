@@ -164,13 +164,14 @@ final class PomonaProcess: Sendable {
         #expect(acked.subtracting(written).isEmpty, "lost \(acked.subtracting(written).count) acknowledged lines")
 
         // The database is intact and the hosts are still known after a restart.
-        #expect(try Datastore(path: directory.appendingPathComponent("pomona.sqlite").path).integrityCheck() == "ok")
+        #expect(try await Datastore(path: directory.appendingPathComponent("pomona.sqlite").path).integrityCheck() == "ok")
         let store = try Datastore(path: directory.appendingPathComponent("pomona.sqlite").path)
         let enrolled = acknowledged.enrolled.withLock { $0 }
         #expect(enrolled.count > 10, "the kill should land after some enrollments were acknowledged")
         // An enrollment whose answer the kill cut off may be stored too, so at least, not exactly.
-        #expect(try store.hostCount() >= 4 + enrolled.count)
-        let missing = try enrolled.filter { try store.hostIDs(HostListFilter(query: $0)).isEmpty }
+        #expect(try await store.hostCount() >= 4 + enrolled.count)
+        var missing: [String] = []
+        for key in enrolled where try await store.hostIDs(HostListFilter(query: key)).isEmpty { missing.append(key) }
         #expect(missing.isEmpty, "hosts that got a node key but are gone after the restart: \(missing)")
     }
 }

@@ -29,7 +29,7 @@ final class RunningServer: Sendable {
         configure(&configuration)
         var logger = Logger(label: "e2e")
         logger.logLevel = .warning
-        let server = try PomonaServer(configuration: configuration, logger: logger)
+        let server = try await PomonaServer(configuration: configuration, logger: logger)
         let (stream, continuation) = AsyncStream.makeStream(of: ServerAddresses.self)
         let task = Task { try await server.run { continuation.yield($0) } }
         var iterator = stream.makeAsyncIterator()

@@ -5,7 +5,7 @@ import Testing
 @testable import PomonaServer
 
 @Suite struct TarArchiveTests {
-    @Test func headerRoundTripsNameAndSize() throws {
+    @Test func headerRoundTripsNameAndSize() async throws {
         for size: Int64 in [0, 1, 511, 512, 513, 0o77777777776, 10 << 30] {
             let header = try TarArchive.header(name: "pomona-backup/pomona.sqlite", size: size, mode: 0o600, mtime: 1_700_000_000)
             #expect(header.count == 512)
@@ -14,7 +14,7 @@ import Testing
         #expect(try TarArchive.parse([UInt8](repeating: 0, count: 512)) == nil, "the zero block ends an archive")
     }
 
-    @Test func damagedOrForeignHeadersAreRefused() throws {
+    @Test func damagedOrForeignHeadersAreRefused() async throws {
         var header = try TarArchive.header(name: "pomona-backup/pomona.sqlite", size: 10, mode: 0o600, mtime: 0)
         header[3] ^= 1
         #expect(throws: BackupError("archive header checksum mismatch: not a Pomona backup, or damaged")) { try TarArchive.parse(header) }
@@ -23,7 +23,7 @@ import Testing
         }
     }
 
-    @Test func onlyTheMembersABackupWritesAreAccepted() throws {
+    @Test func onlyTheMembersABackupWritesAreAccepted() async throws {
         #expect(try PomonaBackup.memberName("pomona-backup/pomona.sqlite") == "pomona.sqlite")
         #expect(try PomonaBackup.memberName("pomona-backup/tls/ca.key") == "tls/ca.key")
         #expect(try PomonaBackup.memberName("pomona-backup/config/pomona.yml") == "config/pomona.yml")
@@ -37,21 +37,21 @@ import Testing
 
 @Suite struct BackupTests {
     /// A data directory with a database holding one host, and TLS files.
-    static func makeDataDirectory() throws -> (TemporaryDirectory, ServerConfiguration) {
+    static func makeDataDirectory() async throws -> (TemporaryDirectory, ServerConfiguration) {
         let directory = try TemporaryDirectory()
         var configuration = ServerConfiguration()
         configuration.dataDirectory = directory.url.appendingPathComponent("data").path
         try FileManager.default.createDirectory(atPath: configuration.tlsDirectory, withIntermediateDirectories: true)
         let store = try Datastore(path: configuration.databasePath)
-        _ = try store.addEnrollSecret("backup-test-secret-0001", name: "test")
-        try store.close()
+        _ = try await store.addEnrollSecret("backup-test-secret-0001", name: "test")
+        try await store.close()
         try "CA".write(toFile: configuration.tlsDirectory + "/ca.pem", atomically: true, encoding: .utf8)
         try "KEY".write(toFile: configuration.tlsDirectory + "/ca.key", atomically: true, encoding: .utf8)
         return (directory, configuration)
     }
 
-    @Test func backupRestoresIntoAnEmptyDirectoryWithConfigBeside() throws {
-        let (directory, configuration) = try Self.makeDataDirectory()
+    @Test func backupRestoresIntoAnEmptyDirectoryWithConfigBeside() async throws {
+        let (directory, configuration) = try await Self.makeDataDirectory()
         defer { directory.remove() }
         let config = directory.url.appendingPathComponent("pomona.yml").path
         try "log_level: info\n".write(toFile: config, atomically: true, encoding: .utf8)
@@ -71,12 +71,12 @@ import Testing
         #expect(try String(contentsOfFile: target + "/tls/ca.key", encoding: .utf8) == "KEY")
         #expect(try TemporaryDirectory.mode(of: URL(fileURLWithPath: target)) == 0o700)
         let store = try Datastore(path: target + "/pomona.sqlite")
-        #expect(try store.integrityCheck() == "ok")
-        #expect(try store.enrollSecrets().map(\.secret).contains("backup-test-secret-0001"))
+        #expect(try await store.integrityCheck() == "ok")
+        #expect(try await store.enrollSecrets().map(\.secret).contains("backup-test-secret-0001"))
     }
 
-    @Test func restoreRefusesANonEmptyDirectoryAndChangesNothing() throws {
-        let (directory, configuration) = try Self.makeDataDirectory()
+    @Test func restoreRefusesANonEmptyDirectoryAndChangesNothing() async throws {
+        let (directory, configuration) = try await Self.makeDataDirectory()
         defer { directory.remove() }
         let archive = directory.url.appendingPathComponent("b.tar").path
         _ = try PomonaBackup.create(configuration: configuration, configFile: nil, out: archive)
@@ -86,8 +86,8 @@ import Testing
         #expect(try String(contentsOfFile: configuration.tlsDirectory + "/ca.key", encoding: .utf8) == "KEY")
     }
 
-    @Test func aDamagedArchiveIsRefusedAndLeavesNoDataDirectory() throws {
-        let (directory, configuration) = try Self.makeDataDirectory()
+    @Test func aDamagedArchiveIsRefusedAndLeavesNoDataDirectory() async throws {
+        let (directory, configuration) = try await Self.makeDataDirectory()
         defer { directory.remove() }
         let archive = directory.url.appendingPathComponent("b.tar").path
         _ = try PomonaBackup.create(configuration: configuration, configFile: nil, out: archive)
@@ -111,7 +111,7 @@ import Testing
         }
     }
 
-    @Test func somethingElseIsNotTakenForABackup() throws {
+    @Test func somethingElseIsNotTakenForABackup() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let file = directory.url.appendingPathComponent("x.tar").path

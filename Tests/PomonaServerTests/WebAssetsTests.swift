@@ -196,7 +196,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: outside) }
         try FileManager.default.createSymbolicLink(at: root.appendingPathComponent("assets/link.js"), withDestinationURL: outside)
 
-        #expect(throws: ConfigurationError.self) { try WebAssets.validateDirectory(root.appendingPathComponent("assets").path) }
+        await #expect(throws: ConfigurationError.self) { try WebAssets.validateDirectory(root.appendingPathComponent("assets").path) }
         let assets = WebAssets.directory(try WebAssets.validateDirectory(root.path))
         try await Self.application(assets).test(.router) { client in
             try await client.execute(uri: "/assets/a.js", method: .get) { response in

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 import PomonaCore
 import Testing
@@ -9,109 +8,109 @@ import Testing
 /// Labels and policies in SQLite: built-ins from the migration, membership and pass/fail written
 /// by the StoreWriter, counts, and the queries handed to the check-in path.
 @Suite struct LabelAndPolicyStoreTests {
-    @Test func builtinLabelsExistAndAreReadOnly() throws {
+    @Test func builtinLabelsExistAndAreReadOnly() async throws {
         let store = try makeTemporaryStore()
-        let names = try store.labels().map(\.name)
+        let names = try await store.labels().map(\.name)
         #expect(names.starts(with: ["All Hosts", "macOS", "Ubuntu Linux", "CentOS Linux", "MS Windows", "Red Hat Linux", "All Linux"]))
-        let all = try #require(try store.label(named: "All Hosts"))
+        let all = try #require(try await store.label(named: "All Hosts"))
         #expect(all.isBuiltin && !all.isManual)
-        #expect(throws: FleetStoreError.builtin("All Hosts")) { try store.deleteLabel(id: all.id) }
-        #expect(throws: FleetStoreError.builtin("All Hosts")) { try store.updateLabel(id: all.id, name: "x", description: nil, hostIDs: nil) }
-        #expect(try store.hostEvaluationQueries().labelCount == 7)
+        await #expect(throws: FleetStoreError.builtin("All Hosts")) { try await store.deleteLabel(id: all.id) }
+        await #expect(throws: FleetStoreError.builtin("All Hosts")) { try await store.updateLabel(id: all.id, name: "x", description: nil, hostIDs: nil) }
+        #expect(try await store.hostEvaluationQueries().labelCount == 7)
     }
 
     @Test func dynamicMembershipFollowsAnswersAndIgnoresDeletedLabels() async throws {
         let store = try makeTemporaryStore()
         let writer = StoreWriter(store: store, logger: Logger(label: "test"))
-        let host = try store.enroll(enrollment("h1", key: 1)).hostID
-        let label = try store.createLabel(LabelDraft(name: "has-slack", query: "SELECT 1 FROM processes WHERE name = 'Slack';"))
-        #expect(throws: FleetStoreError.duplicateName("has-slack")) { try store.createLabel(LabelDraft(name: "has-slack", query: "SELECT 1;")) }
+        let host = try await store.enroll(enrollment("h1", key: 1)).hostID
+        let label = try await store.createLabel(LabelDraft(name: "has-slack", query: "SELECT 1 FROM processes WHERE name = 'Slack';"))
+        await #expect(throws: FleetStoreError.duplicateName("has-slack")) { try await store.createLabel(LabelDraft(name: "has-slack", query: "SELECT 1;")) }
         let at = Date()
         try await writer.write(.fleet(.labels(hostID: host, members: [(label.id, true), (9_999, true)], at: at)))
-        #expect(try store.hostIDs(inLabel: label.id) == [host])
-        #expect(try store.labels(forHost: host).map(\.name) == ["has-slack"])
-        #expect(try store.label(id: label.id)?.hostCount == 1)
+        #expect(try await store.hostIDs(inLabel: label.id) == [host])
+        #expect(try await store.labels(forHost: host).map(\.name) == ["has-slack"])
+        #expect(try await store.label(id: label.id)?.hostCount == 1)
         try await writer.write(.fleet(.labels(hostID: host, members: [(label.id, false)], at: at)))
-        #expect(try store.hostIDs(inLabel: label.id).isEmpty)
-        let times = try store.hostEvaluationTimes()
+        #expect(try await store.hostIDs(inLabel: label.id).isEmpty)
+        let times = try await store.hostEvaluationTimes()
         #expect(times[host]?.labels != nil && times[host]?.policies == nil)
     }
 
     @Test func manualLabelsKeepTheirHostListAgainstQueryAnswers() async throws {
         let store = try makeTemporaryStore()
         let writer = StoreWriter(store: store, logger: Logger(label: "test"))
-        let h1 = try store.enroll(enrollment("h1", key: 1)).hostID
-        let h2 = try store.enroll(enrollment("h2", key: 2)).hostID
-        let label = try store.createLabel(LabelDraft(name: "vip", manual: true, hostIDs: [h1, 4_242]))
+        let h1 = try await store.enroll(enrollment("h1", key: 1)).hostID
+        let h2 = try await store.enroll(enrollment("h2", key: 2)).hostID
+        let label = try await store.createLabel(LabelDraft(name: "vip", manual: true, hostIDs: [h1, 4_242]))
         #expect(label.isManual && label.hostCount == 1, "unknown hosts are ignored")
         try await writer.write(.fleet(.labels(hostID: h1, members: [(label.id, false)], at: Date())))
-        #expect(try store.hostIDs(inLabel: label.id) == [h1], "a manual label is not evaluated")
-        let updated = try store.updateLabel(id: label.id, name: "vips", description: "the important ones", hostIDs: [h2])
+        #expect(try await store.hostIDs(inLabel: label.id) == [h1], "a manual label is not evaluated")
+        let updated = try await store.updateLabel(id: label.id, name: "vips", description: "the important ones", hostIDs: [h2])
         #expect(updated.name == "vips" && updated.hostCount == 1)
-        #expect(try store.hostIDs(inLabels: [label.id]) == [h2])
-        #expect(try store.hostEvaluationQueries().labelCount == 7, "manual labels have no query")
+        #expect(try await store.hostIDs(inLabels: [label.id]) == [h2])
+        #expect(try await store.hostEvaluationQueries().labelCount == 7, "manual labels have no query")
     }
 
     @Test func policyCountsAndPerHostAnswers() async throws {
         let store = try makeTemporaryStore()
         let writer = StoreWriter(store: store, logger: Logger(label: "test"))
-        let h1 = try store.enroll(enrollment("h1", key: 1)).hostID
-        let h2 = try store.enroll(enrollment("h2", key: 2)).hostID
-        let h3 = try store.enroll(enrollment("h3", key: 3)).hostID
-        let policy = try store.createPolicy(PolicyDraft(name: "FileVault on", query: "SELECT 1 FROM disk_encryption WHERE encrypted = 1;", platform: "darwin"), author: nil)
+        let h1 = try await store.enroll(enrollment("h1", key: 1)).hostID
+        let h2 = try await store.enroll(enrollment("h2", key: 2)).hostID
+        let h3 = try await store.enroll(enrollment("h3", key: 3)).hostID
+        let policy = try await store.createPolicy(PolicyDraft(name: "FileVault on", query: "SELECT 1 FROM disk_encryption WHERE encrypted = 1;", platform: "darwin"), author: nil)
         let now = Date()
         try await writer.write([
             .fleet(.policies(hostID: h1, results: [(policy.id, true)], at: now)),
             .fleet(.policies(hostID: h2, results: [(policy.id, false)], at: now)),
             .fleet(.policies(hostID: h3, results: [(policy.id, nil)], at: now)),
         ])
-        let counted = try #require(try store.policy(id: policy.id))
+        let counted = try #require(try await store.policy(id: policy.id))
         #expect(counted.passingHostCount == 1 && counted.failingHostCount == 1)
-        #expect(try store.policies(forHost: h1).map(\.response) == ["pass"])
-        #expect(try store.policies(forHost: h2).map(\.response) == ["fail"])
-        #expect(try store.policies(forHost: h3).map(\.response) == [""])
-        #expect(try store.hostIDs(policyID: policy.id, passing: false) == [h2])
+        #expect(try await store.policies(forHost: h1).map(\.response) == ["pass"])
+        #expect(try await store.policies(forHost: h2).map(\.response) == ["fail"])
+        #expect(try await store.policies(forHost: h3).map(\.response) == [""])
+        #expect(try await store.hostIDs(policyID: policy.id, passing: false) == [h2])
         // A changed query forgets the old answers.
         var draft = PolicyDraft(name: "FileVault on", query: "SELECT 1 FROM disk_encryption WHERE encrypted = 1 AND name = '/';", platform: "darwin")
         draft.critical = true
-        let changed = try store.updatePolicy(id: policy.id, draft)
+        let changed = try await store.updatePolicy(id: policy.id, draft)
         #expect(changed.critical && changed.passingHostCount == 0 && changed.failingHostCount == 0)
-        #expect(try store.hostEvaluationQueries().policyCount == 1)
-        #expect(try store.deletePolicies(ids: [policy.id, 77]) == 1)
-        #expect(try store.policies().isEmpty)
+        #expect(try await store.hostEvaluationQueries().policyCount == 1)
+        #expect(try await store.deletePolicies(ids: [policy.id, 77]) == 1)
+        #expect(try await store.policies().isEmpty)
     }
 
-    @Test func savedQueriesOnlyScheduledOnesReachTheConfig() throws {
+    @Test func savedQueriesOnlyScheduledOnesReachTheConfig() async throws {
         let store = try makeTemporaryStore()
-        let before = try store.configGeneration()
-        let saved = try store.createSavedQuery(SavedQueryDraft(name: "usb", query: "SELECT * FROM usb_devices;", interval: 300), author: nil)
-        #expect(try store.configGeneration() > before)
+        let before = try await store.configGeneration()
+        let saved = try await store.createSavedQuery(SavedQueryDraft(name: "usb", query: "SELECT * FROM usb_devices;", interval: 300), author: nil)
+        #expect(try await store.configGeneration() > before)
         #expect(!saved.isScheduled)
-        #expect(try store.queries().isEmpty, "automations off: not in the schedule")
+        #expect(try await store.queries().isEmpty, "automations off: not in the schedule")
         var draft = SavedQueryDraft(saved)
         draft.automationsEnabled = true
         draft.observerCanRun = true
-        let scheduled = try store.updateSavedQuery(id: saved.id, draft)
+        let scheduled = try await store.updateSavedQuery(id: saved.id, draft)
         #expect(scheduled.isScheduled && scheduled.observerCanRun)
-        #expect(try store.queries().map(\.name) == ["usb"])
-        #expect(try store.deleteSavedQueries(ids: [saved.id]) == 1)
-        #expect(try store.savedQueries().isEmpty)
+        #expect(try await store.queries().map(\.name) == ["usb"])
+        #expect(try await store.deleteSavedQueries(ids: [saved.id]) == 1)
+        #expect(try await store.savedQueries().isEmpty)
     }
 
-    @Test func packScheduleIDsAreStable() throws {
+    @Test func packScheduleIDsAreStable() async throws {
         let store = try makeTemporaryStore()
-        let query = try store.createSavedQuery(SavedQueryDraft(name: "procs", query: "SELECT * FROM processes;"), author: nil)
-        let pack = try store.createPack(name: "p", description: "", platform: "", disabled: false)
-        let scheduled = try store.schedulePackQuery(packID: pack.id, queryID: query.id, interval: 60, logging: .differential, platform: "", version: nil, shard: nil)
+        let query = try await store.createSavedQuery(SavedQueryDraft(name: "procs", query: "SELECT * FROM processes;"), author: nil)
+        let pack = try await store.createPack(name: "p", description: "", platform: "", disabled: false)
+        let scheduled = try await store.schedulePackQuery(packID: pack.id, queryID: query.id, interval: 60, logging: .differential, platform: "", version: nil, shard: nil)
         #expect(scheduled.queryID == query.id && scheduled.interval == 60)
-        #expect(throws: FleetStoreError.duplicateName("procs")) {
-            try store.schedulePackQuery(packID: pack.id, queryID: query.id, interval: 60, logging: .snapshot, platform: "", version: nil, shard: nil)
+        await #expect(throws: FleetStoreError.duplicateName("procs")) {
+            try await store.schedulePackQuery(packID: pack.id, queryID: query.id, interval: 60, logging: .snapshot, platform: "", version: nil, shard: nil)
         }
-        let changed = try store.updatePackScheduledQuery(id: scheduled.id, PackScheduleChange(interval: 120))
+        let changed = try await store.updatePackScheduledQuery(id: scheduled.id, PackScheduleChange(interval: 120))
         #expect(changed.id == scheduled.id && changed.interval == 120 && changed.logging == .differential)
-        #expect(try store.packScheduledQueries(packID: pack.id).map(\.id) == [scheduled.id])
-        #expect(try store.packs().first?.queries.map(\.interval) == [120], "the config sees the pack query")
-        #expect(try store.deletePackScheduledQuery(id: scheduled.id))
-        #expect(try store.packRecord(id: pack.id)?.queryCount == 0)
+        #expect(try await store.packScheduledQueries(packID: pack.id).map(\.id) == [scheduled.id])
+        #expect(try await store.packs().first?.queries.map(\.interval) == [120], "the config sees the pack query")
+        #expect(try await store.deletePackScheduledQuery(id: scheduled.id))
+        #expect(try await store.packRecord(id: pack.id)?.queryCount == 0)
     }
 }

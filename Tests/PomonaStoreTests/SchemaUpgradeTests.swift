@@ -23,27 +23,27 @@ import Testing
     }
 
     @Test(.enabled(if: ProcessInfo.processInfo.environment["POMONA_WRITE_SCHEMA_FIXTURE"] == "1"))
-    func writeFixture() throws {
+    func writeFixture() async throws {
         let store = try makeTemporaryStore()
-        _ = try store.addEnrollSecret("fixture-enroll-secret-0001", name: "fixture")
-        _ = try store.enroll(enrollment("fixture-host-1", key: 1))
-        _ = try store.enroll(enrollment("fixture-host-2", key: 2))
-        try store.saveQuery(ScheduledQuery(name: "fixture_uptime", sql: "SELECT * FROM uptime;", interval: 300))
+        _ = try await store.addEnrollSecret("fixture-enroll-secret-0001", name: "fixture")
+        _ = try await store.enroll(enrollment("fixture-host-1", key: 1))
+        _ = try await store.enroll(enrollment("fixture-host-2", key: 2))
+        try await store.saveQuery(ScheduledQuery(name: "fixture_uptime", sql: "SELECT * FROM uptime;", interval: 300))
         try? FileManager.default.removeItem(at: Self.fixture)
         try Datastore.snapshot(databaseAt: store.path, to: Self.fixture.path)
     }
 
-    @Test func fixtureOfThePreviousSchemaOpensMigratedWithItsData() throws {
+    @Test func fixtureOfThePreviousSchemaOpensMigratedWithItsData() async throws {
         let path = try Self.copyOfFixture()
         let before = try Datastore.appliedMigrations(atPath: path)
         #expect(!before.isEmpty && before.allSatisfy(Datastore.knownMigrations.contains), "the fixture is of a schema this release knows")
         let store = try Datastore(path: path)
         #expect(try Datastore.appliedMigrations(atPath: path) == Datastore.knownMigrations, "migrated to the current schema")
-        #expect(try store.integrityCheck() == "ok")
-        #expect(try store.enrollSecrets().map(\.secret).contains("fixture-enroll-secret-0001"))
-        let hosts = try store.loadCheckInStates()
+        #expect(try await store.integrityCheck() == "ok")
+        #expect(try await store.enrollSecrets().map(\.secret).contains("fixture-enroll-secret-0001"))
+        let hosts = try await store.loadCheckInStates()
         #expect(Set(hosts.map(\.1)) == [digest(1), digest(2)], "both hosts keep their node keys")
-        #expect(try store.queries().contains { $0.name == "fixture_uptime" && $0.interval == 300 })
+        #expect(try await store.queries().contains { $0.name == "fixture_uptime" && $0.interval == 300 })
     }
 
     @Test func aDatabaseFromANewerReleaseIsRefusedUntouched() throws {

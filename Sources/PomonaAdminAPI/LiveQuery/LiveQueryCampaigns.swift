@@ -35,7 +35,7 @@ extension AdminAPI {
     func liveQuerySQL(query: String?, queryID: Int64?) async throws -> (sql: String, saved: SavedQuery?) {
         if let queryID {
             let store = self.store
-            guard let saved = try await storeCall({ try store.savedQuery(id: queryID) }) else {
+            guard let saved = try await store.savedQuery(id: queryID) else {
                 throw FleetAPIError.invalid("query_id", "no saved query with id \(queryID)")
             }
             return (saved.query, saved)
@@ -74,7 +74,8 @@ extension AdminAPI {
         } else {
             let hostIDs = selection.hostIDs
             let labelIDs = selection.labelIDs
-            let (existing, members) = try await storeCall { (try store.existingHostIDs(hostIDs), try store.hostIDs(inLabels: labelIDs)) }
+            let existing = try await store.existingHostIDs(hostIDs)
+            let members = try await store.hostIDs(inLabels: labelIDs)
             targets.formUnion(existing)
             targets.formUnion(members)
         }
@@ -91,18 +92,16 @@ extension AdminAPI {
         let targetCount = targets.count
         let onlineCount = online.count
         let recordTargets = described
-        let id = try await storeCall {
-            try store.createCampaign(
+        let id = try await store.createCampaign(
                 query: sql, queryID: saved?.id, user: (user.id, user.email), targets: recordTargets, targetedHostCount: targetCount,
                 onlineHostCount: onlineCount, deadline: deadline, now: now)
-        }
         hub.start(id: id, sql: sql, targets: targets, online: online, deadline: deadline, registry: registry, reservation: reservation)
         started = true  // the hub holds the reservation now (and frees it if the id was taken)
         supervise(campaignID: id, lifetime: lifetime)
         var details: [(String, JSONValue)] = [("campaign_id", .int(id)), ("targets_count", .int(targetCount)), ("query_sql", .string(sql))]
         if let saved { details += [("query_id", .int(saved.id)), ("query_name", .string(saved.name))] }
         await recordActivity(user, "live_query", .object(details))
-        guard let record = try await storeCall({ try store.campaign(id: id) }) else { throw FleetAPIError.notFound("campaign \(id)") }
+        guard let record = try await store.campaign(id: id) else { throw FleetAPIError.notFound("campaign \(id)") }
         return StartedCampaign(record: record, totals: LiveQueryTotals(targeted: targetCount, online: onlineCount))
     }
 
@@ -126,7 +125,7 @@ extension AdminAPI {
             timer.cancel()
             let final = responded
             do {
-                try await offload { try store.finishCampaign(id: id, respondedHostCount: final) }
+                try await store.finishCampaign(id: id, respondedHostCount: final)
             } catch {
                 logger.error("cannot record the end of a live query", metadata: ["campaign_id": "\(id)", "error": "\(error)"])
             }
@@ -150,7 +149,7 @@ extension AdminAPI {
             if ended && results.count < liveQueries.settings.maxBufferedResults { return results }
         }
         let store = self.store
-        return try await storeCall { try store.campaignResults(id: id) }
+        return try await store.campaignResults(id: id)
     }
 
     /// Fleet's campaign object, with Pomona's progress counts.

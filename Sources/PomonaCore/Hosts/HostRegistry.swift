@@ -76,16 +76,28 @@ public final class HostRegistry: Sendable {
         var pendingQueries: [Int64: [String: String]] = [:]
         /// Dynamic-label and policy queries, compiled per platform (replaced when they change).
         var evaluations = HostEvaluationQueries.empty
+        /// Bumped when hosts come or go or their check-in intervals change: a status snapshot of
+        /// an older generation is not served. (Seen times do not bump it: every check-in would.)
+        var generation: UInt64 = 0
     }
 
     private let state = Mutex(State())
+    /// What admin status queries are answered from (see ``StatusSnapshot``). Its own lock: a
+    /// rebuild waits here, never in the lock check-ins take.
+    private let statusSnapshot = Mutex<StatusSnapshot?>(nil)
+    /// How old (by the callers' clock) a snapshot may be and still be served.
+    public let statusSnapshotMaxAge: TimeInterval
     public let planner: DistributedReadPlanner
     /// Live-query campaigns in flight (their per-host work sits in the pending queries here).
     public let liveQueries: LiveQueryHub
 
-    public init(planner: DistributedReadPlanner = DistributedReadPlanner(), liveQueries: LiveQueryHub = LiveQueryHub()) {
+    public init(
+        planner: DistributedReadPlanner = DistributedReadPlanner(), liveQueries: LiveQueryHub = LiveQueryHub(),
+        statusSnapshotMaxAge: TimeInterval = 1
+    ) {
         self.planner = planner
         self.liveQueries = liveQueries
+        self.statusSnapshotMaxAge = statusSnapshotMaxAge
     }
 
     /// Replaces the label and policy queries hosts are asked to run (after any change to them).
@@ -138,6 +150,7 @@ public final class HostRegistry: Sendable {
             s.hostIDByDigest[digest] = host.id
             s.digestByHostID[host.id] = digest
             s.hosts[host.id] = host
+            s.generation &+= 1
         }
     }
 
@@ -148,6 +161,7 @@ public final class HostRegistry: Sendable {
             s.hosts[hostID] = nil
             s.pendingQueries[hostID] = nil
             s.seenSinceFlush[hostID] = nil
+            s.generation &+= 1
         }
     }
 
@@ -246,6 +260,9 @@ public final class HostRegistry: Sendable {
             if vitals.hostname != nil { host.hostnameKnown = true }
             if let i = vitals.distributedInterval { host.distributedInterval = i }
             if let r = vitals.configTLSRefresh { host.configTLSRefresh = r }
+            if host.distributedInterval != s.hosts[hostID]?.distributedInterval || host.configTLSRefresh != s.hosts[hostID]?.configTLSRefresh {
+                s.generation &+= 1
+            }
             s.hosts[hostID] = host
         }
     }
@@ -277,48 +294,100 @@ public final class HostRegistry: Sendable {
         }
     }
 
-    /// Host ids split by whether their status is `wanted`, in one pass under one lock (the host
-    /// list's status filter). Hosts the registry does not know are in neither list.
+    // MARK: - Status for the admin API, from a snapshot
+
+    /// Host ids split by whether their status is `wanted` (the host list's status filter). Hosts
+    /// the registry does not know are in neither list. Served from a ``StatusSnapshot``: a
+    /// `GET /hosts?status=` at 50,000 hosts must not hold the lock check-ins take while it walks
+    /// every host.
     public func partitionByStatus(_ wanted: HostStatus, now: Date) -> (matching: [Int64], others: [Int64]) {
-        state.withLock { s in
-            var matching: [Int64] = []
-            var others: [Int64] = []
-            for (id, host) in s.hosts {
-                let status = HostStatus.of(
-                    seenAt: host.seenAt, createdAt: host.createdAt, distributedInterval: host.distributedInterval,
-                    configTLSRefresh: host.configTLSRefresh, now: now)
-                if status == wanted { matching.append(id) } else { others.append(id) }
-            }
-            return (matching, others)
-        }
+        snapshot(now: now).partition(wanted, now: now)
     }
 
-    /// Status counts of the given hosts, in one pass under one lock.
+    /// Status counts of the given hosts (from a ``StatusSnapshot``).
     public func statusCounts(ids: [Int64], now: Date) -> [HostStatus: Int] {
-        state.withLock { s in
-            var counts: [HostStatus: Int] = [:]
-            for id in ids {
-                guard let host = s.hosts[id] else { continue }
-                let status = HostStatus.of(
-                    seenAt: host.seenAt, createdAt: host.createdAt, distributedInterval: host.distributedInterval,
-                    configTLSRefresh: host.configTLSRefresh, now: now)
-                counts[status, default: 0] += 1
+        snapshot(now: now).counts(ids: ids, now: now)
+    }
+
+    /// Status counts of every host (for `/healthz`, metrics and the host summary; from a ``StatusSnapshot``).
+    public func statusCounts(now: Date) -> [HostStatus: Int] {
+        snapshot(now: now).counts(now: now)
+    }
+
+    /// The current snapshot, rebuilt when hosts came or went or it is older than
+    /// ``statusSnapshotMaxAge``. Concurrent callers that find it stale wait for one rebuild, in
+    /// the snapshot's lock; the check-in lock is held only to copy the few fields status needs.
+    func snapshot(now: Date) -> StatusSnapshot {
+        statusSnapshot.withLock { cached in
+            let generation = state.withLock { $0.generation }
+            if let cached, cached.generation == generation, cached.takenAt <= now,
+                now.timeIntervalSince(cached.takenAt) < statusSnapshotMaxAge
+            {
+                return cached
             }
-            return counts
+            let fresh = state.withLock { s in StatusSnapshot(hosts: s.hosts, generation: s.generation, takenAt: now) }
+            cached = fresh
+            return fresh
+        }
+    }
+}
+
+/// What hosts' statuses are computed from, copied out of the registry at one moment: seen times
+/// at most ``HostRegistry/statusSnapshotMaxAge`` old, which a status measured in tens of seconds
+/// (online) to days (missing) does not notice. Statuses themselves are computed for the caller's
+/// `now`, outside any lock.
+struct StatusSnapshot: Sendable {
+    struct Inputs: Sendable {
+        var id: Int64
+        var seenAt: Date?
+        var createdAt: Date
+        var distributedInterval: Int?
+        var configTLSRefresh: Int?
+
+        func status(now: Date) -> HostStatus {
+            HostStatus.of(
+                seenAt: seenAt, createdAt: createdAt, distributedInterval: distributedInterval, configTLSRefresh: configTLSRefresh, now: now)
         }
     }
 
-    /// Status counts computed from memory (for `/healthz`, metrics and the host summary).
-    public func statusCounts(now: Date) -> [HostStatus: Int] {
-        state.withLock { s in
-            var counts: [HostStatus: Int] = [:]
-            for host in s.hosts.values {
-                let status = HostStatus.of(
-                    seenAt: host.seenAt, createdAt: host.createdAt, distributedInterval: host.distributedInterval,
-                    configTLSRefresh: host.configTLSRefresh, now: now)
-                counts[status, default: 0] += 1
-            }
-            return counts
+    let hosts: [Inputs]
+    let generation: UInt64
+    let takenAt: Date
+
+    /// Copies the fields (called under the registry's lock: one pass, no hashing).
+    init(hosts: [Int64: HostCheckInState], generation: UInt64, takenAt: Date) {
+        var inputs: [Inputs] = []
+        inputs.reserveCapacity(hosts.count)
+        for host in hosts.values {
+            inputs.append(
+                Inputs(
+                    id: host.id, seenAt: host.seenAt, createdAt: host.createdAt, distributedInterval: host.distributedInterval,
+                    configTLSRefresh: host.configTLSRefresh))
         }
+        self.hosts = inputs
+        self.generation = generation
+        self.takenAt = takenAt
+    }
+
+    func partition(_ wanted: HostStatus, now: Date) -> (matching: [Int64], others: [Int64]) {
+        var matching: [Int64] = []
+        var others: [Int64] = []
+        for host in hosts {
+            if host.status(now: now) == wanted { matching.append(host.id) } else { others.append(host.id) }
+        }
+        return (matching, others)
+    }
+
+    func counts(now: Date) -> [HostStatus: Int] {
+        var counts: [HostStatus: Int] = [:]
+        for host in hosts { counts[host.status(now: now), default: 0] += 1 }
+        return counts
+    }
+
+    func counts(ids: [Int64], now: Date) -> [HostStatus: Int] {
+        let wanted = Set(ids)
+        var counts: [HostStatus: Int] = [:]
+        for host in hosts where wanted.contains(host.id) { counts[host.status(now: now), default: 0] += 1 }
+        return counts
     }
 }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import PomonaAdminAPI
+import PomonaCore
 
 /// Serves the admin page on the admin listener: `/` and `/index.html`, the files under
 /// `/assets/`, and index.html again for every other GET that no route answers (deep links such as
