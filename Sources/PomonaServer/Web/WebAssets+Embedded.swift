@@ -3545,7 +3545,7 @@ export default async function queries(ctx) {
 
 """#),
         WebAsset(
-            path: "/assets/js/pages/settings.js", contentType: "text/javascript; charset=utf-8", etag: "\"012185617b9deecd017c152b06e8f145\"",
+            path: "/assets/js/pages/settings.js", contentType: "text/javascript; charset=utf-8", etag: "\"9515870cc4411ee8de9a15d77efef86f\"",
             text: #"""
 // Settings, in three sections with their own URLs: agent options (the osquery options every host
 // gets, checked by the server before they are saved), users and roles (with API-only users and
@@ -3592,9 +3592,7 @@ async function agentOptions(ctx, body, header) {
   try {
     config = await ctx.api.get('/config', {}, { signal: ctx.signal });
   } catch (error) {
-    if (error?.name === 'AbortError') return;
-    header.failed();
-    replace(body, errorBanner(error));
+    showLoadError(ctx, header, body, error);
     return;
   }
   if (!ctx.active) return;
@@ -3668,9 +3666,7 @@ async function account(ctx, body, header) {
   try {
     me = (await ctx.api.get('/me', {}, { signal: ctx.signal })).user;
   } catch (error) {
-    if (error?.name === 'AbortError') return;
-    header.failed();
-    replace(body, errorBanner(error));
+    showLoadError(ctx, header, body, error);
     return;
   }
   if (!ctx.active) return;

@@ -43,9 +43,7 @@ async function agentOptions(ctx, body, header) {
   try {
     config = await ctx.api.get('/config', {}, { signal: ctx.signal });
   } catch (error) {
-    if (error?.name === 'AbortError') return;
-    header.failed();
-    replace(body, errorBanner(error));
+    showLoadError(ctx, header, body, error);
     return;
   }
   if (!ctx.active) return;
@@ -119,9 +117,7 @@ async function account(ctx, body, header) {
   try {
     me = (await ctx.api.get('/me', {}, { signal: ctx.signal })).user;
   } catch (error) {
-    if (error?.name === 'AbortError') return;
-    header.failed();
-    replace(body, errorBanner(error));
+    showLoadError(ctx, header, body, error);
     return;
   }
   if (!ctx.active) return;
